@@ -1,0 +1,137 @@
+# SPDX-License-Identifier: MIT
+#
+#   make            build build/sysscope
+#   make run        install deps, build, profile this node for 10 s
+#   make test       install deps, build with ASan/UBSan, run every test
+#   make bench      overhead benchmarks (not a test; prints a table)
+#   make deps       install the Debian packages the build and tests need
+#   make vmlinux    regenerate the vendored bpf/vmlinux/$(ARCH)/vmlinux.h
+#   V=1             show full commands;  SAN=1  sanitized build in build/san
+#   CC=clang        build the user space with clang (default: cc)
+
+OUTPUT ?= build
+SAN ?= 0
+CLANG ?= clang
+WORKLOAD_CC ?= clang
+BPFTOOL ?= bpftool
+PYTEST ?= /usr/bin/python3 -m pytest
+ARCH ?= $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+VMLINUX_DIR ?= bpf/vmlinux/$(ARCH)
+VERSION := 0.1.0
+
+ifeq ($(SAN),1)
+OUTPUT := $(OUTPUT)/san
+SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
+	    -fno-omit-frame-pointer
+endif
+
+CFLAGS ?= -O2 -g
+CFLAGS += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP $(SANFLAGS) \
+	  -I$(OUTPUT) -Ibpf -Isrc -Icgroup -DSYSSCOPE_VERSION='"$(VERSION)"'
+LDFLAGS += $(SANFLAGS)
+LDLIBS := -lbpf -lelf -lz -lcap
+TEST_LDLIBS := -lcmocka $(LDLIBS)
+
+BPF_SRCS := $(wildcard bpf/*.bpf.c)
+BPF_NAMES := $(patsubst bpf/%.bpf.c,%,$(BPF_SRCS))
+SKELS := $(patsubst %,$(OUTPUT)/%.skel.h,$(BPF_NAMES))
+SRCS := $(wildcard src/*.c cgroup/*.c)
+OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(SRCS))
+LIB_OBJS := $(filter-out $(OUTPUT)/src/main.o,$(OBJS))
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
+WORKLOAD_SRCS := $(wildcard tests/workloads/*.c)
+WORKLOADS := $(patsubst tests/workloads/%.c,$(OUTPUT)/workloads/%,$(WORKLOAD_SRCS))
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+.DELETE_ON_ERROR:
+.SECONDARY:
+.PHONY: all deps run test unit e2e bench clean vmlinux workloads
+
+all: $(OUTPUT)/sysscope
+
+$(OUTPUT)/sysscope: $(OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+# BPF: clang -> bpftool gen object (static link, BTF fixups) -> skeleton.
+$(OUTPUT)/bpf/%.tmp.o: bpf/%.bpf.c $(VMLINUX_DIR)/vmlinux.h
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
+		-I$(VMLINUX_DIR) -Ibpf -MMD -MP -c $< -o $@
+
+$(OUTPUT)/bpf/%.bpf.o: $(OUTPUT)/bpf/%.tmp.o
+	$(Q)$(BPFTOOL) gen object $@ $<
+
+$(OUTPUT)/%.skel.h: $(OUTPUT)/bpf/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@
+
+# Every user object may include a skeleton; they are few and cheap.
+$(OUTPUT)/%.o: %.c $(SKELS)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(OUTPUT)/libsysscope.a: $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(OUTPUT)/tests/%: tests/unit/%.c $(OUTPUT)/libsysscope.a
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $< $(OUTPUT)/libsysscope.a \
+		$(TEST_LDLIBS) -o $@
+
+# Workloads are the ground truth of the end-to-end tests: frame pointers
+# in leaf functions too (clang: gcc 12 ignores -mno-omit-leaf-frame-pointer),
+# no inlining, never sanitized (their timing is what the tests measure).
+$(OUTPUT)/workloads/%: tests/workloads/%.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(WORKLOAD_CC) -O1 -g -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer \
+		-fno-optimize-sibling-calls \
+		-Wall -Wextra -Werror $< -lpthread -o $@
+
+workloads: $(WORKLOADS)
+
+deps:
+	$(Q)scripts/install-deps.sh
+
+run: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)scripts/run-node-profile.sh $(OUTPUT)/sysscope
+
+unit: $(UNIT_BINS)
+	$(Q)mkdir -p $(OUTPUT)/tmp
+	$(Q)set -e; for t in $(UNIT_BINS); do \
+		echo "== $$t"; SYSSCOPE_TEST_TMP=$(OUTPUT)/tmp $$t; done
+
+e2e: all workloads
+	$(Q)SYSSCOPE=$(abspath $(OUTPUT)/sysscope) \
+	 SYSSCOPE_WORKLOADS=$(abspath $(OUTPUT)/workloads) \
+	 $(PYTEST) -v tests/e2e
+
+# The README's test command: everything, sanitized.
+test: deps
+	$(Q)$(MAKE) --no-print-directory SAN=1 CC=gcc unit e2e
+	$(Q)$(MAKE) --no-print-directory OUTPUT=build/clang CC=clang all
+
+bench: deps all workloads
+	$(Q)bench/oncpu.sh $(OUTPUT)
+
+vmlinux:
+	$(Q)scripts/gen-vmlinux.sh $(VMLINUX_DIR)/vmlinux.h
+
+clean:
+	$(Q)rm -rf build
+
+-include $(wildcard $(OUTPUT)/*/*.d $(OUTPUT)/*/*/*.d)

@@ -1,0 +1,188 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* On-CPU sampler: a perf_event program counting stacks per thread and cgroup. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include "oncpu.h"
+
+#define PF_KTHREAD 0x00200000	/* include/linux/sched.h */
+#define EFAULT 14
+#define EEXIST 17
+
+const volatile bool filter_pids = false;
+const volatile bool filter_tids = false;
+const volatile bool filter_cgroup = false;
+const volatile bool user_stacks = true;
+const volatile bool kernel_stacks = true;
+
+/* Sizes are set by user space before load (bpf_map__set_max_entries). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__type(key, struct oncpu_key);
+	__type(value, struct oncpu_value);
+} counts SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
+	__uint(max_entries, 1);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, MAX_STACK_DEPTH * sizeof(__u64));
+} stacks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u8);
+} pid_filter SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u8);
+} tid_filter SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_CGROUP_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} cgroup_filter SEC(".maps");
+
+/* Processes already announced to user space; LRU so it never fills. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u8);
+} seen_procs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 64 * 1024);
+} new_procs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, ONCPU_STAT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} stats SEC(".maps");
+
+static __always_inline void stat_inc(__u32 stat)
+{
+	__u64 *v = bpf_map_lookup_elem(&stats, &stat);
+
+	if (v)
+		*v += 1;
+}
+
+static __always_inline bool sample_wanted(__u32 tgid, __u32 tid)
+{
+	if (filter_pids && !bpf_map_lookup_elem(&pid_filter, &tgid))
+		return false;
+	if (filter_tids && !bpf_map_lookup_elem(&tid_filter, &tid))
+		return false;
+	/* The cgroup and everything below it (cgroup v2 ancestry). */
+	if (filter_cgroup && bpf_current_task_under_cgroup(&cgroup_filter, 0) != 1)
+		return false;
+	return true;
+}
+
+static __always_inline void announce_proc(__u32 tgid)
+{
+	struct oncpu_new_proc *e;
+	__u8 one = 1;
+
+	if (bpf_map_lookup_elem(&seen_procs, &tgid))
+		return;
+	bpf_map_update_elem(&seen_procs, &tgid, &one, BPF_ANY);
+	e = bpf_ringbuf_reserve(&new_procs, sizeof(*e), 0);
+	if (!e) {
+		stat_inc(ONCPU_STAT_NEW_PROC_LOST);
+		/* Forget it so the next sample tries again. */
+		bpf_map_delete_elem(&seen_procs, &tgid);
+		return;
+	}
+	e->tgid = tgid;
+	bpf_ringbuf_submit(e, 0);
+}
+
+/*
+ * A sample taken in user mode has no kernel stack (-EFAULT): that is not a
+ * failure, so only user stacks count -EFAULT.
+ */
+static __always_inline __s32 stack_id(void *ctx, __u64 flags, __u32 fail_stat)
+{
+	long id = bpf_get_stackid(ctx, &stacks, flags);
+
+	if (id < 0 && (id != -EFAULT || (flags & BPF_F_USER_STACK))) {
+		stat_inc(fail_stat);
+		if (id == -EEXIST)
+			stat_inc(ONCPU_STAT_STACK_COLLISION);
+	}
+	return id;
+}
+
+static __always_inline void count_sample(struct oncpu_key *key,
+					 struct task_struct *task)
+{
+	struct oncpu_value *val, zero = {};
+	long err;
+
+	val = bpf_map_lookup_elem(&counts, key);
+	if (val) {
+		__sync_fetch_and_add(&val->count, 1);
+		stat_inc(ONCPU_STAT_COUNTED);
+		return;
+	}
+	zero.count = 1;
+	bpf_get_current_comm(zero.comm, sizeof(zero.comm));
+	BPF_CORE_READ_STR_INTO(&zero.pcomm, task, group_leader, comm);
+	err = bpf_map_update_elem(&counts, key, &zero, BPF_NOEXIST);
+	if (err == -EEXIST) {
+		/* Another CPU inserted the key between lookup and update. */
+		val = bpf_map_lookup_elem(&counts, key);
+		if (val)
+			__sync_fetch_and_add(&val->count, 1);
+	} else if (err) {
+		stat_inc(ONCPU_STAT_LOST_MAP_FULL);
+		return;
+	}
+	stat_inc(ONCPU_STAT_COUNTED);
+}
+
+SEC("perf_event")
+int do_sample(struct bpf_perf_event_data *ctx)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	__u64 id = bpf_get_current_pid_tgid();
+	struct oncpu_key key = {};
+	bool kthread;
+
+	stat_inc(ONCPU_STAT_SAMPLES);
+	key.tgid = id >> 32;
+	key.tid = (__u32)id;
+	if (key.tid == 0) {
+		stat_inc(ONCPU_STAT_IDLE);
+		return 0;
+	}
+	if (!sample_wanted(key.tgid, key.tid)) {
+		stat_inc(ONCPU_STAT_FILTERED);
+		return 0;
+	}
+	key.cgroup_id = bpf_get_current_cgroup_id();
+	kthread = BPF_CORE_READ(task, flags) & PF_KTHREAD;
+	key.kern_stack_id = kernel_stacks ?
+		stack_id(ctx, 0, ONCPU_STAT_KSTACK_FAILED) : -1;
+	key.user_stack_id = user_stacks && !kthread ?
+		stack_id(ctx, BPF_F_USER_STACK, ONCPU_STAT_USTACK_FAILED) : -1;
+	if (!kthread)
+		announce_proc(key.tgid);
+	count_sample(&key, task);
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Shared by bpf/oncpu.bpf.c and src/oncpu.c: fixed-width fields only. */
+#ifndef SYSSCOPE_ONCPU_H
+#define SYSSCOPE_ONCPU_H
+
+#define TASK_COMM_LEN 16
+#define MAX_STACK_DEPTH 127	/* the kernel's PERF_MAX_STACK_DEPTH */
+
+struct oncpu_key {
+	__u64 cgroup_id;	/* cgroup v2 id of the thread when sampled */
+	__u32 tgid;
+	__u32 tid;
+	__s32 kern_stack_id;	/* < 0: none (-U, or the walk failed) */
+	__s32 user_stack_id;	/* < 0: none (-K, kernel thread, failure) */
+};
+
+struct oncpu_value {
+	__u64 count;
+	char comm[TASK_COMM_LEN];	/* thread name */
+	char pcomm[TASK_COMM_LEN];	/* process name (thread group leader) */
+};
+
+/* Sent once per process first seen, so user space reads its maps early. */
+struct oncpu_new_proc {
+	__u32 tgid;
+};
+
+enum oncpu_stat {
+	ONCPU_STAT_SAMPLES,		/* perf events handled, idle included */
+	ONCPU_STAT_IDLE,		/* samples of the idle task */
+	ONCPU_STAT_FILTERED,		/* samples outside --pid/--tid/--cgroup */
+	ONCPU_STAT_COUNTED,		/* samples in the counts map */
+	ONCPU_STAT_LOST_MAP_FULL,	/* counts map full: sample dropped */
+	ONCPU_STAT_KSTACK_FAILED,	/* counted, kernel stack missing */
+	ONCPU_STAT_USTACK_FAILED,	/* counted, user stack missing */
+	ONCPU_STAT_STACK_COLLISION,	/* stack map bucket taken (subset of above) */
+	ONCPU_STAT_NEW_PROC_LOST,	/* ring buffer full: process notice lost */
+	ONCPU_STAT_MAX,
+};
+
+#endif

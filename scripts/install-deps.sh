@@ -1,0 +1,26 @@
+#!/bin/sh
+# Installs the Debian 12 packages sysscope's build, tests and benchmarks use.
+# Quiet and quick when everything is already there.
+set -eu
+
+PKGS="make gcc clang llvm bpftool libbpf-dev libelf-dev libdw-dev zlib1g-dev
+libcap-dev libseccomp-dev libjson-c-dev pkg-config
+libcmocka-dev python3-pytest golang-go libxml2-utils binutils elfutils
+linux-perf bpftrace procps util-linux"
+
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+		missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" != 0 ]; then
+	echo "install-deps: missing packages:$missing (run as root to install)" >&2
+	exit 1
+fi
+echo "install-deps: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null

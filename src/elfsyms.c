@@ -1,0 +1,581 @@
+// SPDX-License-Identifier: MIT
+/*
+ * ELF function symbol loader (see elfsyms.h).
+ *
+ * The file is opened with ELF_C_READ, not ELF_C_READ_MMAP: libelf then
+ * pread()s what it needs into its own buffers, so a tenant truncating the
+ * file under us gives a read error instead of SIGBUS on a mapped page.
+ * Every section and segment we read is first checked against the fstat()
+ * size and against the limits below, so a hostile file decides neither how
+ * much we read nor how much we allocate.
+ *
+ * Helpers return 0 or -errno; only elf_symtab__load() turns that into
+ * NULL + errno.
+ */
+#include <elf.h>
+#include <errno.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "elfsyms.h"
+
+/* A larger .symtab/.dynsym (sh_size) is refused with EFBIG. */
+#define SYMTAB_MAX_SIZE		(16ull << 20)
+/* Its string table, and the names kept: mangled C++ names are long. */
+#define STRTAB_MAX_SIZE		(64ull << 20)
+/* Larger note sections/segments are not looked into for a build-id. */
+#define NOTE_MAX_SIZE		4096ull
+/* More program headers than this is not a file a linker wrote. */
+#define PHDR_MAX		4096
+/* ld writes 16 (md5, uuid) or 20 (sha1) bytes; 64 leaves room for hex ids. */
+#define BUILD_ID_MAX		64
+
+struct elf_sym {
+	uint64_t addr;
+	uint64_t size;	/* bytes covered: st_size, or up to the next */
+	uint32_t name;	/* in names; while loading, in the strtab */
+	uint8_t rank;	/* which name wins at one address: 0 best */
+};
+
+struct elf_seg {		/* one PT_LOAD */
+	uint64_t offset;
+	uint64_t filesz;
+	uint64_t vaddr;
+	uint64_t memsz;
+};
+
+struct elf_symtab {
+	struct elf_sym *syms;	/* sorted by addr, one per addr */
+	size_t nsyms;
+	char *names;		/* all kept names, NUL-separated */
+	struct elf_seg *segs;
+	size_t nsegs;
+	size_t build_id_len;
+	uint8_t build_id[BUILD_ID_MAX];
+};
+
+/* State of one elf_symtab__load() call. */
+struct loader {
+	Elf *elf;
+	uint64_t file_size;
+	struct elf_symtab *s;
+};
+
+static pthread_once_t libelf_once = PTHREAD_ONCE_INIT;
+static bool libelf_ready;
+
+static void libelf_init_once(void)
+{
+	libelf_ready = elf_version(EV_CURRENT) != EV_NONE;
+}
+
+/* libelf refuses every call until elf_version() has been called once. */
+static int libelf_init(void)
+{
+	pthread_once(&libelf_once, libelf_init_once);
+	return libelf_ready ? 0 : -ENOTSUP;
+}
+
+/* [off, off + size) lies inside the file; written to not overflow. */
+static bool range_ok(uint64_t off, uint64_t size, uint64_t file_size)
+{
+	return off <= file_size && size <= file_size - off;
+}
+
+/* A table of n entries of entsize bytes at off lies inside the file. */
+static bool table_ok(const struct loader *ld, uint64_t off, size_t n,
+		     size_t entsize)
+{
+	if (!n)
+		return true;
+	if (!entsize || n > ld->file_size / entsize)
+		return false;
+	return range_ok(off, (uint64_t)n * entsize, ld->file_size);
+}
+
+/*
+ * The larger of what the header claims and what libelf counted: libelf
+ * quietly reports no sections when their table is out of the file.
+ * raw 0 with a table offset set means extended numbering: entry 0 exists.
+ */
+static size_t claimed(size_t raw, uint64_t table_off, size_t counted)
+{
+	if (!raw && table_off)
+		raw = 1;
+	return raw > counted ? raw : counted;
+}
+
+/*
+ * libelf reads the section/program header tables lazily, and not always
+ * with an error when they are missing: check up front that they are
+ * inside the file, so a truncated file or a patched e_shoff is EINVAL.
+ */
+static int check_ehdr(const struct loader *ld)
+{
+	size_t shnum, phnum;
+	GElf_Ehdr eh;
+	int cls;
+
+	if (elf_kind(ld->elf) != ELF_K_ELF)
+		return -ENOEXEC;
+	cls = gelf_getclass(ld->elf);
+	if (cls != ELFCLASS32 && cls != ELFCLASS64)
+		return -ENOEXEC;
+	if (!gelf_getehdr(ld->elf, &eh))
+		return -EINVAL;
+	if (elf_getshdrnum(ld->elf, &shnum) || elf_getphdrnum(ld->elf, &phnum))
+		return -EINVAL;
+	shnum = claimed(eh.e_shnum, eh.e_shoff, shnum);
+	phnum = claimed(eh.e_phnum, 0, phnum);
+	if (!table_ok(ld, eh.e_shoff, shnum,
+		      gelf_fsize(ld->elf, ELF_T_SHDR, 1, EV_CURRENT)))
+		return -EINVAL;
+	if (!table_ok(ld, eh.e_phoff, phnum,
+		      gelf_fsize(ld->elf, ELF_T_PHDR, 1, EV_CURRENT)))
+		return -EINVAL;
+	return phnum > PHDR_MAX ? -EFBIG : 0;
+}
+
+static bool is_build_id(const GElf_Nhdr *nh, const char *name)
+{
+	return nh->n_type == NT_GNU_BUILD_ID &&
+	       nh->n_namesz == sizeof(ELF_NOTE_GNU) &&
+	       !memcmp(name, ELF_NOTE_GNU, sizeof(ELF_NOTE_GNU)) &&
+	       nh->n_descsz > 0 && nh->n_descsz <= BUILD_ID_MAX;
+}
+
+/* Takes the first GNU build-id note found in d, if it fits. */
+static void find_build_id(struct elf_symtab *s, Elf_Data *d)
+{
+	size_t off = 0, next, name_off, desc_off;
+	const char *buf = d->d_buf;
+	GElf_Nhdr nh;
+
+	/* gelf_getnote() checks that name and desc lie inside d. */
+	while ((next = gelf_getnote(d, off, &nh, &name_off, &desc_off)) > 0) {
+		if (is_build_id(&nh, buf + name_off)) {
+			memcpy(s->build_id, buf + desc_off, nh.n_descsz);
+			s->build_id_len = nh.n_descsz;
+			return;
+		}
+		off = next;
+	}
+}
+
+/*
+ * The build-id is optional: a note we cannot read is skipped, not an
+ * error. PT_NOTE is tried first because it survives section stripping.
+ */
+static void note_segment(struct loader *ld, const GElf_Phdr *ph)
+{
+	Elf_Data *d;
+
+	if (!ph->p_filesz || ph->p_filesz > NOTE_MAX_SIZE ||
+	    !range_ok(ph->p_offset, ph->p_filesz, ld->file_size))
+		return;
+	/* 8-aligned notes (e.g. GNU properties) pad differently. */
+	d = elf_getdata_rawchunk(ld->elf, ph->p_offset, ph->p_filesz,
+				 ph->p_align == 8 ? ELF_T_NHDR8 : ELF_T_NHDR);
+	if (d)
+		find_build_id(ld->s, d);
+}
+
+static void note_section(struct loader *ld, Elf_Scn *scn,
+			 const GElf_Shdr *sh)
+{
+	Elf_Data *d;
+
+	if (!sh->sh_size || sh->sh_size > NOTE_MAX_SIZE ||
+	    (sh->sh_flags & SHF_COMPRESSED) ||
+	    !range_ok(sh->sh_offset, sh->sh_size, ld->file_size))
+		return;
+	d = elf_getdata(scn, NULL);
+	if (d)
+		find_build_id(ld->s, d);
+}
+
+/* Keeps the PT_LOADs (for offset_to_vaddr) and looks for a build-id. */
+static int scan_phdrs(struct loader *ld)
+{
+	struct elf_symtab *s = ld->s;
+	size_t n, i;
+	GElf_Phdr ph;
+
+	if (elf_getphdrnum(ld->elf, &n))
+		return -EINVAL;
+	s->segs = calloc(n ? n : 1, sizeof(*s->segs));
+	if (!s->segs)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		if (!gelf_getphdr(ld->elf, (int)i, &ph))
+			return -EINVAL;
+		if (ph.p_type == PT_LOAD)
+			s->segs[s->nsegs++] = (struct elf_seg){
+				.offset = ph.p_offset, .filesz = ph.p_filesz,
+				.vaddr = ph.p_vaddr, .memsz = ph.p_memsz,
+			};
+		else if (ph.p_type == PT_NOTE && !s->build_id_len)
+			note_segment(ld, &ph);
+	}
+	return 0;
+}
+
+/*
+ * Finds the symbol table to use (.symtab, else .dynsym) and, if PT_NOTE
+ * had none, a build-id note section. *symscn is NULL if there is neither.
+ */
+static int scan_sections(struct loader *ld, Elf_Scn **symscn)
+{
+	Elf_Scn *scn = NULL, *dynsym = NULL;
+	GElf_Shdr sh;
+
+	*symscn = NULL;
+	while ((scn = elf_nextscn(ld->elf, scn))) {
+		if (!gelf_getshdr(scn, &sh))
+			return -EINVAL;
+		if (sh.sh_type == SHT_SYMTAB && !*symscn)
+			*symscn = scn;
+		else if (sh.sh_type == SHT_DYNSYM && !dynsym)
+			dynsym = scn;
+		else if (sh.sh_type == SHT_NOTE && !ld->s->build_id_len)
+			note_section(ld, scn, &sh);
+	}
+	if (!*symscn)
+		*symscn = dynsym;
+	return 0;
+}
+
+/* Reads a section's data after checking its type, size and extent. */
+static int section_data(const struct loader *ld, Elf_Scn *scn,
+			uint32_t type, uint64_t max, Elf_Data **data)
+{
+	GElf_Shdr sh;
+
+	if (!scn || !gelf_getshdr(scn, &sh) || sh.sh_type != type)
+		return -EINVAL;
+	if (sh.sh_size > max)
+		return -EFBIG;
+	if ((sh.sh_flags & SHF_COMPRESSED) ||
+	    !range_ok(sh.sh_offset, sh.sh_size, ld->file_size))
+		return -EINVAL;
+	*data = elf_getdata(scn, NULL);
+	if (!*data || (*data)->d_size != sh.sh_size ||
+	    (sh.sh_size && !(*data)->d_buf))
+		return -EINVAL;
+	return 0;
+}
+
+/*
+ * The usable length of a string table: up to and including its last NUL,
+ * so that any st_name below it names a terminated string. Checked once here
+ * rather than per symbol, so many symbols cannot each scan a huge table.
+ */
+static size_t strtab_len(const Elf_Data *strs)
+{
+	const char *base = strs->d_buf;
+	size_t n = strs->d_size;
+
+	while (n && base[n - 1] != '\0')
+		n--;
+	return n;
+}
+
+/* Global names are the ones users know; locals are often aliases. */
+static uint8_t bind_rank(unsigned char info)
+{
+	switch (GELF_ST_BIND(info)) {
+	case STB_GLOBAL:
+	case STB_GNU_UNIQUE:
+		return 0;
+	case STB_WEAK:
+		return 1;
+	default:
+		return 2;
+	}
+}
+
+static bool want_sym(const GElf_Sym *sym, const char *strs, size_t strs_len)
+{
+	int type = GELF_ST_TYPE(sym->st_info);
+
+	if (type != STT_FUNC && type != STT_GNU_IFUNC)
+		return false;
+	if (sym->st_shndx == SHN_UNDEF)
+		return false;
+	return sym->st_name < strs_len && strs[sym->st_name] != '\0';
+}
+
+/* Copies the defined, named function symbols of syms into s->syms. */
+static int collect(struct elf_symtab *s, Elf_Data *syms, const Elf_Data *strs,
+		   size_t n)
+{
+	size_t len = strtab_len(strs), i;
+	GElf_Sym sym;
+
+	s->syms = calloc(n ? n : 1, sizeof(*s->syms));
+	if (!s->syms)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		if (!gelf_getsym(syms, (int)i, &sym))
+			return -EINVAL;
+		if (!want_sym(&sym, strs->d_buf, len))
+			continue;
+		s->syms[s->nsyms++] = (struct elf_sym){
+			.addr = sym.st_value, .size = sym.st_size,
+			.name = (uint32_t)sym.st_name,
+			.rank = bind_rank(sym.st_info),
+		};
+	}
+	return 0;
+}
+
+/* By address, then best binding first; strtab offset keeps it stable. */
+static int sym_cmp(const void *a, const void *b)
+{
+	const struct elf_sym *x = a, *y = b;
+
+	if (x->addr != y->addr)
+		return x->addr < y->addr ? -1 : 1;
+	if (x->rank != y->rank)
+		return x->rank < y->rank ? -1 : 1;
+	return (x->name > y->name) - (x->name < y->name);
+}
+
+/* One symbol per address: the best-ranked name, the largest size. */
+static void dedup(struct elf_symtab *s)
+{
+	size_t i, j = 0;
+
+	for (i = 0; i < s->nsyms; i++) {
+		struct elf_sym *prev = j ? &s->syms[j - 1] : NULL;
+
+		if (prev && prev->addr == s->syms[i].addr) {
+			if (s->syms[i].size > prev->size)
+				prev->size = s->syms[i].size;
+			continue;
+		}
+		s->syms[j++] = s->syms[i];
+	}
+	s->nsyms = j;
+}
+
+/* The end of the PT_LOAD holding addr, to bound a last unsized symbol. */
+static uint64_t seg_end(const struct elf_symtab *s, uint64_t addr)
+{
+	size_t i;
+
+	for (i = 0; i < s->nsegs; i++) {
+		const struct elf_seg *g = &s->segs[i];
+
+		if (addr >= g->vaddr && addr - g->vaddr < g->memsz)
+			return g->vaddr + g->memsz;
+	}
+	return addr + 1;
+}
+
+/* Unsized symbols (often hand-written assembly) reach the next symbol. */
+static void size_unsized(struct elf_symtab *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->nsyms; i++) {
+		struct elf_sym *sym = &s->syms[i];
+
+		if (sym->size)
+			continue;
+		if (i + 1 < s->nsyms)
+			sym->size = s->syms[i + 1].addr - sym->addr;
+		else
+			sym->size = seg_end(s, sym->addr) - sym->addr;
+	}
+}
+
+/*
+ * Copies the kept names out of the string table, which libelf frees with
+ * the Elf. The total is capped: many symbols may share one long name.
+ */
+static int copy_names(struct elf_symtab *s, const Elf_Data *strs)
+{
+	const char *base = strs->d_buf;
+	size_t total = 0, i, len;
+	char *p;
+
+	for (i = 0; i < s->nsyms; i++) {
+		total += strlen(base + s->syms[i].name) + 1;
+		if (total > STRTAB_MAX_SIZE)
+			return -EFBIG;
+	}
+	s->names = malloc(total ? total : 1);
+	if (!s->names)
+		return -ENOMEM;
+	for (i = 0, p = s->names; i < s->nsyms; i++, p += len) {
+		len = strlen(base + s->syms[i].name) + 1;
+		memcpy(p, base + s->syms[i].name, len);
+		s->syms[i].name = (uint32_t)(p - s->names);
+	}
+	return 0;
+}
+
+/* Gives back the room of the symbols that were not functions. */
+static void shrink(struct elf_symtab *s)
+{
+	struct elf_sym *p;
+
+	if (!s->nsyms)
+		return;
+	p = realloc(s->syms, s->nsyms * sizeof(*s->syms));
+	if (p)
+		s->syms = p;
+}
+
+static int load_symbols(struct loader *ld, Elf_Scn *scn)
+{
+	size_t entsize = gelf_fsize(ld->elf, ELF_T_SYM, 1, EV_CURRENT);
+	Elf_Data *syms, *strs;
+	GElf_Shdr sh;
+	int err;
+
+	if (!gelf_getshdr(scn, &sh) || !entsize || sh.sh_entsize != entsize)
+		return -EINVAL;
+	err = section_data(ld, scn, sh.sh_type, SYMTAB_MAX_SIZE, &syms);
+	if (err)
+		return err;
+	err = section_data(ld, elf_getscn(ld->elf, sh.sh_link), SHT_STRTAB,
+			   STRTAB_MAX_SIZE, &strs);
+	if (err)
+		return err;
+	err = collect(ld->s, syms, strs, syms->d_size / entsize);
+	if (err)
+		return err;
+	qsort(ld->s->syms, ld->s->nsyms, sizeof(*ld->s->syms), sym_cmp);
+	dedup(ld->s);
+	size_unsized(ld->s);
+	shrink(ld->s);
+	return copy_names(ld->s, strs);
+}
+
+/*
+ * A file without any symbol table still loads (with no symbols): its
+ * segments and build-id are useful on their own.
+ */
+static int load_elf(struct loader *ld)
+{
+	Elf_Scn *symscn;
+	int err;
+
+	err = check_ehdr(ld);
+	if (err)
+		return err;
+	err = scan_phdrs(ld);
+	if (err)
+		return err;
+	err = scan_sections(ld, &symscn);
+	if (err || !symscn)
+		return err;
+	return load_symbols(ld, symscn);
+}
+
+struct elf_symtab *elf_symtab__load(int fd)
+{
+	struct loader ld = { 0 };
+	struct stat st;
+	int err;
+
+	err = libelf_init();
+	if (err)
+		goto cleanup;
+	if (fstat(fd, &st)) {
+		err = -errno;
+		goto cleanup;
+	}
+	/* Not a device or FIFO a tenant put where a library should be. */
+	if (!S_ISREG(st.st_mode)) {
+		err = -EINVAL;
+		goto cleanup;
+	}
+	ld.file_size = (uint64_t)st.st_size;
+	ld.s = calloc(1, sizeof(*ld.s));
+	if (!ld.s) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	ld.elf = elf_begin(fd, ELF_C_READ, NULL);
+	err = ld.elf ? load_elf(&ld) : -EINVAL;
+cleanup:
+	if (ld.elf)
+		elf_end(ld.elf);
+	if (err) {
+		elf_symtab__free(ld.s);
+		errno = -err;
+		return NULL;
+	}
+	return ld.s;
+}
+
+void elf_symtab__free(struct elf_symtab *s)
+{
+	if (!s)
+		return;
+	free(s->syms);
+	free(s->names);
+	free(s->segs);
+	free(s);
+}
+
+bool elf_symtab__offset_to_vaddr(const struct elf_symtab *s, uint64_t off,
+				 uint64_t *vaddr)
+{
+	size_t i;
+
+	for (i = 0; s && i < s->nsegs; i++) {
+		const struct elf_seg *g = &s->segs[i];
+
+		if (off >= g->offset && off - g->offset < g->filesz) {
+			*vaddr = off - g->offset + g->vaddr;
+			return true;
+		}
+	}
+	return false;
+}
+
+const char *elf_symtab__lookup(const struct elf_symtab *s, uint64_t vaddr,
+			       uint64_t *sym_off)
+{
+	size_t lo = 0, hi = s ? s->nsyms : 0, mid;
+	const struct elf_sym *sym;
+
+	/* Find the last symbol starting at or before vaddr. */
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (s->syms[mid].addr <= vaddr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!lo)
+		return NULL;
+	sym = &s->syms[lo - 1];
+	if (vaddr - sym->addr >= sym->size)
+		return NULL;
+	if (sym_off)
+		*sym_off = vaddr - sym->addr;
+	return s->names + sym->name;
+}
+
+const uint8_t *elf_symtab__build_id(const struct elf_symtab *s, size_t *len)
+{
+	size_t n = s ? s->build_id_len : 0;
+
+	if (len)
+		*len = n;
+	return n ? s->build_id : NULL;
+}
+
+size_t elf_symtab__count(const struct elf_symtab *s)
+{
+	return s ? s->nsyms : 0;
+}

@@ -1,0 +1,269 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "opts.h"
+
+#define FREQ_MIN 1
+#define FREQ_MAX 10000
+#define DURATION_MAX (366.0 * 24 * 3600)
+#define PID_MAX 4194304		/* the kernel's PID_MAX_LIMIT on 64-bit */
+
+enum {
+	OPT_CGROUP = 0x100,
+	OPT_VERSION,
+	OPT_PROC,
+	OPT_MAX_ENTRIES,
+	OPT_MAX_STACKS,
+};
+
+static const struct option long_options[] = {
+	{ "duration", required_argument, NULL, 'd' },
+	{ "frequency", required_argument, NULL, 'f' },
+	{ "pid", required_argument, NULL, 'p' },
+	{ "tid", required_argument, NULL, 't' },
+	{ "cgroup", required_argument, NULL, OPT_CGROUP },
+	{ "cpu", required_argument, NULL, 'c' },
+	{ "user-stacks-only", no_argument, NULL, 'U' },
+	{ "kernel-stacks-only", no_argument, NULL, 'K' },
+	{ "output", required_argument, NULL, 'o' },
+	{ "proc", required_argument, NULL, OPT_PROC },
+	{ "max-entries", required_argument, NULL, OPT_MAX_ENTRIES },
+	{ "max-stacks", required_argument, NULL, OPT_MAX_STACKS },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{},
+};
+
+static const char usage[] =
+"Usage: sysscope [MODE] [OPTIONS]\n"
+"\n"
+"Profiles this node with eBPF and writes flamegraphs.\n"
+"\n"
+"Modes:\n"
+"  profile                    on-CPU sampling (default)\n"
+"\n"
+"Options:\n"
+"  -d, --duration SEC         stop after SEC seconds (default: at Ctrl-C)\n"
+"  -f, --frequency HZ         samples per second per CPU, 1..10000 (default 49)\n"
+"  -p, --pid PID[,PID...]     only these processes\n"
+"  -t, --tid TID[,TID...]     only these threads\n"
+"      --cgroup PATH          only this cgroup v2 and everything below it\n"
+"  -c, --cpu CPU              only this CPU\n"
+"  -U, --user-stacks-only     user-space stacks only\n"
+"  -K, --kernel-stacks-only   kernel stacks only\n"
+"  -o, --output DIR           output folder (default sysscope-MODE-TIME/)\n"
+"      --proc DIR             procfs of the host (default /proc)\n"
+"      --max-entries N        distinct thread/stack keys kept (default 65536)\n"
+"      --max-stacks N         distinct stacks kept (default 32768)\n"
+"  -v, --verbose              libbpf messages (-vv: debug)\n"
+"  -h, --help                 this help\n"
+"      --version              the version\n"
+"\n"
+"Writes flamegraph.svg, stacks.folded, profile.pb.gz (pprof), summary.txt.\n";
+
+static enum opts_result fail(char *err, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, len, fmt, ap);
+	va_end(ap);
+	return OPTS_ERROR;
+}
+
+static bool parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (*s < '0' || *s > '9')
+		return false;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+/* "12,34,56" into ids; false with a reason on a bad element. */
+static bool parse_id_list(const char *arg, uint32_t *ids, size_t *n,
+			  const char *what, char *err, size_t errlen)
+{
+	char buf[8192], *tok, *save = NULL;
+
+	if (strlen(arg) >= sizeof(buf)) {
+		fail(err, errlen, "%s list too long", what);
+		return false;
+	}
+	strcpy(buf, arg);
+	for (tok = strtok_r(buf, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		uint64_t v;
+
+		if (!parse_u64(tok, 1, PID_MAX, &v)) {
+			fail(err, errlen, "invalid %s '%s': expected 1..%d", what,
+			     tok, PID_MAX);
+			return false;
+		}
+		if (*n == OPTS_MAX_IDS) {
+			fail(err, errlen, "too many %ss (at most %d)", what,
+			     OPTS_MAX_IDS);
+			return false;
+		}
+		ids[(*n)++] = v;
+	}
+	if (!*n) {
+		fail(err, errlen, "empty %s list", what);
+		return false;
+	}
+	return true;
+}
+
+static bool parse_duration(const char *s, double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || !(v > 0) || v > DURATION_MAX)
+		return false;
+	*out = v;
+	return true;
+}
+
+static void opts__defaults(struct opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->mode = MODE_PROFILE;
+	o->frequency = 49;
+	o->cpu = -1;
+	o->user_stacks = true;
+	o->kernel_stacks = true;
+	o->proc_root = "/proc";
+	o->max_entries = 65536;
+	o->max_stacks = 32768;
+}
+
+static enum opts_result parse_one(int c, const char *arg, struct opts *o,
+				  char *err, size_t errlen)
+{
+	uint64_t v;
+
+	switch (c) {
+	case 'd':
+		if (!parse_duration(arg, &o->duration_s))
+			return fail(err, errlen, "invalid duration '%s': expected seconds > 0", arg);
+		break;
+	case 'f':
+		if (!parse_u64(arg, FREQ_MIN, FREQ_MAX, &v))
+			return fail(err, errlen, "invalid frequency '%s': expected %d..%d Hz",
+				    arg, FREQ_MIN, FREQ_MAX);
+		o->frequency = v;
+		break;
+	case 'p':
+		if (!parse_id_list(arg, o->pids, &o->npids, "pid", err, errlen))
+			return OPTS_ERROR;
+		break;
+	case 't':
+		if (!parse_id_list(arg, o->tids, &o->ntids, "tid", err, errlen))
+			return OPTS_ERROR;
+		break;
+	case 'c':
+		if (!parse_u64(arg, 0, 8191, &v))
+			return fail(err, errlen, "invalid cpu '%s'", arg);
+		o->cpu = v;
+		break;
+	case 'U':
+		o->kernel_stacks = false;
+		break;
+	case 'K':
+		o->user_stacks = false;
+		break;
+	case 'o':
+		o->output_dir = arg;
+		break;
+	case OPT_CGROUP:
+		o->cgroup = arg;
+		break;
+	case OPT_PROC:
+		o->proc_root = arg;
+		break;
+	case OPT_MAX_ENTRIES:
+	case OPT_MAX_STACKS:
+		if (!parse_u64(arg, 64, 1 << 24, &v))
+			return fail(err, errlen, "invalid map size '%s': expected 64..16777216", arg);
+		*(c == OPT_MAX_ENTRIES ? &o->max_entries : &o->max_stacks) = v;
+		break;
+	case 'v':
+		o->verbose++;
+		break;
+	default:
+		return fail(err, errlen, "unknown option (see --help)");
+	}
+	return OPTS_RUN;
+}
+
+static enum opts_result parse_mode(const char *arg, struct opts *o, char *err,
+				   size_t errlen)
+{
+	if (!strcmp(arg, "profile")) {
+		o->mode = MODE_PROFILE;
+		return OPTS_RUN;
+	}
+	return fail(err, errlen, "unknown mode '%s' (modes: profile)", arg);
+}
+
+enum opts_result opts__parse(int argc, char **argv, struct opts *o,
+			     char *err, size_t errlen, FILE *out)
+{
+	enum opts_result r;
+	int c;
+
+	opts__defaults(o);
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":d:f:p:t:c:UKo:vh", long_options,
+				NULL)) != -1) {
+		if (c == 'h') {
+			fputs(usage, out);
+			return OPTS_EXIT_OK;
+		}
+		if (c == OPT_VERSION) {
+			fprintf(out, "sysscope %s\n", SYSSCOPE_VERSION);
+			return OPTS_EXIT_OK;
+		}
+		if (c == ':')
+			return fail(err, errlen, "option '%s' needs a value",
+				    argv[optind - 1]);
+		if (c == '?')
+			return fail(err, errlen, "unknown option '%s' (see --help)",
+				    argv[optind - 1]);
+		r = parse_one(c, optarg, o, err, errlen);
+		if (r != OPTS_RUN)
+			return r;
+	}
+	if (optind < argc && (r = parse_mode(argv[optind++], o, err, errlen)))
+		return r;
+	if (optind < argc)
+		return fail(err, errlen, "unexpected argument '%s'", argv[optind]);
+	if (!o->user_stacks && !o->kernel_stacks)
+		return fail(err, errlen, "-U and -K exclude each other");
+	return OPTS_RUN;
+}
+
+const char *mode__name(enum mode m)
+{
+	switch (m) {
+	case MODE_PROFILE:
+		return "profile";
+	}
+	return "?";
+}

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: MIT */
+/* Command-line options: parsed and checked here, without side effects. */
+#ifndef SYSSCOPE_OPTS_H
+#define SYSSCOPE_OPTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define OPTS_MAX_IDS 1024
+
+enum mode {
+	MODE_PROFILE,
+};
+
+struct opts {
+	enum mode mode;
+	double duration_s;		/* 0: until SIGINT/SIGTERM */
+	unsigned int frequency;		/* Hz */
+	uint32_t pids[OPTS_MAX_IDS];
+	size_t npids;
+	uint32_t tids[OPTS_MAX_IDS];
+	size_t ntids;
+	const char *cgroup;		/* cgroup v2 path, or NULL */
+	int cpu;			/* -1: every CPU */
+	bool user_stacks;
+	bool kernel_stacks;
+	const char *output_dir;		/* NULL: sysscope-<mode>-<time> */
+	const char *proc_root;
+	uint32_t max_entries;		/* distinct (thread, stack) keys */
+	uint32_t max_stacks;		/* distinct stacks */
+	int verbose;
+};
+
+enum opts_result {
+	OPTS_RUN,		/* options are good: run */
+	OPTS_EXIT_OK,		/* -h or --version was handled */
+	OPTS_ERROR,		/* err holds one line saying what is wrong */
+};
+
+/* out is for -h/--version text; err gets the reason of an OPTS_ERROR. */
+enum opts_result opts__parse(int argc, char **argv, struct opts *o,
+			     char *err, size_t errlen, FILE *out);
+
+const char *mode__name(enum mode m);
+
+#endif

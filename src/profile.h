@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The one aggregated profile every output is written from.
+ *
+ * A profile is a set of samples. Each sample is a stack of interned frames
+ * (root first: the process name, then the outermost user frame down to the
+ * leaf-most kernel frame) with the thread it came from and one value per
+ * sample type. Adding the same (pid, tid, thread, stack) twice sums the values.
+ *
+ * profile_tree is the one tree view of it (a trie of frames) that the folded,
+ * SVG and summary writers walk; pprof walks the samples because it keeps the
+ * per-thread labels.
+ */
+#ifndef SYSSCOPE_PROFILE_H
+#define SYSSCOPE_PROFILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define PROFILE_MAX_VALUES 4
+
+enum frame_kind {
+	FRAME_USER,	/* a function in a user-space binary or library */
+	FRAME_KERNEL,	/* a kernel function: written with the suffix "_[k]" */
+	FRAME_PROCESS,	/* the root: process name; not a code location */
+	FRAME_MARKER,	/* a synthetic frame such as "[unknown]" */
+};
+
+struct profile_frame {
+	const char *name;	/* interned, valid while the profile lives */
+	enum frame_kind kind;
+};
+
+struct profile_value_type {
+	const char *type;	/* pprof sample type, e.g. "samples", "cpu" */
+	const char *unit;	/* e.g. "count", "nanoseconds" */
+};
+
+struct profile_sample {
+	uint32_t pid;
+	uint32_t tid;
+	const char *thread;	/* thread name (comm), interned */
+	uint32_t nframes;
+	const uint32_t *frames;	/* frame ids, root first */
+	uint64_t values[PROFILE_MAX_VALUES];
+};
+
+struct profile;
+
+/* Constructor: NULL and errno on failure. The value types are copied. */
+struct profile *profile__new(const struct profile_value_type *types,
+			     size_t ntypes);
+void profile__free(struct profile *p);
+
+/* Interns a string; returns a pointer stable for the profile's life or NULL. */
+const char *profile__intern(struct profile *p, const char *s);
+
+/* Returns the frame id of (name, kind), adding it if new; -errno on error. */
+int64_t profile__frame(struct profile *p, const char *name,
+		       enum frame_kind kind);
+
+/* Adds values to the sample (pid, tid, thread, frames); 0 or -errno. */
+int profile__add(struct profile *p, uint32_t pid, uint32_t tid,
+		 const char *thread, const uint32_t *frames, uint32_t nframes,
+		 const uint64_t *values);
+
+size_t profile__nvalue_types(const struct profile *p);
+const struct profile_value_type *profile__value_type(const struct profile *p,
+						      size_t i);
+size_t profile__nframes(const struct profile *p);
+const struct profile_frame *profile__frame_at(const struct profile *p,
+					      uint32_t id);
+size_t profile__nsamples(const struct profile *p);
+const struct profile_sample *profile__sample_at(const struct profile *p,
+						size_t i);
+/* Sum of value i over all samples. */
+uint64_t profile__total(const struct profile *p, size_t i);
+
+struct meta_counter {
+	const char *name;
+	uint64_t value;
+};
+
+/* Metadata carried to the outputs. */
+struct profile_meta {
+	const char *mode;		/* "profile", ... */
+	uint64_t start_ns;		/* CLOCK_REALTIME at start */
+	uint64_t duration_ns;
+	uint64_t period_ns;		/* sampling period, for pprof */
+	uint64_t lost;			/* samples counted but not in the profile */
+	const struct meta_counter *counters;	/* collector statistics */
+	size_t ncounters;
+};
+
+/* The tree view: children of a node are sorted by frame name. */
+struct profile_node {
+	uint32_t frame;			/* frame id; unused at the root */
+	uint64_t total[PROFILE_MAX_VALUES];	/* this node and below */
+	uint64_t self[PROFILE_MAX_VALUES];	/* samples ending here */
+	uint32_t nchildren;
+	struct profile_node **children;
+};
+
+struct profile_tree {
+	const struct profile *profile;
+	struct profile_node *root;
+	size_t nnodes;
+};
+
+/* Builds the tree of all samples; NULL and errno on failure. */
+struct profile_tree *profile_tree__new(const struct profile *p);
+void profile_tree__free(struct profile_tree *t);
+
+#endif

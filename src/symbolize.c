@@ -1,0 +1,550 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include "elfsyms.h"
+#include "ksyms.h"
+#include "procmaps.h"
+#include "symbolize.h"
+
+#define MAX_MAPPINGS 65536	/* above the default vm.max_map_count */
+#define BUILD_ID_MAX 64
+
+/* A mapped file, identified by the (device, inode) /proc/PID/maps shows. */
+struct dso {
+	uint32_t dev_major, dev_minor;
+	uint64_t inode;
+	struct elf_symtab *syms;	/* NULL: unreadable or not ELF */
+	bool owns_syms;			/* false: shared with a same-build-id dso */
+};
+
+struct mapping {
+	uint64_t start, end, pgoff;
+	struct dso *dso;		/* NULL: anonymous or special */
+	char *name;			/* basename, or "[vdso]", "[anon]" */
+};
+
+struct proc {
+	uint32_t pid;
+	struct mapping *maps;		/* sorted by start */
+	size_t nmaps;
+};
+
+/* Pointer tables with open addressing; the key lives in the element. */
+struct table {
+	void **slots;
+	size_t cap, used;
+};
+
+struct symbolizer {
+	char proc_root[PATH_MAX / 2];
+	struct ksyms *ksyms;
+	bool ksyms_tried;
+	struct table procs;		/* by pid */
+	struct table dsos;		/* by (dev, inode) */
+	struct table build_ids;		/* dso by build-id */
+	struct symbolizer_stats stats;
+};
+
+/* ---- tables ---- */
+
+typedef uint64_t (*hash_fn)(const void *elem);
+
+static uint64_t mix(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	return h;
+}
+
+static int table__grow(struct table *t, hash_fn hash)
+{
+	size_t cap = t->cap ? t->cap * 2 : 256;
+	void **slots = calloc(cap, sizeof(*slots));
+
+	if (!slots)
+		return -ENOMEM;
+	for (size_t i = 0; i < t->cap; i++) {
+		size_t pos;
+
+		if (!t->slots[i])
+			continue;
+		pos = hash(t->slots[i]) & (cap - 1);
+		while (slots[pos])
+			pos = (pos + 1) & (cap - 1);
+		slots[pos] = t->slots[i];
+	}
+	free(t->slots);
+	t->slots = slots;
+	t->cap = cap;
+	return 0;
+}
+
+/* Returns the slot holding an element equal to key, or the empty slot. */
+static void **table__slot(const struct table *t, uint64_t h,
+			  bool (*equal)(const void *elem, const void *key),
+			  const void *key)
+{
+	size_t pos = h & (t->cap - 1);
+
+	while (t->slots[pos] && !equal(t->slots[pos], key))
+		pos = (pos + 1) & (t->cap - 1);
+	return &t->slots[pos];
+}
+
+static int table__reserve(struct table *t, hash_fn hash)
+{
+	if ((t->used + 1) * 2 > t->cap)
+		return table__grow(t, hash);
+	return 0;
+}
+
+/* ---- processes ---- */
+
+static uint64_t proc_hash(const void *e)
+{
+	return mix(((const struct proc *)e)->pid);
+}
+
+static bool proc_equal(const void *e, const void *key)
+{
+	return ((const struct proc *)e)->pid == *(const uint32_t *)key;
+}
+
+static struct proc *proc_find(const struct symbolizer *s, uint32_t pid)
+{
+	if (!s->procs.cap)
+		return NULL;
+	return *table__slot(&s->procs, mix(pid), proc_equal, &pid);
+}
+
+static void proc__free_maps(struct proc *p)
+{
+	for (size_t i = 0; i < p->nmaps; i++)
+		free(p->maps[i].name);
+	free(p->maps);
+	p->maps = NULL;
+	p->nmaps = 0;
+}
+
+/* ---- dsos ---- */
+
+struct dso_key {
+	uint32_t dev_major, dev_minor;
+	uint64_t inode;
+};
+
+static uint64_t dso_key_hash(uint32_t maj, uint32_t min, uint64_t ino)
+{
+	return mix(ino ^ mix(((uint64_t)maj << 32) | min));
+}
+
+static uint64_t dso_hash(const void *e)
+{
+	const struct dso *d = e;
+
+	return dso_key_hash(d->dev_major, d->dev_minor, d->inode);
+}
+
+static bool dso_equal(const void *e, const void *key)
+{
+	const struct dso *d = e;
+	const struct dso_key *k = key;
+
+	return d->dev_major == k->dev_major && d->dev_minor == k->dev_minor &&
+	       d->inode == k->inode;
+}
+
+static uint64_t build_id_hash_bytes(const uint8_t *id, size_t len)
+{
+	uint64_t h = 0;
+
+	for (size_t i = 0; i < len; i++)
+		h = mix(h ^ id[i]);
+	return h;
+}
+
+static uint64_t build_id_hash(const void *e)
+{
+	size_t len;
+	const uint8_t *id = elf_symtab__build_id(((const struct dso *)e)->syms,
+						 &len);
+
+	return build_id_hash_bytes(id, len);
+}
+
+struct build_id_key {
+	const uint8_t *id;
+	size_t len;
+};
+
+static bool build_id_equal(const void *e, const void *key)
+{
+	const struct build_id_key *k = key;
+	size_t len;
+	const uint8_t *id = elf_symtab__build_id(((const struct dso *)e)->syms,
+						 &len);
+
+	return len == k->len && !memcmp(id, k->id, len);
+}
+
+/* The same binary in two containers' layers: share one symbol table. */
+static int dso__share_by_build_id(struct symbolizer *s, struct dso *d)
+{
+	struct build_id_key k;
+	struct dso **slot;
+
+	k.id = elf_symtab__build_id(d->syms, &k.len);
+	if (!k.id || !k.len)
+		return 0;
+	if (table__reserve(&s->build_ids, build_id_hash))
+		return -ENOMEM;
+	slot = (struct dso **)table__slot(&s->build_ids,
+					  build_id_hash_bytes(k.id, k.len),
+					  build_id_equal, &k);
+	if (*slot) {
+		elf_symtab__free(d->syms);
+		d->syms = (*slot)->syms;
+		d->owns_syms = false;
+		s->stats.files_shared++;
+		return 0;
+	}
+	*slot = d;
+	s->build_ids.used++;
+	return 0;
+}
+
+static int open_in_root(const struct symbolizer *s, uint32_t pid,
+			const char *path)
+{
+	struct open_how how = {
+		.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
+		/* Absolute links inside the container stay inside it. */
+		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+	};
+	char root[PATH_MAX];
+	int dirfd, fd, err;
+
+	snprintf(root, sizeof(root), "%s/%u/root", s->proc_root, pid);
+	dirfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0)
+		return -errno;
+	fd = syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+	err = -errno;
+	close(dirfd);
+	return fd < 0 ? err : fd;
+}
+
+/* map_files reaches a mapping whose file was deleted or replaced. */
+static int open_map_file(const struct symbolizer *s, uint32_t pid,
+			 const struct procmap *m)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%u/map_files/%llx-%llx", s->proc_root,
+		 pid, (unsigned long long)m->start, (unsigned long long)m->end);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	return fd < 0 ? -errno : fd;
+}
+
+static int open_mapped_file(const struct symbolizer *s, uint32_t pid,
+			    const struct procmap *m)
+{
+	struct stat st;
+	int fd = -ENOENT;
+
+	if (!m->deleted)
+		fd = open_in_root(s, pid, m->path);
+	if (fd < 0)
+		fd = open_map_file(s, pid, m);
+	if (fd < 0)
+		return fd;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return -EINVAL;
+	}
+	return fd;
+}
+
+static struct dso *dso_get(struct symbolizer *s, uint32_t pid,
+			   const struct procmap *m)
+{
+	struct dso_key k = { m->dev_major, m->dev_minor, m->inode };
+	struct dso **slot, *d;
+	int fd;
+
+	if (table__reserve(&s->dsos, dso_hash))
+		return NULL;
+	slot = (struct dso **)table__slot(&s->dsos,
+					  dso_key_hash(k.dev_major, k.dev_minor, k.inode),
+					  dso_equal, &k);
+	if (*slot)
+		return *slot;
+	fd = open_mapped_file(s, pid, m);
+	if (fd < 0)
+		return NULL;	/* not cached: another process may open it */
+	d = calloc(1, sizeof(*d));
+	if (!d) {
+		close(fd);
+		return NULL;
+	}
+	d->dev_major = k.dev_major;
+	d->dev_minor = k.dev_minor;
+	d->inode = k.inode;
+	d->syms = elf_symtab__load(fd);
+	d->owns_syms = true;
+	close(fd);
+	if (d->syms) {
+		s->stats.files++;
+		dso__share_by_build_id(s, d);
+	} else {
+		s->stats.files_failed++;
+	}
+	*slot = d;
+	s->dsos.used++;
+	return d;
+}
+
+/* ---- snapshots ---- */
+
+static char *mapping_name(const struct procmap *m)
+{
+	const char *base = strrchr(m->path, '/');
+
+	if (!m->path[0])
+		return strdup("[anon]");
+	return strdup(base ? base + 1 : m->path);
+}
+
+static int proc__add_mapping(struct symbolizer *s, struct proc *p,
+			     const struct procmap *m, size_t *cap)
+{
+	struct mapping *map;
+
+	if (p->nmaps == MAX_MAPPINGS)
+		return -E2BIG;
+	if (p->nmaps == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 32;
+		void *n = realloc(p->maps, ncap * sizeof(*p->maps));
+
+		if (!n)
+			return -ENOMEM;
+		p->maps = n;
+		*cap = ncap;
+	}
+	map = &p->maps[p->nmaps];
+	map->start = m->start;
+	map->end = m->end;
+	map->pgoff = m->pgoff;
+	map->dso = m->path[0] == '/' ? dso_get(s, p->pid, m) : NULL;
+	map->name = mapping_name(m);
+	if (!map->name)
+		return -ENOMEM;
+	p->nmaps++;
+	return 0;
+}
+
+static int proc__read_maps(struct symbolizer *s, struct proc *p, FILE *f)
+{
+	size_t cap = 0;
+	char line[PATH_MAX + 256];
+	int err = 0;
+
+	while (!err && fgets(line, sizeof(line), f)) {
+		struct procmap m;
+
+		/* A line longer than the buffer: skip its rest, keep going. */
+		if (!strchr(line, '\n') && !feof(f)) {
+			int c;
+
+			while ((c = fgetc(f)) != EOF && c != '\n')
+				;
+			continue;
+		}
+		if (procmap__parse(line, &m) || !m.exec)
+			continue;
+		err = proc__add_mapping(s, p, &m, &cap);
+	}
+	if (!err && ferror(f))
+		err = errno == ESRCH ? -ESRCH : -EIO;
+	return err;
+}
+
+static struct proc *proc_get(struct symbolizer *s, uint32_t pid)
+{
+	struct proc **slot, *p;
+
+	if (table__reserve(&s->procs, proc_hash))
+		return NULL;
+	slot = (struct proc **)table__slot(&s->procs, mix(pid), proc_equal, &pid);
+	if (*slot)
+		return *slot;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	p->pid = pid;
+	*slot = p;
+	s->procs.used++;
+	return p;
+}
+
+int symbolizer__add_process(struct symbolizer *s, uint32_t pid)
+{
+	char path[PATH_MAX];
+	struct proc *p;
+	FILE *f;
+	int err;
+
+	snprintf(path, sizeof(path), "%s/%u/maps", s->proc_root, pid);
+	f = fopen(path, "re");
+	if (!f) {
+		err = -errno;
+		if (err == -ENOENT || err == -ESRCH)
+			s->stats.processes_gone++;
+		return err == -ENOENT ? -ESRCH : err;
+	}
+	p = proc_get(s, pid);
+	if (!p) {
+		fclose(f);
+		return -ENOMEM;
+	}
+	proc__free_maps(p);
+	err = proc__read_maps(s, p, f);
+	fclose(f);
+	if (err == -ESRCH)
+		s->stats.processes_gone++;
+	else
+		s->stats.processes++;
+	return err;
+}
+
+bool symbolizer__has_process(const struct symbolizer *s, uint32_t pid)
+{
+	struct proc *p = proc_find(s, pid);
+
+	return p && p->nmaps;
+}
+
+/* ---- naming ---- */
+
+static const struct mapping *proc__find_mapping(const struct proc *p,
+						uint64_t ip)
+{
+	size_t lo = 0, hi = p->nmaps;
+
+	/* /proc/PID/maps is sorted by address. */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (ip < p->maps[mid].start)
+			hi = mid;
+		else if (ip >= p->maps[mid].end)
+			lo = mid + 1;
+		else
+			return &p->maps[mid];
+	}
+	return NULL;
+}
+
+void symbolizer__user(struct symbolizer *s, uint32_t pid, uint64_t ip,
+		      char *buf, size_t len)
+{
+	const struct proc *p = proc_find(s, pid);
+	const struct mapping *m = p ? proc__find_mapping(p, ip) : NULL;
+	uint64_t off, vaddr, sym_off;
+	const char *name;
+
+	if (!m) {
+		s->stats.user_unresolved++;
+		snprintf(buf, len, "[unknown]");
+		return;
+	}
+	off = ip - m->start + m->pgoff;
+	if (m->dso && m->dso->syms &&
+	    elf_symtab__offset_to_vaddr(m->dso->syms, off, &vaddr)) {
+		name = elf_symtab__lookup(m->dso->syms, vaddr, &sym_off);
+		if (name) {
+			snprintf(buf, len, "%s", name);
+			return;
+		}
+	}
+	s->stats.user_unresolved++;
+	snprintf(buf, len, "%s+0x%llx", m->name, (unsigned long long)off);
+}
+
+void symbolizer__kernel(struct symbolizer *s, uint64_t ip, char *buf,
+			size_t len)
+{
+	const struct ksym *k;
+	char path[PATH_MAX];
+
+	if (!s->ksyms_tried) {
+		s->ksyms_tried = true;
+		snprintf(path, sizeof(path), "%s/kallsyms", s->proc_root);
+		s->ksyms = ksyms__load(path);
+	}
+	k = s->ksyms ? ksyms__find(s->ksyms, ip) : NULL;
+	if (!k) {
+		s->stats.kernel_unresolved++;
+		snprintf(buf, len, "0x%llx", (unsigned long long)ip);
+		return;
+	}
+	snprintf(buf, len, "%s", k->name);
+}
+
+/* ---- life cycle ---- */
+
+struct symbolizer *symbolizer__new(const char *proc_root)
+{
+	struct symbolizer *s;
+
+	if (strlen(proc_root) >= sizeof(s->proc_root)) {
+		errno = ENAMETOOLONG;
+		return NULL;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	strcpy(s->proc_root, proc_root);
+	return s;
+}
+
+void symbolizer__free(struct symbolizer *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->procs.cap; i++) {
+		struct proc *p = s->procs.slots[i];
+
+		if (p) {
+			proc__free_maps(p);
+			free(p);
+		}
+	}
+	for (size_t i = 0; i < s->dsos.cap; i++) {
+		struct dso *d = s->dsos.slots[i];
+
+		if (d && d->owns_syms)
+			elf_symtab__free(d->syms);
+		free(d);
+	}
+	free(s->procs.slots);
+	free(s->dsos.slots);
+	free(s->build_ids.slots);
+	ksyms__free(s->ksyms);
+	free(s);
+}
+
+const struct symbolizer_stats *symbolizer__stats(const struct symbolizer *s)
+{
+	return &s->stats;
+}

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Names code addresses. Kernel addresses from kallsyms; user addresses from
+ * a snapshot of the process's executable mappings, taken while it is alive,
+ * with each mapped file opened inside the process's root and its symbol
+ * table cached by (device, inode) and shared by build-id.
+ */
+#ifndef SYSSCOPE_SYMBOLIZE_H
+#define SYSSCOPE_SYMBOLIZE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct symbolizer;
+
+struct symbolizer_stats {
+	uint64_t processes;		/* snapshots taken */
+	uint64_t processes_gone;	/* exited before we could read them */
+	uint64_t files;			/* distinct files with symbols */
+	uint64_t files_shared;		/* same build-id as a loaded file */
+	uint64_t files_failed;		/* unreadable or not ELF */
+	uint64_t user_unresolved;	/* addresses named module+0xoff */
+	uint64_t kernel_unresolved;
+};
+
+/* proc_root is "/proc" on a host, e.g. "/host/proc" in a pod. */
+struct symbolizer *symbolizer__new(const char *proc_root);
+void symbolizer__free(struct symbolizer *s);
+
+/* Snapshots pid's mappings (again, if known). 0, -ESRCH if it is gone. */
+int symbolizer__add_process(struct symbolizer *s, uint32_t pid);
+bool symbolizer__has_process(const struct symbolizer *s, uint32_t pid);
+
+/* Writes the frame name of ip into buf (always something printable). */
+void symbolizer__user(struct symbolizer *s, uint32_t pid, uint64_t ip,
+		      char *buf, size_t len);
+void symbolizer__kernel(struct symbolizer *s, uint64_t ip, char *buf,
+			size_t len);
+
+const struct symbolizer_stats *symbolizer__stats(const struct symbolizer *s);
+
+#endif
