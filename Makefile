@@ -27,15 +27,15 @@ endif
 
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP $(SANFLAGS) \
-	  -I$(OUTPUT) -Ibpf -Isrc -Icgroup -DSYSSCOPE_VERSION='"$(VERSION)"'
+	  -I$(OUTPUT) -Ibpf -Isrc -Icgroup -Icontainer -DSYSSCOPE_VERSION='"$(VERSION)"'
 LDFLAGS += $(SANFLAGS)
-LDLIBS := -lbpf -lelf -lz -lcap
+LDLIBS := -lbpf -lelf -lz -lcap -ljson-c
 TEST_LDLIBS := -lcmocka $(LDLIBS)
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_NAMES := $(patsubst bpf/%.bpf.c,%,$(BPF_SRCS))
 SKELS := $(patsubst %,$(OUTPUT)/%.skel.h,$(BPF_NAMES))
-SRCS := $(wildcard src/*.c cgroup/*.c)
+SRCS := $(wildcard src/*.c cgroup/*.c container/*.c)
 OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(SRCS))
 LIB_OBJS := $(filter-out $(OUTPUT)/src/main.o,$(OBJS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
@@ -76,7 +76,7 @@ $(OUTPUT)/%.skel.h: $(OUTPUT)/bpf/%.bpf.o
 	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@
 
 # Every user object may include a skeleton; they are few and cheap.
-$(OUTPUT)/%.o: %.c $(SKELS)
+$(OBJS): $(OUTPUT)/%.o: %.c $(SKELS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@

@@ -5,7 +5,8 @@
  *   cpubench [-j COPIES] [-w WORK] [-m MIB]
  *
  * Forks COPIES single-threaded children (default 1), child i pinned to CPU
- * i % ncpu, and each does the same fixed work: WORK rounds, each a burst of
+ * i % ncpu, and each does the same fixed work: WORK rounds (default 3600,
+ * about 3 s on the 2-CPU CI VM; -m default 4 MiB), each a burst of
  * integer hashing followed by a pass over a private MIB-MiB buffer that
  * reads and writes pseudo-random cache lines (so the work is not purely
  * ALU: it touches L2/L3/DRAM and its TLB). The functions are noinline so a
@@ -22,10 +23,12 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -133,12 +136,13 @@ static void pin(int cpu)
 
 int main(int argc, char **argv)
 {
-	long copies = 1, rounds = 1500, mib = 4;
+	long copies = 1, rounds = 3600, mib = 4;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	uint64_t checksum = 0, sum;
 	struct rusage ru;
 	double t0, elapsed;
 	int opt, failed = 0, fds[2];
+	pid_t parent;
 
 	while ((opt = getopt(argc, argv, "j:w:m:h")) != -1) {
 		switch (opt) {
@@ -158,6 +162,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
+	parent = getpid();
 	t0 = now_s();
 	for (long i = 0; i < copies; i++) {
 		pid_t pid = fork();
@@ -167,6 +172,10 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		if (pid == 0) {
+			/* Never outlive an interrupted benchmark. */
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			if (getppid() != parent)
+				_exit(1);
 			close(fds[0]);
 			pin(i % ncpu);
 			sum = work(rounds, mib);

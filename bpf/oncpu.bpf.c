@@ -4,14 +4,12 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
 #include "oncpu.h"
+#include "filter.bpf.h"
+#include "announce.bpf.h"
 
-#define PF_KTHREAD 0x00200000	/* include/linux/sched.h */
 #define EFAULT 14
 #define EEXIST 17
 
-const volatile bool filter_pids = false;
-const volatile bool filter_tids = false;
-const volatile bool filter_cgroup = false;
 const volatile bool user_stacks = true;
 const volatile bool kernel_stacks = true;
 
@@ -31,40 +29,6 @@ struct {
 } stacks SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u8);
-} pid_filter SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u8);
-} tid_filter SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_CGROUP_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u32);
-} cgroup_filter SEC(".maps");
-
-/* Processes already announced to user space; LRU so it never fills. */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u8);
-} seen_procs SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 64 * 1024);
-} new_procs SEC(".maps");
-
-struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, ONCPU_STAT_MAX);
 	__type(key, __u32);
@@ -77,37 +41,6 @@ static __always_inline void stat_inc(__u32 stat)
 
 	if (v)
 		*v += 1;
-}
-
-static __always_inline bool sample_wanted(__u32 tgid, __u32 tid)
-{
-	if (filter_pids && !bpf_map_lookup_elem(&pid_filter, &tgid))
-		return false;
-	if (filter_tids && !bpf_map_lookup_elem(&tid_filter, &tid))
-		return false;
-	/* The cgroup and everything below it (cgroup v2 ancestry). */
-	if (filter_cgroup && bpf_current_task_under_cgroup(&cgroup_filter, 0) != 1)
-		return false;
-	return true;
-}
-
-static __always_inline void announce_proc(__u32 tgid)
-{
-	struct oncpu_new_proc *e;
-	__u8 one = 1;
-
-	if (bpf_map_lookup_elem(&seen_procs, &tgid))
-		return;
-	bpf_map_update_elem(&seen_procs, &tgid, &one, BPF_ANY);
-	e = bpf_ringbuf_reserve(&new_procs, sizeof(*e), 0);
-	if (!e) {
-		stat_inc(ONCPU_STAT_NEW_PROC_LOST);
-		/* Forget it so the next sample tries again. */
-		bpf_map_delete_elem(&seen_procs, &tgid);
-		return;
-	}
-	e->tgid = tgid;
-	bpf_ringbuf_submit(e, 0);
 }
 
 /*
@@ -169,18 +102,19 @@ int do_sample(struct bpf_perf_event_data *ctx)
 		stat_inc(ONCPU_STAT_IDLE);
 		return 0;
 	}
-	if (!sample_wanted(key.tgid, key.tid)) {
+	if (!thread_wanted(key.tgid, key.tid, task)) {
 		stat_inc(ONCPU_STAT_FILTERED);
 		return 0;
 	}
 	key.cgroup_id = bpf_get_current_cgroup_id();
-	kthread = BPF_CORE_READ(task, flags) & PF_KTHREAD;
+	kthread = is_kthread(task);
 	key.kern_stack_id = kernel_stacks ?
-		stack_id(ctx, 0, ONCPU_STAT_KSTACK_FAILED) : -1;
+		stack_id(ctx, 0, ONCPU_STAT_KSTACK_FAILED) : STACK_ID_NONE;
 	key.user_stack_id = user_stacks && !kthread ?
-		stack_id(ctx, BPF_F_USER_STACK, ONCPU_STAT_USTACK_FAILED) : -1;
-	if (!kthread)
-		announce_proc(key.tgid);
+		stack_id(ctx, BPF_F_USER_STACK, ONCPU_STAT_USTACK_FAILED) :
+		STACK_ID_NONE;
+	if (!kthread && !announce_proc(key.tgid))
+		stat_inc(ONCPU_STAT_NEW_PROC_LOST);
 	count_sample(&key, task);
 	return 0;
 }

@@ -5,24 +5,20 @@
 
 #define TASK_COMM_LEN 16
 #define MAX_STACK_DEPTH 127	/* the kernel's PERF_MAX_STACK_DEPTH */
+#define STACK_ID_NONE (-1)	/* no stack asked for: -U/-K, kernel thread */
 
 struct oncpu_key {
 	__u64 cgroup_id;	/* cgroup v2 id of the thread when sampled */
 	__u32 tgid;
 	__u32 tid;
-	__s32 kern_stack_id;	/* < 0: none (-U, or the walk failed) */
-	__s32 user_stack_id;	/* < 0: none (-K, kernel thread, failure) */
+	__s32 kern_stack_id;	/* STACK_ID_NONE, or -errno of a failed walk */
+	__s32 user_stack_id;
 };
 
 struct oncpu_value {
 	__u64 count;
 	char comm[TASK_COMM_LEN];	/* thread name */
 	char pcomm[TASK_COMM_LEN];	/* process name (thread group leader) */
-};
-
-/* Sent once per process first seen, so user space reads its maps early. */
-struct oncpu_new_proc {
-	__u32 tgid;
 };
 
 enum oncpu_stat {

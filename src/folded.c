@@ -32,12 +32,14 @@ static void fputs_folded(const char *s, FILE *f)
 struct folded_walk {
 	const struct profile *p;
 	value_mask_t mask;
+	const char *const *suffix;	/* NULL: one line with the sum */
 	FILE *f;
 	const struct profile_node **path;
 	size_t depth;
 };
 
-static void write_path(struct folded_walk *w, uint64_t count)
+static void write_path(struct folded_walk *w, uint64_t count,
+		       const char *suffix)
 {
 	char name[4096];
 
@@ -51,7 +53,7 @@ static void write_path(struct folded_walk *w, uint64_t count)
 			fputc(';', w->f);
 		fputs_folded(name, w->f);
 	}
-	fprintf(w->f, " %llu\n", (unsigned long long)count);
+	fprintf(w->f, "%s %llu\n", suffix, (unsigned long long)count);
 }
 
 static void walk(struct folded_walk *w, const struct profile_node *n,
@@ -62,8 +64,11 @@ static void walk(struct folded_walk *w, const struct profile_node *n,
 	if (depth)
 		w->path[depth - 1] = n;
 	w->depth = depth;
-	if (self && depth)
-		write_path(w, self);
+	for (int i = 0; w->suffix && depth && i < PROFILE_MAX_VALUES; i++)
+		if ((w->mask & (1u << i)) && n->self[i])
+			write_path(w, n->self[i], w->suffix[i] ? w->suffix[i] : "");
+	if (!w->suffix && self && depth)
+		write_path(w, self, "");
 	for (uint32_t i = 0; i < n->nchildren; i++)
 		walk(w, n->children[i], depth + 1);
 }
@@ -83,7 +88,15 @@ static size_t tree_depth(const struct profile_node *n)
 
 int folded__write(const struct profile_tree *t, value_mask_t mask, FILE *f)
 {
-	struct folded_walk w = { .p = t->profile, .mask = mask, .f = f };
+	return folded__write_split(t, mask, NULL, f);
+}
+
+int folded__write_split(const struct profile_tree *t, value_mask_t mask,
+			const char *const *suffix, FILE *f)
+{
+	struct folded_walk w = {
+		.p = t->profile, .mask = mask, .suffix = suffix, .f = f,
+	};
 	const struct profile_node *path[1024];
 
 	if (tree_depth(t->root) > sizeof(path) / sizeof(path[0]))

@@ -71,7 +71,8 @@ static bool parse_line(char *line, uint64_t *addr, char **name)
 struct ksyms *ksyms__read(FILE *f)
 {
 	struct ksyms *ks = calloc(1, sizeof(*ks));
-	char line[512];
+	/* KSYM_NAME_LEN is 512 since 6.1, plus address, type and module. */
+	char line[1024];
 	int err = 0;
 
 	if (!ks)
@@ -80,6 +81,14 @@ struct ksyms *ksyms__read(FILE *f)
 		uint64_t addr;
 		char *name;
 
+		if (!strchr(line, '\n') && !feof(f)) {
+			int c;
+
+			/* Longer than any real line: drop it, not its tail. */
+			while ((c = fgetc(f)) != EOF && c != '\n')
+				;
+			continue;
+		}
 		if (parse_line(line, &addr, &name) && addr)
 			err = ksyms__push(ks, addr, name);
 	}

@@ -12,16 +12,21 @@
 #include <time.h>
 #include <unistd.h>
 #include <bpf/libbpf.h>
+#include <linux/types.h>
+#include "announce.h"
 #include "cgroup.h"
 #include "log.h"
+#include "offcpu_collector.h"
 #include "oncpu_collector.h"
 #include "opts.h"
 #include "output.h"
 #include "privs.h"
 #include "profile.h"
+#include "record.h"
 #include "symbolize.h"
 
 #define POLL_MS 100
+#define MAX_THREAD_GRAPHS 32
 
 static volatile sig_atomic_t stop_requested;
 
@@ -147,65 +152,162 @@ static int make_output_dir(const struct opts *o, char *dir, size_t len)
 	return 0;
 }
 
+/* ---- what each mode records and how its outputs weigh it ---- */
+
+struct mode_layout {
+	struct profile_value_type types[2];
+	int on_count, on_ns;		/* value indices, -1: not recorded */
+	int off_ns, off_count;
+	value_mask_t weight;		/* what a frame's width is */
+	const char *unit;		/* "samples" or "ns" */
+	int cpu_value, offcpu_value;	/* nanosecond values, -1: none */
+};
+
+static const struct mode_layout layouts[] = {
+	[MODE_PROFILE] = {
+		{ { "samples", "count" }, { "cpu", "nanoseconds" } },
+		.on_count = 0, .on_ns = 1, .off_ns = -1, .off_count = -1,
+		.weight = 1u << 0, .unit = "samples",
+		.cpu_value = 1, .offcpu_value = -1,
+	},
+	[MODE_OFFCPUTIME] = {
+		{ { "offcpu", "nanoseconds" }, { "intervals", "count" } },
+		.on_count = -1, .on_ns = -1, .off_ns = 0, .off_count = 1,
+		.weight = 1u << 0, .unit = "ns",
+		.cpu_value = -1, .offcpu_value = 0,
+	},
+	[MODE_WALLCLOCK] = {
+		{ { "cpu", "nanoseconds" }, { "offcpu", "nanoseconds" } },
+		.on_count = -1, .on_ns = 0, .off_ns = 1, .off_count = -1,
+		.weight = (1u << 0) | (1u << 1), .unit = "ns",
+		.cpu_value = 0, .offcpu_value = 1,
+	},
+};
+
 /* ---- the run ---- */
 
 struct run {
 	const struct opts *opts;
+	const struct mode_layout *layout;
 	struct symbolizer *sym;
 	struct oncpu *oncpu;
+	struct offcpu *offcpu;
+	struct ring_buffer *notices;
 	struct profile *profile;
 	char dir[PATH_MAX];
 	uint64_t start_real_ns, duration_ns;
-	uint64_t stats[ONCPU_STAT_MAX];
+	uint64_t on_stats[ONCPU_STAT_MAX];
+	uint64_t off_stats[OFFCPU_STAT_MAX];
 };
 
-static void on_new_proc(uint32_t tgid, void *ctx)
+static int on_new_proc(void *ctx, void *data, size_t len)
 {
 	struct run *r = ctx;
+	const struct new_proc *e = data;
 
 	/* Read its maps now, while it lives: it may be gone at the end. */
-	symbolizer__add_process(r->sym, tgid);
+	if (len >= sizeof(*e))
+		symbolizer__add_process(r->sym, e->tgid);
+	return 0;
+}
+
+static int open_notices(struct run *r)
+{
+	int fds[2], n = 0, err = 0;
+
+	if (r->oncpu)
+		fds[n++] = oncpu__new_proc_fd(r->oncpu);
+	if (r->offcpu)
+		fds[n++] = offcpu__new_proc_fd(r->offcpu);
+	r->notices = ring_buffer__new(fds[0], on_new_proc, r, NULL);
+	if (!r->notices)
+		err = -errno;
+	for (int i = 1; i < n && !err; i++)
+		err = ring_buffer__add(r->notices, fds[i], on_new_proc, r);
+	if (err)
+		log_error("process notices: %s", strerror(-err));
+	return err;
 }
 
 static int sample_until_done(struct run *r)
 {
 	uint64_t start = now_ns(CLOCK_MONOTONIC);
-	uint64_t deadline = r->opts->duration_s > 0 ?
+	uint64_t end, deadline = r->opts->duration_s > 0 ?
 		start + (uint64_t)(r->opts->duration_s * 1e9) : UINT64_MAX;
 	int n = 0;
 
+	/* One window for every collector: from here to the stop. */
+	if (r->offcpu)
+		offcpu__begin(r->offcpu, start);
 	while (!stop_requested && now_ns(CLOCK_MONOTONIC) < deadline) {
 		uint64_t left = (deadline - now_ns(CLOCK_MONOTONIC)) / 1000000;
 		int timeout = left < POLL_MS ? (int)left + 1 : POLL_MS;
 
-		n = oncpu__poll(r->oncpu, timeout, on_new_proc, r);
+		n = ring_buffer__poll(r->notices, timeout);
+		if (n == -EINTR)
+			n = 0;
 		if (n < 0) {
 			log_error("ring buffer poll: %s", strerror(-n));
 			break;
 		}
 	}
-	oncpu__stop(r->oncpu);
-	r->duration_ns = now_ns(CLOCK_MONOTONIC) - start;
+	end = now_ns(CLOCK_MONOTONIC);
+	if (r->oncpu)
+		oncpu__stop(r->oncpu);
+	if (r->offcpu)
+		offcpu__stop(r->offcpu, end);
+	r->duration_ns = end - start;
 	/* Notices already queued still name processes worth reading. */
-	oncpu__poll(r->oncpu, 0, on_new_proc, r);
+	ring_buffer__consume(r->notices);
 	return n < 0 ? n : 0;
 }
 
-static struct oncpu *start_sampler(const struct opts *o, int cgroup_fd)
+static struct filter_config filter_of(const struct opts *o, int cgroup_fd)
 {
-	struct oncpu_config cfg = {
-		.frequency = o->frequency,
+	return (struct filter_config){
 		.pids = o->pids, .npids = o->npids,
 		.tids = o->tids, .ntids = o->ntids,
 		.cgroup_fd = cgroup_fd,
+		.user_threads_only = o->user_threads_only,
+		.kernel_threads_only = o->kernel_threads_only,
+	};
+}
+
+static int start_collectors(struct run *r, int cgroup_fd)
+{
+	const struct opts *o = r->opts;
+	const struct mode_layout *l = r->layout;
+	struct offcpu_config off = {
+		.filter = filter_of(o, cgroup_fd),
+		.min_block_ns = o->min_block_us * 1000,
+		.user_stacks = o->user_stacks, .kernel_stacks = o->kernel_stacks,
+		.max_entries = o->max_entries, .max_stacks = o->max_stacks,
+		.max_threads = 65536,
+		.hook = o->sched_hook == HOOK_RAW_TP ? SCHED_HOOK_RAW_TP :
+			o->sched_hook == HOOK_TP_BTF ? SCHED_HOOK_TP_BTF :
+						       SCHED_HOOK_AUTO,
+		.value_ns = l->off_ns, .value_count = l->off_count,
+	};
+	struct oncpu_config on = {
+		.frequency = o->frequency,
+		.filter = filter_of(o, cgroup_fd),
 		.cpu = o->cpu,
-		.user_stacks = o->user_stacks,
-		.kernel_stacks = o->kernel_stacks,
-		.max_entries = o->max_entries,
-		.max_stacks = o->max_stacks,
+		.user_stacks = o->user_stacks, .kernel_stacks = o->kernel_stacks,
+		.max_entries = o->max_entries, .max_stacks = o->max_stacks,
+		.value_count = l->on_count, .value_ns = l->on_ns,
 	};
 
-	return oncpu__start(&cfg);
+	if (l->off_ns >= 0) {
+		r->offcpu = offcpu__start(&off);
+		if (!r->offcpu)
+			return -errno;
+	}
+	if (l->on_ns >= 0) {
+		r->oncpu = oncpu__start(&on);
+		if (!r->oncpu)
+			return -errno;
+	}
+	return open_notices(r);
 }
 
 /* ---- outputs ---- */
@@ -241,25 +343,51 @@ out:
 
 static int write_folded(struct run *r, const struct profile_tree *t, FILE *f)
 {
-	(void)r;
-	return folded__write(t, 1u << 0, f);
+	static const char *const suffix[PROFILE_MAX_VALUES] = { "_[c]", "_[o]" };
+
+	/* Wall-clock: on- and off-CPU time of a stack on their own lines. */
+	if (r->opts->mode == MODE_WALLCLOCK)
+		return folded__write_split(t, r->layout->weight, suffix, f);
+	return folded__write(t, r->layout->weight, f);
+}
+
+static const char *view_names[] = { "on-CPU + off-CPU", "on-CPU", "off-CPU" };
+
+static int write_svg_view(struct run *r, const struct profile_tree *t, FILE *f,
+			  value_mask_t mask, const char *view)
+{
+	char title[256];
+	struct svg_opts o = {
+		.title = title, .unit = r->layout->unit, .mask = mask,
+		.offcpu_value = r->layout->offcpu_value,
+	};
+
+	snprintf(title, sizeof(title), "sysscope %s: %s, %.1f s",
+		 mode__name(r->opts->mode), view, r->duration_ns / 1e9);
+	return svg__write(t, &o, f);
 }
 
 static int write_svg(struct run *r, const struct profile_tree *t, FILE *f)
 {
-	char title[256];
-	struct svg_opts o = {
-		.title = title, .unit = "samples", .mask = 1u << 0,
-		.offcpu_value = -1,
-	};
+	const char *view = r->opts->mode == MODE_WALLCLOCK ? view_names[0] :
+			   r->opts->mode == MODE_PROFILE ? view_names[1] :
+							   view_names[2];
 
-	snprintf(title, sizeof(title), "sysscope %s: on-CPU, %u Hz, %.1f s",
-		 mode__name(r->opts->mode), r->opts->frequency,
-		 r->duration_ns / 1e9);
-	return svg__write(t, &o, f);
+	return write_svg_view(r, t, f, r->layout->weight, view);
 }
 
-static const char *const stat_names[ONCPU_STAT_MAX] = {
+static int write_svg_oncpu(struct run *r, const struct profile_tree *t, FILE *f)
+{
+	return write_svg_view(r, t, f, 1u << r->layout->cpu_value, view_names[1]);
+}
+
+static int write_svg_offcpu(struct run *r, const struct profile_tree *t, FILE *f)
+{
+	return write_svg_view(r, t, f, 1u << r->layout->offcpu_value,
+			      view_names[2]);
+}
+
+static const char *const on_stat_names[ONCPU_STAT_MAX] = {
 	[ONCPU_STAT_SAMPLES] = "perf events",
 	[ONCPU_STAT_IDLE] = "idle (not counted)",
 	[ONCPU_STAT_FILTERED] = "filtered out",
@@ -271,14 +399,31 @@ static const char *const stat_names[ONCPU_STAT_MAX] = {
 	[ONCPU_STAT_NEW_PROC_LOST] = "process notices lost",
 };
 
+static const char *const off_stat_names[OFFCPU_STAT_MAX] = {
+	[OFFCPU_STAT_SWITCHES] = "off-CPU: switches",
+	[OFFCPU_STAT_SHORT] = "off-CPU: under --min-block",
+	[OFFCPU_STAT_COUNTED] = "off-CPU: intervals counted",
+	[OFFCPU_STAT_LOST_MAP_FULL] = "off-CPU: lost, counts map full",
+	[OFFCPU_STAT_LOST_NO_STORAGE] = "off-CPU: lost, no thread slot",
+	[OFFCPU_STAT_KSTACK_FAILED] = "off-CPU: kernel stack failed",
+	[OFFCPU_STAT_USTACK_FAILED] = "off-CPU: user stack failed",
+	[OFFCPU_STAT_STACK_COLLISION] = "off-CPU:   of which stack map full",
+	[OFFCPU_STAT_USTACK_REUSED] = "off-CPU: user stacks reused",
+	[OFFCPU_STAT_NEW_PROC_LOST] = "off-CPU: process notices lost",
+};
+
+#define MAX_COUNTERS (ONCPU_STAT_MAX + OFFCPU_STAT_MAX + 8)
+
 static void fill_meta(struct run *r, struct profile_meta *m,
-		      struct meta_counter *c, size_t nc)
+		      struct meta_counter *c)
 {
 	const struct symbolizer_stats *ss = symbolizer__stats(r->sym);
 	size_t n = 0;
 
-	for (int i = 0; i < ONCPU_STAT_MAX && n < nc; i++)
-		c[n++] = (struct meta_counter){ stat_names[i], r->stats[i] };
+	for (int i = 0; r->oncpu && i < ONCPU_STAT_MAX; i++)
+		c[n++] = (struct meta_counter){ on_stat_names[i] ?: "?", r->on_stats[i] };
+	for (int i = 0; r->offcpu && i < OFFCPU_STAT_MAX; i++)
+		c[n++] = (struct meta_counter){ off_stat_names[i] ?: "?", r->off_stats[i] };
 	c[n++] = (struct meta_counter){ "processes read", ss->processes };
 	c[n++] = (struct meta_counter){ "processes gone before read", ss->processes_gone };
 	c[n++] = (struct meta_counter){ "files with symbols", ss->files };
@@ -288,8 +433,10 @@ static void fill_meta(struct run *r, struct profile_meta *m,
 		.mode = mode__name(r->opts->mode),
 		.start_ns = r->start_real_ns,
 		.duration_ns = r->duration_ns,
-		.period_ns = oncpu__period_ns(r->oncpu),
-		.lost = r->stats[ONCPU_STAT_LOST_MAP_FULL],
+		.period_ns = r->oncpu ? oncpu__period_ns(r->oncpu) : 0,
+		.lost = r->on_stats[ONCPU_STAT_LOST_MAP_FULL] +
+			r->off_stats[OFFCPU_STAT_LOST_MAP_FULL] +
+			r->off_stats[OFFCPU_STAT_LOST_NO_STORAGE],
 		.counters = c, .ncounters = n,
 	};
 }
@@ -297,76 +444,226 @@ static void fill_meta(struct run *r, struct profile_meta *m,
 static int write_summary_file(struct run *r, const struct profile_tree *t,
 			      FILE *f)
 {
-	struct meta_counter c[ONCPU_STAT_MAX + 8];
-	struct summary_opts so = { .mask = 1u << 0, .unit = "samples" };
+	struct meta_counter c[MAX_COUNTERS];
+	struct summary_opts so = {
+		.mask = r->layout->weight, .unit = r->layout->unit,
+	};
 	struct profile_meta m;
 
 	(void)t;
-	fill_meta(r, &m, c, sizeof(c) / sizeof(c[0]));
+	fill_meta(r, &m, c);
 	return summary__write(r->profile, &m, &so, f);
+}
+
+static int write_threads_file(struct run *r, const struct profile_tree *t,
+			      FILE *f)
+{
+	struct threads_opts o = {
+		.cpu_value = r->layout->cpu_value,
+		.offcpu_value = r->layout->offcpu_value,
+		.duration_ns = r->duration_ns,
+	};
+
+	(void)t;
+	return threads__write(r->profile, &o, f);
+}
+
+/* ---- per-thread flamegraphs, for runs aimed at processes or threads ---- */
+
+struct thread_weight {
+	uint32_t tid;
+	const char *name;
+	uint64_t weight;
+};
+
+static int by_weight(const void *a, const void *b)
+{
+	const struct thread_weight *x = a, *y = b;
+
+	if (x->weight != y->weight)
+		return x->weight < y->weight ? 1 : -1;
+	return (x->tid > y->tid) - (x->tid < y->tid);
+}
+
+static int by_tid(const void *a, const void *b)
+{
+	const struct thread_weight *x = a, *y = b;
+
+	return (x->tid > y->tid) - (x->tid < y->tid);
+}
+
+/* Distinct threads, heaviest first; *n is the count. */
+static struct thread_weight *heaviest_threads(const struct run *r, size_t *n)
+{
+	size_t ns = profile__nsamples(r->profile), out = 0;
+	struct thread_weight *w = calloc(ns ? ns : 1, sizeof(*w));
+
+	if (!w)
+		return NULL;
+	for (size_t i = 0; i < ns; i++) {
+		const struct profile_sample *s = profile__sample_at(r->profile, i);
+
+		w[i] = (struct thread_weight){
+			s->tid, s->thread, values_sum(s->values, r->layout->weight),
+		};
+	}
+	if (ns)
+		qsort(w, ns, sizeof(*w), by_tid);
+	for (size_t i = 0; i < ns; i++) {
+		if (out && w[out - 1].tid == w[i].tid)
+			w[out - 1].weight += w[i].weight;
+		else
+			w[out++] = w[i];
+	}
+	if (out)
+		qsort(w, out, sizeof(*w), by_weight);
+	*n = out;
+	return w;
+}
+
+static bool sample_of_tid(const struct profile_sample *s, void *ctx)
+{
+	return s->tid == *(const uint32_t *)ctx;
+}
+
+static void safe_name(char *out, size_t len, const char *in)
+{
+	size_t i = 0;
+
+	for (; in[i] && i + 1 < len; i++) {
+		char c = in[i];
+
+		out[i] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			 (c >= '0' && c <= '9') || c == '-' || c == '.' ? c : '_';
+	}
+	out[i] = '\0';
+}
+
+static int write_thread_graph(struct run *r, const struct thread_weight *w)
+{
+	char name[64], file[128];
+	struct profile_tree *t;
+	uint32_t tid = w->tid;
+	int err;
+
+	t = profile_tree__new_filtered(r->profile, sample_of_tid, &tid);
+	if (!t)
+		return -errno;
+	safe_name(name, sizeof(name), w->name);
+	snprintf(file, sizeof(file), "threads/%u-%s.svg", tid, name);
+	err = write_file(r, t, file, write_svg);
+	snprintf(file, sizeof(file), "threads/%u-%s.folded", tid, name);
+	err = write_file(r, t, file, write_folded) ?: err;
+	profile_tree__free(t);
+	return err;
+}
+
+static int write_thread_graphs(struct run *r)
+{
+	char dir[PATH_MAX + 16];
+	struct thread_weight *w;
+	size_t n;
+	int err = 0;
+
+	if (!r->opts->npids && !r->opts->ntids)
+		return 0;	/* a whole node has too many threads */
+	snprintf(dir, sizeof(dir), "%s/threads", r->dir);
+	if (mkdir(dir, 0755) && errno != EEXIST) {
+		log_error("%s: %s", dir, strerror(errno));
+		return -errno;
+	}
+	w = heaviest_threads(r, &n);
+	if (!w)
+		return -ENOMEM;
+	for (size_t i = 0; i < n && i < MAX_THREAD_GRAPHS && !err; i++)
+		err = write_thread_graph(r, &w[i]);
+	if (n > MAX_THREAD_GRAPHS)
+		log_info("per-thread flamegraphs for the %d busiest of %zu threads",
+			 MAX_THREAD_GRAPHS, n);
+	free(w);
+	return err;
 }
 
 static int write_outputs(struct run *r)
 {
-	struct meta_counter c[ONCPU_STAT_MAX + 8];
+	struct meta_counter c[MAX_COUNTERS];
 	struct profile_tree *t = profile_tree__new(r->profile);
 	char path[PATH_MAX + 32];
 	struct profile_meta m;
-	int err = 0, e;
+	int err = 0;
 
 	if (!t) {
 		log_error("building the profile tree: %s", strerror(errno));
 		return -errno;
 	}
 	err = write_file(r, t, "stacks.folded", write_folded);
-	e = write_file(r, t, "flamegraph.svg", write_svg);
-	err = err ?: e;
-	e = write_file(r, t, "summary.txt", write_summary_file);
-	err = err ?: e;
-	fill_meta(r, &m, c, sizeof(c) / sizeof(c[0]));
+	err = write_file(r, t, "flamegraph.svg", write_svg) ?: err;
+	if (r->opts->mode == MODE_WALLCLOCK) {
+		err = write_file(r, t, "flamegraph-oncpu.svg", write_svg_oncpu) ?: err;
+		err = write_file(r, t, "flamegraph-offcpu.svg", write_svg_offcpu) ?: err;
+	}
+	err = write_file(r, t, "summary.txt", write_summary_file) ?: err;
+	err = write_file(r, t, "threads.txt", write_threads_file) ?: err;
+	err = write_thread_graphs(r) ?: err;
+	fill_meta(r, &m, c);
 	snprintf(path, sizeof(path), "%s/profile.pb.gz", r->dir);
-	e = pprof__write(r->profile, &m, path);
-	if (e)
-		log_error("writing %s: %s", path, strerror(-e));
-	err = err ?: e;
+	if (pprof__write(r->profile, &m, path)) {
+		log_error("writing %s: %s", path, strerror(errno));
+		err = err ?: -EIO;
+	}
 	profile_tree__free(t);
 	return err;
 }
 
 static void report(const struct run *r)
 {
-	const uint64_t *s = r->stats;
+	const uint64_t *on = r->on_stats, *off = r->off_stats;
+	uint64_t lost = on[ONCPU_STAT_LOST_MAP_FULL] +
+			off[OFFCPU_STAT_LOST_MAP_FULL] +
+			off[OFFCPU_STAT_LOST_NO_STORAGE];
 
-	log_info("%.1f s, %llu samples counted, %llu lost (map full), "
-		 "%llu stack walks failed; wrote %s/",
+	log_info("%.1f s: %llu on-CPU samples, %llu off-CPU intervals, %llu lost; wrote %s/",
 		 r->duration_ns / 1e9,
-		 (unsigned long long)s[ONCPU_STAT_COUNTED],
-		 (unsigned long long)s[ONCPU_STAT_LOST_MAP_FULL],
-		 (unsigned long long)(s[ONCPU_STAT_KSTACK_FAILED] +
-				      s[ONCPU_STAT_USTACK_FAILED]),
-		 r->dir);
-	if (s[ONCPU_STAT_LOST_MAP_FULL])
-		log_warn("%llu samples dropped: raise --max-entries",
-			 (unsigned long long)s[ONCPU_STAT_LOST_MAP_FULL]);
-	if (s[ONCPU_STAT_STACK_COLLISION])
+		 (unsigned long long)on[ONCPU_STAT_COUNTED],
+		 (unsigned long long)off[OFFCPU_STAT_COUNTED],
+		 (unsigned long long)lost, r->dir);
+	if (on[ONCPU_STAT_LOST_MAP_FULL] || off[OFFCPU_STAT_LOST_MAP_FULL])
+		log_warn("%llu samples or intervals dropped: raise --max-entries",
+			 (unsigned long long)(on[ONCPU_STAT_LOST_MAP_FULL] +
+					      off[OFFCPU_STAT_LOST_MAP_FULL]));
+	if (on[ONCPU_STAT_STACK_COLLISION] || off[OFFCPU_STAT_STACK_COLLISION])
 		log_warn("%llu stacks did not fit the stack map: raise --max-stacks",
-			 (unsigned long long)s[ONCPU_STAT_STACK_COLLISION]);
+			 (unsigned long long)(on[ONCPU_STAT_STACK_COLLISION] +
+					      off[OFFCPU_STAT_STACK_COLLISION]));
+}
+
+static int read_stats(struct run *r)
+{
+	int err = 0;
+
+	if (r->oncpu)
+		err = oncpu__read_stats(r->oncpu, r->on_stats);
+	if (!err && r->offcpu)
+		err = offcpu__read_stats(r->offcpu, r->off_stats);
+	if (err)
+		log_warn("reading counters: %s", strerror(-err));
+	return 0;
 }
 
 static int collect_and_write(struct run *r)
 {
-	static const struct profile_value_type types[] = {
-		{ "samples", "count" }, { "cpu", "nanoseconds" },
-	};
+	struct recorder rec;
 	int err;
 
-	err = oncpu__read_stats(r->oncpu, r->stats);
-	if (err)
-		log_warn("reading counters: %s", strerror(-err));
-	r->profile = profile__new(types, 2);
+	read_stats(r);
+	r->profile = profile__new(r->layout->types, 2);
 	if (!r->profile)
 		return -errno;
-	err = oncpu__collect(r->oncpu, r->sym, r->profile);
+	err = recorder__init(&rec, r->profile, r->sym);
+	if (!err && r->oncpu)
+		err = oncpu__collect(r->oncpu, r->sym, &rec);
+	if (!err && r->offcpu)
+		err = offcpu__collect(r->offcpu, r->sym, &rec);
 	if (err) {
 		log_error("reading samples: %s", strerror(-err));
 		return err;
@@ -377,12 +674,22 @@ static int collect_and_write(struct run *r)
 	return err;
 }
 
+static int check_options(const struct opts *o)
+{
+	if (o->cpu >= 0 && o->mode == MODE_OFFCPUTIME) {
+		log_error("--cpu applies to on-CPU sampling (modes profile, wallclock)");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int run(const struct opts *o)
 {
-	struct run r = { .opts = o };
+	struct run r = { .opts = o, .layout = &layouts[o->mode] };
 	int cgroup_fd = -1, err;
 
-	err = check_privileges();
+	err = check_options(o);
+	err = err ?: check_privileges();
 	err = err ?: check_ids(o->proc_root, o->pids, o->npids, "process");
 	err = err ?: check_ids(o->proc_root, o->tids, o->ntids, "thread");
 	if (!err && o->cgroup)
@@ -398,20 +705,21 @@ static int run(const struct opts *o)
 	}
 	for (size_t i = 0; i < o->npids; i++)
 		symbolizer__add_process(r.sym, o->pids[i]);
-	r.oncpu = start_sampler(o, cgroup_fd);
-	if (!r.oncpu) {
-		err = -errno;
+	err = start_collectors(&r, cgroup_fd);
+	if (err)
 		goto cleanup;
-	}
 	r.start_real_ns = now_ns(CLOCK_REALTIME);
-	log_info("sampling at %u Hz%s; Ctrl-C to stop", o->frequency,
+	log_info("sampling at %u Hz (%s)%s; Ctrl-C to stop", o->frequency,
+		 mode__name(o->mode),
 		 o->duration_s > 0 ? "" : " until interrupted");
 	err = sample_until_done(&r);
 	err = collect_and_write(&r) ?: err;
 cleanup:
 	if (cgroup_fd >= 0)
 		close(cgroup_fd);
+	ring_buffer__free(r.notices);
 	oncpu__free(r.oncpu);
+	offcpu__free(r.offcpu);
 	profile__free(r.profile);
 	symbolizer__free(r.sym);
 	return err;

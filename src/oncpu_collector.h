@@ -8,20 +8,19 @@
 #include <stdint.h>
 #include <linux/types.h>
 #include "oncpu.h"
+#include "filter.h"
 
-struct profile;
+struct recorder;
 struct symbolizer;
 
 struct oncpu_config {
 	unsigned int frequency;		/* Hz per CPU */
-	const uint32_t *pids;
-	size_t npids;
-	const uint32_t *tids;
-	size_t ntids;
-	int cgroup_fd;			/* cgroup v2 directory, or -1 */
+	struct filter_config filter;
 	int cpu;			/* -1: all */
 	bool user_stacks, kernel_stacks;
 	uint32_t max_entries, max_stacks;
+	int value_count;		/* value index of sample counts, or -1 */
+	int value_ns;			/* value index of CPU nanoseconds, or -1 */
 };
 
 struct oncpu;
@@ -32,19 +31,18 @@ struct oncpu *oncpu__start(const struct oncpu_config *cfg);
 void oncpu__stop(struct oncpu *oc);
 void oncpu__free(struct oncpu *oc);
 
-/* Waits up to timeout_ms for new processes and calls cb for each. */
-typedef void (*new_proc_fn)(uint32_t tgid, void *ctx);
-int oncpu__poll(struct oncpu *oc, int timeout_ms, new_proc_fn cb, void *ctx);
+/* The ring buffer of struct new_proc notices (bpf/announce.h). */
+int oncpu__new_proc_fd(const struct oncpu *oc);
 
 /* Sums the per-CPU counters into stats[ONCPU_STAT_MAX]. */
 int oncpu__read_stats(struct oncpu *oc, uint64_t *stats);
 
 /*
- * Moves every counted sample into p (value 0: samples, value 1: nanoseconds
- * at the sampling period). Stacks are named with sym.
+ * Hands every counted sample to the recorder. Processes not yet read are
+ * read now, if still alive.
  */
 int oncpu__collect(struct oncpu *oc, struct symbolizer *sym,
-		   struct profile *p);
+		   struct recorder *rec);
 
 /* Period in nanoseconds of one sample. */
 uint64_t oncpu__period_ns(const struct oncpu *oc);

@@ -19,6 +19,9 @@ enum {
 	OPT_PROC,
 	OPT_MAX_ENTRIES,
 	OPT_MAX_STACKS,
+	OPT_USER_THREADS,
+	OPT_KERNEL_THREADS,
+	OPT_SCHED_HOOK,
 };
 
 static const struct option long_options[] = {
@@ -28,6 +31,10 @@ static const struct option long_options[] = {
 	{ "tid", required_argument, NULL, 't' },
 	{ "cgroup", required_argument, NULL, OPT_CGROUP },
 	{ "cpu", required_argument, NULL, 'c' },
+	{ "min-block", required_argument, NULL, 'm' },
+	{ "user-threads-only", no_argument, NULL, OPT_USER_THREADS },
+	{ "kernel-threads-only", no_argument, NULL, OPT_KERNEL_THREADS },
+	{ "sched-hook", required_argument, NULL, OPT_SCHED_HOOK },
 	{ "user-stacks-only", no_argument, NULL, 'U' },
 	{ "kernel-stacks-only", no_argument, NULL, 'K' },
 	{ "output", required_argument, NULL, 'o' },
@@ -46,7 +53,9 @@ static const char usage[] =
 "Profiles this node with eBPF and writes flamegraphs.\n"
 "\n"
 "Modes:\n"
-"  profile                    on-CPU sampling (default)\n"
+"  wallclock                  on-CPU and off-CPU time in one profile (default)\n"
+"  profile                    on-CPU sampling\n"
+"  offcputime                 off-CPU time: blocked, sleeping, waiting for a CPU\n"
 "\n"
 "Options:\n"
 "  -d, --duration SEC         stop after SEC seconds (default: at Ctrl-C)\n"
@@ -54,7 +63,11 @@ static const char usage[] =
 "  -p, --pid PID[,PID...]     only these processes\n"
 "  -t, --tid TID[,TID...]     only these threads\n"
 "      --cgroup PATH          only this cgroup v2 and everything below it\n"
-"  -c, --cpu CPU              only this CPU\n"
+"  -c, --cpu CPU              only this CPU (on-CPU sampling)\n"
+"  -m, --min-block USEC       skip off-CPU intervals shorter (default 1000)\n"
+"      --user-threads-only    no kernel threads\n"
+"      --kernel-threads-only  only kernel threads\n"
+"      --sched-hook HOOK      auto, tp_btf or raw_tp (off-CPU; default auto)\n"
 "  -U, --user-stacks-only     user-space stacks only\n"
 "  -K, --kernel-stacks-only   kernel stacks only\n"
 "  -o, --output DIR           output folder (default sysscope-MODE-TIME/)\n"
@@ -65,7 +78,8 @@ static const char usage[] =
 "  -h, --help                 this help\n"
 "      --version              the version\n"
 "\n"
-"Writes flamegraph.svg, stacks.folded, profile.pb.gz (pprof), summary.txt.\n";
+"Writes flamegraph.svg, stacks.folded, profile.pb.gz (pprof), summary.txt\n"
+"and threads.txt; wallclock adds flamegraph-oncpu.svg and flamegraph-offcpu.svg.\n";
 
 static enum opts_result fail(char *err, size_t len, const char *fmt, ...)
 {
@@ -92,24 +106,24 @@ static bool parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 	return true;
 }
 
-/* "12,34,56" into ids; false with a reason on a bad element. */
+/* "12,34,56" into ids; false with a reason on a bad or empty element. */
 static bool parse_id_list(const char *arg, uint32_t *ids, size_t *n,
 			  const char *what, char *err, size_t errlen)
 {
-	char buf[8192], *tok, *save = NULL;
+	char buf[8192], *rest = buf, *tok;
 
 	if (strlen(arg) >= sizeof(buf)) {
 		fail(err, errlen, "%s list too long", what);
 		return false;
 	}
 	strcpy(buf, arg);
-	for (tok = strtok_r(buf, ",", &save); tok;
-	     tok = strtok_r(NULL, ",", &save)) {
+	/* strsep, not strtok: "1,,2" has an empty element, an error. */
+	while ((tok = strsep(&rest, ","))) {
 		uint64_t v;
 
 		if (!parse_u64(tok, 1, PID_MAX, &v)) {
-			fail(err, errlen, "invalid %s '%s': expected 1..%d", what,
-			     tok, PID_MAX);
+			fail(err, errlen, "invalid %s '%s' in '%s': expected 1..%d",
+			     what, tok, arg, PID_MAX);
 			return false;
 		}
 		if (*n == OPTS_MAX_IDS) {
@@ -118,10 +132,6 @@ static bool parse_id_list(const char *arg, uint32_t *ids, size_t *n,
 			return false;
 		}
 		ids[(*n)++] = v;
-	}
-	if (!*n) {
-		fail(err, errlen, "empty %s list", what);
-		return false;
 	}
 	return true;
 }
@@ -142,7 +152,8 @@ static bool parse_duration(const char *s, double *out)
 static void opts__defaults(struct opts *o)
 {
 	memset(o, 0, sizeof(*o));
-	o->mode = MODE_PROFILE;
+	o->mode = MODE_WALLCLOCK;
+	o->min_block_us = 1000;
 	o->frequency = 49;
 	o->cpu = -1;
 	o->user_stacks = true;
@@ -181,6 +192,28 @@ static enum opts_result parse_one(int c, const char *arg, struct opts *o,
 			return fail(err, errlen, "invalid cpu '%s'", arg);
 		o->cpu = v;
 		break;
+	case 'm':
+		/* Up to an hour: beyond that nothing would ever be recorded. */
+		if (!parse_u64(arg, 1, 3600000000ULL, &v))
+			return fail(err, errlen, "invalid min-block '%s': expected microseconds 1..3600000000", arg);
+		o->min_block_us = v;
+		break;
+	case OPT_USER_THREADS:
+		o->user_threads_only = true;
+		break;
+	case OPT_KERNEL_THREADS:
+		o->kernel_threads_only = true;
+		break;
+	case OPT_SCHED_HOOK:
+		if (!strcmp(arg, "auto"))
+			o->sched_hook = HOOK_AUTO;
+		else if (!strcmp(arg, "tp_btf"))
+			o->sched_hook = HOOK_TP_BTF;
+		else if (!strcmp(arg, "raw_tp"))
+			o->sched_hook = HOOK_RAW_TP;
+		else
+			return fail(err, errlen, "invalid sched-hook '%s': expected auto, tp_btf or raw_tp", arg);
+		break;
 	case 'U':
 		o->kernel_stacks = false;
 		break;
@@ -211,14 +244,40 @@ static enum opts_result parse_one(int c, const char *arg, struct opts *o,
 	return OPTS_RUN;
 }
 
+/*
+ * getopt's '?': an unknown option, or a long one given a value it does not
+ * take ("--verbose=3"); optopt alone cannot name a long option.
+ */
+static enum opts_result bad_option(const char *arg, char *err, size_t errlen)
+{
+	if (!strncmp(arg, "--", 2)) {
+		int len = strcspn(arg, "=");
+
+		if (arg[len] == '=')
+			return fail(err, errlen, "option '%.*s' takes no value",
+				    len, arg);
+		return fail(err, errlen, "unknown option '%s' (see --help)", arg);
+	}
+	if (optopt)
+		return fail(err, errlen, "unknown option '-%c' (see --help)",
+			    optopt);
+	return fail(err, errlen, "unknown option '%s' (see --help)", arg);
+}
+
 static enum opts_result parse_mode(const char *arg, struct opts *o, char *err,
 				   size_t errlen)
 {
-	if (!strcmp(arg, "profile")) {
-		o->mode = MODE_PROFILE;
-		return OPTS_RUN;
+	static const enum mode modes[] = { MODE_PROFILE, MODE_OFFCPUTIME,
+					   MODE_WALLCLOCK };
+
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		if (!strcmp(arg, mode__name(modes[i]))) {
+			o->mode = modes[i];
+			return OPTS_RUN;
+		}
 	}
-	return fail(err, errlen, "unknown mode '%s' (modes: profile)", arg);
+	return fail(err, errlen,
+		    "unknown mode '%s' (modes: wallclock, profile, offcputime)", arg);
 }
 
 enum opts_result opts__parse(int argc, char **argv, struct opts *o,
@@ -228,9 +287,10 @@ enum opts_result opts__parse(int argc, char **argv, struct opts *o,
 	int c;
 
 	opts__defaults(o);
-	optind = 1;
+	/* 0, not 1: glibc then also forgets a half-read "-abc" cluster. */
+	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":d:f:p:t:c:UKo:vh", long_options,
+	while ((c = getopt_long(argc, argv, ":d:f:p:t:c:m:UKo:vh", long_options,
 				NULL)) != -1) {
 		if (c == 'h') {
 			fputs(usage, out);
@@ -244,8 +304,7 @@ enum opts_result opts__parse(int argc, char **argv, struct opts *o,
 			return fail(err, errlen, "option '%s' needs a value",
 				    argv[optind - 1]);
 		if (c == '?')
-			return fail(err, errlen, "unknown option '%s' (see --help)",
-				    argv[optind - 1]);
+			return bad_option(argv[optind - 1], err, errlen);
 		r = parse_one(c, optarg, o, err, errlen);
 		if (r != OPTS_RUN)
 			return r;
@@ -256,6 +315,8 @@ enum opts_result opts__parse(int argc, char **argv, struct opts *o,
 		return fail(err, errlen, "unexpected argument '%s'", argv[optind]);
 	if (!o->user_stacks && !o->kernel_stacks)
 		return fail(err, errlen, "-U and -K exclude each other");
+	if (o->user_threads_only && o->kernel_threads_only)
+		return fail(err, errlen, "--user-threads-only and --kernel-threads-only exclude each other");
 	return OPTS_RUN;
 }
 
@@ -264,6 +325,10 @@ const char *mode__name(enum mode m)
 	switch (m) {
 	case MODE_PROFILE:
 		return "profile";
+	case MODE_OFFCPUTIME:
+		return "offcputime";
+	case MODE_WALLCLOCK:
+		return "wallclock";
 	}
 	return "?";
 }

@@ -11,7 +11,15 @@
 #define OPTS_MAX_IDS 1024
 
 enum mode {
-	MODE_PROFILE,
+	MODE_PROFILE,		/* on-CPU samples */
+	MODE_OFFCPUTIME,	/* off-CPU intervals */
+	MODE_WALLCLOCK,		/* both, as time: the default */
+};
+
+enum hook_choice {
+	HOOK_AUTO,
+	HOOK_TP_BTF,
+	HOOK_RAW_TP,
 };
 
 struct opts {
@@ -26,6 +34,10 @@ struct opts {
 	int cpu;			/* -1: every CPU */
 	bool user_stacks;
 	bool kernel_stacks;
+	bool user_threads_only;
+	bool kernel_threads_only;
+	uint64_t min_block_us;		/* off-CPU intervals shorter are skipped */
+	enum hook_choice sched_hook;
 	const char *output_dir;		/* NULL: sysscope-<mode>-<time> */
 	const char *proc_root;
 	uint32_t max_entries;		/* distinct (thread, stack) keys */

@@ -31,6 +31,12 @@ int frame__format(const struct profile_frame *fr, char *buf, size_t len);
  * Semicolons and newlines inside frame names are replaced so lines parse.
  */
 int folded__write(const struct profile_tree *t, value_mask_t mask, FILE *f);
+/*
+ * The same, one line per value type in mask, its leaf frame suffixed with
+ * suffix[i] (wall-clock: "_[c]" on-CPU, "_[o]" off-CPU).
+ */
+int folded__write_split(const struct profile_tree *t, value_mask_t mask,
+			const char *const *suffix, FILE *f);
 
 struct svg_opts {
 	const char *title;
@@ -58,6 +64,19 @@ struct summary_opts {
 /* Plain-text summary: duration, samples, lost, top processes/functions. */
 int summary__write(const struct profile *p, const struct profile_meta *m,
 		   const struct summary_opts *o,
+		   FILE *f);
+
+struct threads_opts {
+	int cpu_value;			/* value index of on-CPU ns, or -1 */
+	int offcpu_value;		/* value index of off-CPU ns, or -1 */
+	uint64_t duration_ns;
+};
+
+/*
+ * Per thread: on-CPU time, off-CPU time by reason, and coverage
+ * (on + off) / duration; then per process. Flags coverage far from 100%.
+ */
+int threads__write(const struct profile *p, const struct threads_opts *o,
 		   FILE *f);
 
 #endif

@@ -410,6 +410,11 @@ static void enc_labels(struct pprof_enc *e, const struct profile_sample *s)
 	if (s->thread)
 		enc_label(e, e->key_thread, true,
 			  strtab_intern(&e->strs, s->thread));
+	for (size_t i = 0; i < profile__nlabels(e->p); i++)
+		if (s->labels[i])
+			enc_label(e, strtab_intern(&e->strs,
+						   profile__label_key(e->p, i)),
+				  true, strtab_intern(&e->strs, s->labels[i]));
 	if (!s->nframes || s->frames[0] >= e->nframes)
 		return;
 	root = profile__frame_at(e->p, s->frames[0]);

@@ -18,6 +18,8 @@ struct index {
 struct profile {
 	struct profile_value_type types[PROFILE_MAX_VALUES];
 	size_t ntypes;
+	const char *label_keys[PROFILE_MAX_LABELS];
+	size_t nlabels;
 
 	char **strings;
 	size_t nstrings, strings_cap;
@@ -251,6 +253,7 @@ static uint64_t sample_key_hash(const struct profile_sample *s)
 	h = hash_bytes(h, &s->pid, sizeof(s->pid));
 	h = hash_bytes(h, &s->tid, sizeof(s->tid));
 	h = hash_bytes(h, &t, sizeof(t));
+	h = hash_bytes(h, s->labels, sizeof(s->labels));
 	return hash_bytes(h, s->frames, s->nframes * sizeof(*s->frames));
 }
 
@@ -268,6 +271,7 @@ static bool sample_equal(void *ctx, uint32_t e, const void *key)
 
 	return a->pid == b->pid && a->tid == b->tid &&
 	       a->thread == b->thread && a->nframes == b->nframes &&
+	       !memcmp(a->labels, b->labels, sizeof(a->labels)) &&
 	       memcmp(a->frames, b->frames,
 		      a->nframes * sizeof(*a->frames)) == 0;
 }
@@ -298,6 +302,31 @@ int profile__add(struct profile *p, uint32_t pid, uint32_t tid,
 		 const char *thread, const uint32_t *frames, uint32_t nframes,
 		 const uint64_t *values)
 {
+	return profile__add_labeled(p, pid, tid, thread, NULL, frames, nframes,
+				    values);
+}
+
+static int sample_key_init(struct profile *p, struct profile_sample *key,
+			   const char *thread, const char *const *labels)
+{
+	key->thread = profile__intern(p, thread ? thread : "");
+	if (!key->thread)
+		return -ENOMEM;
+	for (size_t i = 0; labels && i < p->nlabels; i++) {
+		if (!labels[i])
+			continue;
+		key->labels[i] = profile__intern(p, labels[i]);
+		if (!key->labels[i])
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+int profile__add_labeled(struct profile *p, uint32_t pid, uint32_t tid,
+			 const char *thread, const char *const *labels,
+			 const uint32_t *frames, uint32_t nframes,
+			 const uint64_t *values)
+{
 	struct index *ix = &p->sample_index;
 	struct profile_sample key = {
 		.pid = pid, .tid = tid, .frames = frames, .nframes = nframes,
@@ -310,9 +339,9 @@ int profile__add(struct profile *p, uint32_t pid, uint32_t tid,
 	for (uint32_t i = 0; i < nframes; i++)
 		if (frames[i] >= p->nframes)
 			return -EINVAL;
-	key.thread = profile__intern(p, thread ? thread : "");
-	if (!key.thread)
-		return -ENOMEM;
+	err = sample_key_init(p, &key, thread, labels);
+	if (err)
+		return err;
 	if ((ix->used + 1) * 2 > ix->cap && index__grow(ix, sample_hash, p))
 		return -ENOMEM;
 	e = index__find(ix, sample_key_hash(&key), sample_equal, p, &key,
@@ -327,6 +356,30 @@ int profile__add(struct profile *p, uint32_t pid, uint32_t tid,
 	for (size_t i = 0; i < p->ntypes; i++)
 		s->values[i] += values[i];
 	return 0;
+}
+
+int profile__set_label_keys(struct profile *p, const char *const *keys,
+			    size_t n)
+{
+	if (n > PROFILE_MAX_LABELS || p->nsamples)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		p->label_keys[i] = profile__intern(p, keys[i]);
+		if (!p->label_keys[i])
+			return -ENOMEM;
+	}
+	p->nlabels = n;
+	return 0;
+}
+
+size_t profile__nlabels(const struct profile *p)
+{
+	return p->nlabels;
+}
+
+const char *profile__label_key(const struct profile *p, size_t i)
+{
+	return i < p->nlabels ? p->label_keys[i] : NULL;
 }
 
 /* ---- accessors ---- */

@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #define PROFILE_MAX_VALUES 4
+#define PROFILE_MAX_LABELS 4
 
 enum frame_kind {
 	FRAME_USER,	/* a function in a user-space binary or library */
@@ -41,6 +42,7 @@ struct profile_sample {
 	uint32_t pid;
 	uint32_t tid;
 	const char *thread;	/* thread name (comm), interned */
+	const char *labels[PROFILE_MAX_LABELS];	/* interned or NULL */
 	uint32_t nframes;
 	const uint32_t *frames;	/* frame ids, root first */
 	uint64_t values[PROFILE_MAX_VALUES];
@@ -64,6 +66,21 @@ int64_t profile__frame(struct profile *p, const char *name,
 int profile__add(struct profile *p, uint32_t pid, uint32_t tid,
 		 const char *thread, const uint32_t *frames, uint32_t nframes,
 		 const uint64_t *values);
+
+/*
+ * Names the string labels samples may carry (e.g. "reason", "pod"); call it
+ * before adding samples. 0 or -errno.
+ */
+int profile__set_label_keys(struct profile *p, const char *const *keys,
+			    size_t n);
+size_t profile__nlabels(const struct profile *p);
+const char *profile__label_key(const struct profile *p, size_t i);
+
+/* profile__add with one value (or NULL) per label key. */
+int profile__add_labeled(struct profile *p, uint32_t pid, uint32_t tid,
+			 const char *thread, const char *const *labels,
+			 const uint32_t *frames, uint32_t nframes,
+			 const uint64_t *values);
 
 size_t profile__nvalue_types(const struct profile *p);
 const struct profile_value_type *profile__value_type(const struct profile *p,
@@ -110,6 +127,11 @@ struct profile_tree {
 
 /* Builds the tree of all samples; NULL and errno on failure. */
 struct profile_tree *profile_tree__new(const struct profile *p);
+/* The tree of the samples keep() accepts (one thread, one pod, ...). */
+typedef bool (*sample_pred_fn)(const struct profile_sample *s, void *ctx);
+struct profile_tree *profile_tree__new_filtered(const struct profile *p,
+						sample_pred_fn keep,
+						void *ctx);
 void profile_tree__free(struct profile_tree *t);
 
 #endif

@@ -158,6 +158,13 @@ static void node__free(struct profile_node *n)
 
 struct profile_tree *profile_tree__new(const struct profile *p)
 {
+	return profile_tree__new_filtered(p, NULL, NULL);
+}
+
+struct profile_tree *profile_tree__new_filtered(const struct profile *p,
+						sample_pred_fn keep,
+						void *ctx)
+{
 	struct edge_map m = {};
 	struct profile_tree *t;
 	int err = 0;
@@ -172,8 +179,12 @@ struct profile_tree *profile_tree__new(const struct profile *p)
 		goto cleanup;
 	}
 	t->nnodes = 1;
-	for (size_t i = 0; i < profile__nsamples(p) && !err; i++)
-		err = tree__add_sample(t, &m, profile__sample_at(p, i));
+	for (size_t i = 0; i < profile__nsamples(p) && !err; i++) {
+		const struct profile_sample *s = profile__sample_at(p, i);
+
+		if (!keep || keep(s, ctx))
+			err = tree__add_sample(t, &m, s);
+	}
 	if (!err) {
 		sort_profile = p;
 		node__sort(t->root);

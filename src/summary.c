@@ -71,6 +71,13 @@ static int row_cmp(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
+/* Names come from untrusted binaries: one line per row, always. */
+static void fputs_clean(const char *s, FILE *f)
+{
+	for (; *s; s++)
+		fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, f);
+}
+
 static void format_value(char *buf, size_t len, uint64_t v, const char *unit)
 {
 	if (!strcmp(unit, "ns"))
@@ -95,8 +102,8 @@ static void rows__print(struct rows *r, const char *title, bool with_pid,
 			total ? 100.0 * r->v[i].value / total : 0.0);
 		if (with_pid)
 			fprintf(f, "%-8u ", r->v[i].pid);
-		fprintf(f, "%s%s\n", r->v[i].name,
-			r->v[i].kind == FRAME_KERNEL ? "_[k]" : "");
+		fputs_clean(r->v[i].name, f);
+		fprintf(f, "%s\n", r->v[i].kind == FRAME_KERNEL ? "_[k]" : "");
 	}
 	if (r->n > top)
 		fprintf(f, "  ... %zu more\n", r->n - top);

@@ -210,15 +210,23 @@ static int dso__share_by_build_id(struct symbolizer *s, struct dso *d)
 	slot = (struct dso **)table__slot(&s->build_ids,
 					  build_id_hash_bytes(k.id, k.len),
 					  build_id_equal, &k);
-	if (*slot) {
+	if (!*slot) {
+		*slot = d;
+		s->build_ids.used++;
+		return 0;
+	}
+	/*
+	 * strip keeps the build-id: a stripped copy has only .dynsym. Share
+	 * only a table as rich; a richer one becomes the one later files share.
+	 */
+	if (elf_symtab__count((*slot)->syms) == elf_symtab__count(d->syms)) {
 		elf_symtab__free(d->syms);
 		d->syms = (*slot)->syms;
 		d->owns_syms = false;
 		s->stats.files_shared++;
-		return 0;
+	} else if (elf_symtab__count(d->syms) > elf_symtab__count((*slot)->syms)) {
+		*slot = d;
 	}
-	*slot = d;
-	s->build_ids.used++;
 	return 0;
 }
 

@@ -56,7 +56,7 @@ static void ids_diff(char *buf, size_t len, const char *key,
 static const char *opts_diff(const struct opts *o, char *buf, size_t len)
 {
 	buf[0] = '\0';
-	DIFF(o->mode != MODE_PROFILE, " mode=%s", mode__name(o->mode));
+	DIFF(o->mode != MODE_WALLCLOCK, " mode=%s", mode__name(o->mode));
 	DIFF(o->duration_s != 0, " duration=%g", o->duration_s);
 	DIFF(o->frequency != 49, " frequency=%u", o->frequency);
 	ids_diff(buf, len, "pids", o->pids, o->npids);
@@ -65,6 +65,13 @@ static const char *opts_diff(const struct opts *o, char *buf, size_t len)
 	DIFF(o->cpu != -1, " cpu=%d", o->cpu);
 	DIFF(!o->user_stacks, " user_stacks=0");
 	DIFF(!o->kernel_stacks, " kernel_stacks=0");
+	DIFF(o->user_threads_only, " user_threads_only=1");
+	DIFF(o->kernel_threads_only, " kernel_threads_only=1");
+	DIFF(o->min_block_us != 1000, " min_block=%llu",
+	     (unsigned long long)o->min_block_us);
+	DIFF(o->sched_hook != HOOK_AUTO, " sched_hook=%s",
+	     o->sched_hook == HOOK_TP_BTF ? "tp_btf" :
+	     o->sched_hook == HOOK_RAW_TP ? "raw_tp" : "?");
 	DIFF(o->output_dir, " output=%s", o->output_dir);
 	DIFF(strcmp(o->proc_root, "/proc"), " proc=%s", o->proc_root);
 	DIFF(o->max_entries != 65536, " max_entries=%u", o->max_entries);
@@ -82,8 +89,9 @@ static void test_defaults(void **state)
 	(void)state;
 	memset(&o, 0xa5, sizeof(o));
 	assert_int_equal(parse(args, &o, err, sizeof(err), stdout), OPTS_RUN);
-	assert_int_equal(o.mode, MODE_PROFILE);
-	assert_string_equal(mode__name(o.mode), "profile");
+	/* opts.h: wall-clock time (on-CPU and off-CPU) is the default. */
+	assert_int_equal(o.mode, MODE_WALLCLOCK);
+	assert_string_equal(mode__name(o.mode), "wallclock");
 	assert_true(o.duration_s == 0);
 	assert_int_equal(o.frequency, 49);
 	assert_int_equal(o.npids, 0);
@@ -92,6 +100,10 @@ static void test_defaults(void **state)
 	assert_int_equal(o.cpu, -1);
 	assert_true(o.user_stacks);
 	assert_true(o.kernel_stacks);
+	assert_false(o.user_threads_only);
+	assert_false(o.kernel_threads_only);
+	assert_int_equal(o.min_block_us, 1000);
+	assert_int_equal(o.sched_hook, HOOK_AUTO);
 	assert_null(o.output_dir);
 	assert_string_equal(o.proc_root, "/proc");
 	assert_int_equal(o.max_entries, 65536);
@@ -105,7 +117,9 @@ static const struct {
 	const char *args[MAX_ARGS];
 	const char *diff;
 } good[] = {
-	{ { "profile" }, "" },
+	{ { "wallclock" }, "" },
+	{ { "profile" }, "mode=profile" },
+	{ { "offcputime" }, "mode=offcputime" },
 	{ { "--" }, "" },
 	{ { "-d", "2.5" }, "duration=2.5" },
 	{ { "--duration", "10" }, "duration=10" },
@@ -126,6 +140,13 @@ static const struct {
 	{ { "--user-stacks-only" }, "kernel_stacks=0" },
 	{ { "-K" }, "user_stacks=0" },
 	{ { "--kernel-stacks-only" }, "user_stacks=0" },
+	{ { "-m", "1" }, "min_block=1" },
+	{ { "--min-block", "3600000000" }, "min_block=3600000000" },
+	{ { "--user-threads-only" }, "user_threads_only=1" },
+	{ { "--kernel-threads-only" }, "kernel_threads_only=1" },
+	{ { "--sched-hook", "tp_btf" }, "sched_hook=tp_btf" },
+	{ { "--sched-hook=raw_tp" }, "sched_hook=raw_tp" },
+	{ { "--sched-hook", "auto" }, "" },
 	{ { "-o", "out dir" }, "output=out dir" },
 	{ { "--output", "/tmp/x" }, "output=/tmp/x" },
 	{ { "--proc", "/host/proc" }, "proc=/host/proc" },
@@ -135,8 +156,8 @@ static const struct {
 	{ { "-v", "--verbose", "-v" }, "verbose=3" },
 	{ { "-vv" }, "verbose=2" },
 	/* The mode may come first or last: getopt permutes. */
-	{ { "profile", "-f", "7" }, "frequency=7" },
-	{ { "-f", "7", "profile" }, "frequency=7" },
+	{ { "profile", "-f", "7" }, "mode=profile frequency=7" },
+	{ { "-f", "7", "offcputime" }, "mode=offcputime frequency=7" },
 	{ { "-d", "1", "-f", "2", "-p", "3", "-t", "4", "-c", "5", "-K" },
 	  "duration=1 frequency=2 pids=3 tids=4 cpu=5 user_stacks=0" },
 };
@@ -192,7 +213,17 @@ static const struct {
 	{ { "--max-entries", "63" }, "invalid map size '63'" },
 	{ { "--max-entries", "16777217" }, "invalid map size '16777217'" },
 	{ { "--max-stacks", "0" }, "invalid map size '0'" },
+	{ { "-m", "0" }, "invalid min-block '0'" },
+	{ { "--min-block", "3600000001" }, "invalid min-block '3600000001'" },
+	{ { "--min-block", "1ms" }, "invalid min-block '1ms'" },
+	{ { "--sched-hook", "kprobe" }, "invalid sched-hook 'kprobe'" },
+	{ { "--sched-hook", "" }, "invalid sched-hook ''" },
+	{ { "--user-threads-only", "--kernel-threads-only" },
+	  "--user-threads-only and --kernel-threads-only exclude each other" },
 	{ { "--bogus" }, "unknown option '--bogus'" },
+	/* A value given to an option that takes none names that option. */
+	{ { "--verbose=3" }, "'--verbose" },
+	{ { "--version=1" }, "'--version" },
 	{ { "-Z" }, "unknown option '-Z'" },
 	{ { "-f", "9", "-Z" }, "unknown option '-Z'" },
 	{ { "-d" }, "option '-d' needs a value" },
@@ -204,6 +235,7 @@ static const struct {
 	{ { "bogus" }, "unknown mode 'bogus'" },
 	{ { "profile", "extra" }, "unexpected argument 'extra'" },
 	{ { "profile", "-d", "1", "profile" }, "unexpected argument 'profile'" },
+	{ { "wallclock", "offcputime" }, "unexpected argument 'offcputime'" },
 };
 
 static void test_bad(void **state)

@@ -1,0 +1,340 @@
+# SPDX-License-Identifier: MIT
+# shellcheck shell=bash disable=SC2034 # globals are results for callers
+#
+# Shared helpers for sysscope's benchmarks (bash; source it, then call
+# bench_init). A benchmark measures, it never asserts on timing: helpers
+# die only when something is broken (tool missing, profiler crashed).
+#
+# Background processes started with bg_start are tracked and stopped by
+# bench_cleanup (installed on EXIT/INT/TERM by bench_init), which also
+# restores kernel.bpf_stats_enabled if bpf_stats_on changed it.
+
+BENCH_PIDS=""		# tracked background processes, "pid pid ..."
+BENCH_TMP=""		# scratch directory, removed on exit
+BPF_STATS_SAVED=""	# kernel.bpf_stats_enabled before bpf_stats_on
+
+log() { printf 'bench: %s\n' "$*" >&2; }
+die() { printf 'bench: error: %s\n' "$*" >&2; exit 1; }
+
+# ---------------------------------------------------------------- setup
+
+require_root() {
+	[ "$(id -u)" = 0 ] || die "must run as root (BPF, perf -a, sysctl)"
+}
+
+# require_tools TOOL...: every TOOL must be an executable (path or $PATH).
+require_tools() {
+	local t missing=""
+
+	for t in "$@"; do
+		command -v "$t" >/dev/null 2>&1 || missing="$missing $t"
+	done
+	[ -z "$missing" ] || die "missing tools:$missing (run scripts/install-deps.sh)"
+}
+
+# bench_init: scratch dir in $BENCH_TMP, traps for cleanup.
+bench_init() {
+	BENCH_TMP=$(mktemp -d /tmp/sysscope-bench.XXXXXX)
+	trap bench_cleanup EXIT
+	trap 'log "interrupted"; exit 130' INT
+	trap 'log "terminated"; exit 143' TERM
+}
+
+bench_cleanup() {
+	local pid
+
+	set +e
+	for pid in $BENCH_PIDS; do
+		stop_pid "$pid" 5
+	done
+	BENCH_PIDS=""
+	bpf_stats_restore
+	[ -n "$BENCH_TMP" ] && rm -rf "$BENCH_TMP"
+}
+
+# ---------------------------------------------------------------- numbers
+
+# median [X...]: the median (mean of the middle two for an even count) of
+# the arguments, or of stdin's lines without arguments. min_of, max_of: same.
+values() { if [ $# -gt 0 ]; then printf '%s\n' "$@"; else cat; fi | sort -g; }
+
+median() {
+	values "$@" | awk '
+		{ v[NR] = $1 }
+		END {
+			if (NR == 0) exit 1
+			if (NR % 2) print v[(NR + 1) / 2]
+			else print (v[NR / 2] + v[NR / 2 + 1]) / 2
+		}'
+}
+
+min_of() { values "$@" | head -n 1; }
+max_of() { values "$@" | tail -n 1; }
+
+# pct_change X BASE: "+0.31%" (X relative to BASE).
+pct_change() {
+	awk -v x="$1" -v b="$2" 'BEGIN { printf "%+.2f%%\n", (x / b - 1) * 100 }'
+}
+
+# calc EXPR: floating-point arithmetic with awk, e.g. calc '3 / 7'.
+calc() { awk "BEGIN { print $1 }"; }
+
+# ---------------------------------------------------------------- processes
+
+# pid_alive PID: true while PID exists and is not a zombie.
+pid_alive() {
+	local state
+
+	state=$(sed -n 's/^[0-9]* (.*) \([A-Za-z]\) .*/\1/p' "/proc/$1/stat" 2>/dev/null) ||
+		return 1
+	[ -n "$state" ] && [ "$state" != Z ]
+}
+
+track_pid() { BENCH_PIDS="$BENCH_PIDS $1"; }
+untrack_pid() {
+	local p kept=""
+
+	for p in $BENCH_PIDS; do
+		[ "$p" = "$1" ] || kept="$kept $p"
+	done
+	BENCH_PIDS=$kept
+}
+
+# bg_start LOG CMD...: run CMD in the background, stdout+stderr to LOG.
+# Sets BG_PID. (Bash runs it with SIGINT ignored unless CMD installs a
+# handler; perf, bpftrace and sysscope all do.)
+bg_start() {
+	local log_file=$1
+
+	shift
+	"$@" >"$log_file" 2>&1 &
+	BG_PID=$!
+	track_pid "$BG_PID"
+}
+
+# wait_exit PID TIMEOUT_S: poll until PID has exited; false on timeout.
+wait_exit() {
+	local pid=$1 deadline
+
+	deadline=$(($(date +%s) + $2))
+	while pid_alive "$pid"; do
+		[ "$(date +%s)" -lt "$deadline" ] || return 1
+		sleep 0.05
+	done
+}
+
+# stop_pid PID TIMEOUT_S [SIGNAL_PID]: SIGINT to SIGNAL_PID (default PID),
+# wait up to TIMEOUT_S for PID, then SIGTERM, then SIGKILL. Reaps PID; its
+# exit status is left in STOP_RC. (Not for $(...): wait needs this shell.)
+stop_pid() {
+	local pid=$1 timeout=$2 sig_pid=${3:-$1}
+
+	STOP_RC=0
+	if pid_alive "$pid"; then
+		kill -INT "$sig_pid" 2>/dev/null || true
+		if ! wait_exit "$pid" "$timeout"; then
+			log "pid $pid ignored SIGINT for ${timeout}s: SIGTERM"
+			kill -TERM "$sig_pid" "$pid" 2>/dev/null || true
+			if ! wait_exit "$pid" 5; then
+				kill -KILL "$sig_pid" "$pid" 2>/dev/null || true
+			fi
+		fi
+	fi
+	wait "$pid" 2>/dev/null || STOP_RC=$?
+	untrack_pid "$pid"
+}
+
+# child_pid PID: PID's first child (e.g. the command under /usr/bin/time).
+child_pid() {
+	local deadline child
+
+	deadline=$(($(date +%s) + 10))
+	while :; do
+		child=$(awk '{ print $1 }' "/proc/$1/task/$1/children" 2>/dev/null || true)
+		[ -n "$child" ] && { echo "$child"; return 0; }
+		pid_alive "$1" || return 1
+		[ "$(date +%s)" -lt "$deadline" ] || return 1
+		sleep 0.01
+	done
+}
+
+# wait_for_log PID LOG REGEX TIMEOUT_S: wait until LOG matches REGEX; dies
+# (showing the log) if PID exits first or on timeout.
+wait_for_log() {
+	local pid=$1 log_file=$2 re=$3 deadline
+
+	deadline=$(($(date +%s) + $4))
+	until grep -qE "$re" "$log_file" 2>/dev/null; do
+		pid_alive "$pid" ||
+			die "pid $pid exited before printing '$re':$(echo; tail -n 20 "$log_file")"
+		[ "$(date +%s)" -lt "$deadline" ] ||
+			die "no '$re' from pid $pid after ${4}s:$(echo; tail -n 20 "$log_file")"
+		sleep 0.02
+	done
+}
+
+# perf_event_fds PID: how many perf events PID holds open.
+perf_event_fds() {
+	find "/proc/$1/fd" -mindepth 1 -maxdepth 1 -lname 'anon_inode:\[perf_event\]' \
+		2>/dev/null | wc -l
+}
+
+# wait_perf_events PID N TIMEOUT_S: until PID holds >= N perf events (one
+# per CPU at least: the sampling events are open and attached).
+wait_perf_events() {
+	local deadline
+
+	deadline=$(($(date +%s) + $3))
+	until [ "$(perf_event_fds "$1")" -ge "$2" ]; do
+		pid_alive "$1" || die "pid $1 exited before opening its perf events"
+		[ "$(date +%s)" -lt "$deadline" ] ||
+			die "pid $1 holds $(perf_event_fds "$1") perf events after ${3}s, expected $2"
+		sleep 0.02
+	done
+}
+
+# proc_cpu_s PID: user+sys CPU seconds PID has used so far.
+proc_cpu_s() {
+	local hz
+
+	hz=$(getconf CLK_TCK)
+	# Fields after "(comm) ": state is $1, utime $12, stime $13.
+	sed 's/^.*) //' "/proc/$1/stat" | awk -v hz="$hz" '{ printf "%.3f\n", ($12 + $13) / hz }'
+}
+
+# cpu_ticks: "BUSY TOTAL" clock ticks of all CPUs so far (/proc/stat).
+cpu_ticks() {
+	awk '/^cpu / { b = $2 + $3 + $4 + $7 + $8 + $9; print b, b + $5 + $6; exit }' /proc/stat
+}
+
+# wait_quiet MAX_BUSY_PCT MAX_WAIT_S: on a shared machine, wait until the
+# CPUs were at most MAX_BUSY_PCT busy over the last half second; gives up
+# (returns false) after MAX_WAIT_S.
+wait_quiet() {
+	local deadline b0 t0 b1 t1
+
+	deadline=$(($(date +%s) + $2))
+	while :; do
+		read -r b0 t0 < <(cpu_ticks)
+		sleep 0.5
+		read -r b1 t1 < <(cpu_ticks)
+		[ $((t1 - t0)) -gt 0 ] && [ $(((b1 - b0) * 100)) -le $(($1 * (t1 - t0))) ] &&
+			return 0
+		[ "$(date +%s)" -lt "$deadline" ] || return 1
+	done
+}
+
+# proc_hwm_kib PID: peak resident set size (VmHWM) in KiB.
+proc_hwm_kib() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"; }
+
+# ---------------------------------------------------------------- profilers
+
+# run_with_profiler LOG READY_REGEX SETTLE_S OK_CODES CMD...
+#
+# Starts profiler CMD in the background, waits until it is sampling (LOG
+# matches READY_REGEX unless that is empty, and it holds a perf event per
+# CPU, then SETTLE_S more seconds), runs the workload "${WORKLOAD[@]}"
+# (see run_workload), stops the profiler with SIGINT and waits for it;
+# dies unless its exit status is in OK_CODES (e.g. "0 130"). A CMD of
+# "none" runs the workload alone. PROFILER_CPU_S: the profiler process's
+# user+sys seconds while the workload ran. Optional, set by the caller:
+#   AFTER_READY, BEFORE_STOP  functions called with the profiler's pid
+#                             just before / just after the workload
+#   PROFILER_TIME_FILE        run CMD under /usr/bin/time, which writes
+#                             "elapsed user sys maxrss_kib" there
+run_with_profiler() {
+	local log_file=$1 ready=$2 settle=$3 ok=$4 wrapper pid cpu0
+
+	shift 4
+	PROFILER_CPU_S=0
+	if [ "$1" = none ]; then
+		run_workload
+		return
+	fi
+	if [ -n "${PROFILER_TIME_FILE:-}" ]; then
+		bg_start "$log_file" /usr/bin/time -f '%e %U %S %M' \
+			-o "$PROFILER_TIME_FILE" "$@"
+		wrapper=$BG_PID
+		pid=$(child_pid "$wrapper") || die "$1 did not start"
+		track_pid "$pid"
+	else
+		bg_start "$log_file" "$@"
+		wrapper=$BG_PID
+		pid=$wrapper
+	fi
+	[ -z "$ready" ] || wait_for_log "$pid" "$log_file" "$ready" 60
+	wait_perf_events "$pid" "$(nproc)" 30
+	[ "$settle" = 0 ] || sleep "$settle"
+	[ -z "${AFTER_READY:-}" ] || "$AFTER_READY" "$pid"
+	cpu0=$(proc_cpu_s "$pid")
+	run_workload
+	PROFILER_CPU_S=$(calc "$(proc_cpu_s "$pid") - $cpu0")
+	[ -z "${BEFORE_STOP:-}" ] || "$BEFORE_STOP" "$pid"
+	stop_pid "$wrapper" 300 "$pid"
+	untrack_pid "$pid"
+	case " $ok " in
+	*" $STOP_RC "*) ;;
+	*) die "$1 exited with status $STOP_RC:$(echo; tail -n 20 "$log_file")" ;;
+	esac
+}
+
+# run_workload: "${WORKLOAD[@]}" in the background (so a signal to the
+# benchmark is handled at once, not after it), output in $WORKLOAD_OUT.
+# RUN_BUSY_S: CPU-seconds all CPUs were busy meanwhile (any process).
+run_workload() {
+	local pid rc=0 b0 b1 t
+
+	read -r b0 t < <(cpu_ticks)
+	"${WORKLOAD[@]}" >"$WORKLOAD_OUT" 2>&1 &
+	pid=$!
+	track_pid "$pid"
+	wait "$pid" || rc=$?
+	untrack_pid "$pid"
+	read -r b1 t < <(cpu_ticks)
+	RUN_BUSY_S=$(calc "($b1 - $b0) / $(getconf CLK_TCK)")
+	[ "$rc" = 0 ] || die "workload failed ($rc):$(echo; cat "$WORKLOAD_OUT")"
+}
+
+# field NAME FILE: the value of NAME=value in a key=value line of FILE.
+field() { sed -n "s/.*\\b$1=\\([^ ]*\\).*/\\1/p" "$2" | head -n 1; }
+
+# ---------------------------------------------------------------- BPF stats
+
+# bpf_stats_on: enable kernel.bpf_stats_enabled; bench_cleanup restores the
+# previous value (it is only ever left as it was found).
+bpf_stats_on() {
+	[ -n "$BPF_STATS_SAVED" ] || BPF_STATS_SAVED=$(sysctl -n kernel.bpf_stats_enabled)
+	sysctl -q -w kernel.bpf_stats_enabled=1
+}
+
+bpf_stats_restore() {
+	[ -n "$BPF_STATS_SAVED" ] || return 0
+	sysctl -q -w kernel.bpf_stats_enabled="$BPF_STATS_SAVED" ||
+		log "could not restore kernel.bpf_stats_enabled=$BPF_STATS_SAVED"
+	BPF_STATS_SAVED=""
+}
+
+# perf_event_prog_ids PID: ids of the perf_event BPF programs PID holds
+# (from its fds, so other profilers on the node are never mixed in).
+perf_event_prog_ids() {
+	local f
+
+	for f in /proc/"$1"/fdinfo/*; do
+		awk '/^prog_type:/ { t = $2 } /^prog_id:/ { id = $2 }
+		     END { if (t == 7 && id != "") print id }' "$f" 2>/dev/null
+	done | sort -un
+}
+
+# prog_stats ID: PROG_NAME, PROG_NS (run_time_ns) and PROG_CNT (run_cnt)
+# of BPF program ID, from bpftool prog show -j.
+prog_stats() {
+	local json
+
+	json=$(bpftool prog show id "$1" -j) || die "bpftool prog show id $1 failed"
+	PROG_NAME=$(printf '%s' "$json" | sed -n 's/.*"name":"\([^"]*\)".*/\1/p')
+	PROG_NS=$(printf '%s' "$json" | sed -n 's/.*"run_time_ns":\([0-9]*\).*/\1/p')
+	PROG_CNT=$(printf '%s' "$json" | sed -n 's/.*"run_cnt":\([0-9]*\).*/\1/p')
+	# bpftool leaves both out while run_time_ns is 0.
+	PROG_NS=${PROG_NS:-0}
+	PROG_CNT=${PROG_CNT:-0}
+}

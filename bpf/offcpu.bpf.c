@@ -1,0 +1,438 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Off-CPU tracer: how long each thread was off the CPU, why, and where.
+ *
+ * Everything happens at sched_switch, in two halves:
+ *  - switch-out (prev is current): a timestamp, the reason (from the task
+ *    state), and the user stack, which only current's registers give. The
+ *    walk is skipped when the thread blocks where it did last time (same
+ *    registers and caller), as event loops and blocking I/O do.
+ *  - switch-in (next): intervals shorter than min_block_ns end here. Longer
+ *    ones take next's kernel stack, still parked in schedule(), with
+ *    bpf_get_task_stack(), and are counted.
+ * Intervals still open at the end are written by a task iterator.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "offcpu.h"
+#include "filter.bpf.h"
+#include "announce.bpf.h"
+#include "core_fixes.bpf.h"
+
+#define TASK_RUNNING 0x0
+#define TASK_INTERRUPTIBLE 0x1
+#define TASK_UNINTERRUPTIBLE 0x2
+#define TASK_DEAD 0x80
+#define TASK_NOLOAD 0x400
+#define EFAULT 14
+#define EEXIST 17
+
+const volatile __u64 min_block_ns = 1000000;
+const volatile bool user_stacks = true;
+const volatile bool kernel_stacks = true;
+/*
+ * Kernels without task storage (and so with raw_tp, no BTF task pointers)
+ * keep the start times in a tid hash and take the kernel stack eagerly.
+ */
+const volatile bool use_task_storage = true;
+
+/*
+ * The run's window (CLOCK_MONOTONIC), set by user space once every
+ * collector is attached, and at the stop.
+ */
+__u64 run_start_ns;
+__u64 run_end_ns;
+
+struct start {
+	__u64 ts;		/* switch-out time; 0 while on the CPU */
+	__u64 kstack;		/* raw_tp only: kernel stack at switch-out */
+	__u64 uip, usp, ubp, uret;	/* where user_stack_id was taken */
+	__s32 user_stack_id;
+	__u32 reason;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct start);
+} starts SEC(".maps");
+
+/* The fallback: LRU so that threads which exit asleep age out. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct start);
+} starts_by_tid SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__type(key, struct offcpu_key);
+	__type(value, struct offcpu_value);
+} counts SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
+	__uint(max_entries, 1);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, MAX_STACK_DEPTH * sizeof(__u64));
+} stacks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__type(key, __u64);
+	__type(value, struct kstack);
+} kstacks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct kstack);
+} kstack_scratch SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, OFFCPU_STAT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} stats SEC(".maps");
+
+/* Room for one open-interval record: too big for the BPF stack. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct offcpu_open);
+} scratch SEC(".maps");
+
+static __always_inline void stat_inc(__u32 stat)
+{
+	__u64 *v = bpf_map_lookup_elem(&stats, &stat);
+
+	if (v)
+		*v += 1;
+}
+
+static __always_inline struct start *start_get(struct task_struct *task,
+					       __u32 tid, bool create)
+{
+	struct start zero = {};
+
+	if (use_task_storage)
+		return bpf_task_storage_get(&starts, task, 0,
+					    create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+	if (create)
+		bpf_map_update_elem(&starts_by_tid, &tid, &zero, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&starts_by_tid, &tid);
+}
+
+static __always_inline __u32 reason_of(struct task_struct *t, __u32 state,
+				       bool preempt)
+{
+	if (preempt || state == TASK_RUNNING)
+		return task_throttled(t) ? OFFCPU_THROTTLED : OFFCPU_RUNQUEUE;
+	/* TASK_IDLE (D | NOLOAD) is a kernel thread waiting for work. */
+	if (state & TASK_NOLOAD)
+		return OFFCPU_SLEEP;
+	if (state & TASK_UNINTERRUPTIBLE)
+		return OFFCPU_IO;
+	if (state & TASK_INTERRUPTIBLE)
+		return OFFCPU_SLEEP;
+	return OFFCPU_OTHER;
+}
+
+static __always_inline __s32 stack_id(void *ctx, __u64 flags, __u32 fail_stat)
+{
+	long id = bpf_get_stackid(ctx, &stacks, flags);
+
+	if (id < 0) {
+		stat_inc(fail_stat);
+		if (id == -EEXIST)
+			stat_inc(OFFCPU_STAT_STACK_COLLISION);
+	}
+	return id;
+}
+
+/* Current's user stack, walked only if it blocks somewhere new. */
+static __always_inline __s32 user_stack(void *ctx, struct start *s)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	__u64 ip = BPF_CORE_READ(regs, ip), sp = BPF_CORE_READ(regs, sp);
+	__u64 bp = BPF_CORE_READ(regs, bp), ret = 0;
+
+	/* The caller's return address tells apart siblings of one depth. */
+	bpf_probe_read_user(&ret, sizeof(ret), (void *)(bp + 8));
+	if (s->user_stack_id >= 0 && s->uip == ip && s->usp == sp &&
+	    s->ubp == bp && s->uret == ret) {
+		stat_inc(OFFCPU_STAT_USTACK_REUSED);
+		return s->user_stack_id;
+	}
+	s->uip = ip;
+	s->usp = sp;
+	s->ubp = bp;
+	s->uret = ret;
+	return stack_id(ctx, BPF_F_USER_STACK, OFFCPU_STAT_USTACK_FAILED);
+}
+
+static __always_inline __u64 hash_ips(const __u64 *ips)
+{
+	__u64 h = 0xcbf29ce484222325ULL;
+
+	for (int i = 0; i < MAX_STACK_DEPTH && ips[i]; i++)
+		h = (h ^ ips[i]) * 0x100000001b3ULL;
+	return h ? h : 1;
+}
+
+/* Keeps the stack in kstacks under its hash; 0 when it could not. */
+static __always_inline __u64 kstack_save(struct kstack *k, long len)
+{
+	__u64 h;
+	long err;
+
+	if (len <= 0) {
+		stat_inc(OFFCPU_STAT_KSTACK_FAILED);
+		return 0;
+	}
+	h = hash_ips(k->ips);
+	err = bpf_map_update_elem(&kstacks, &h, k, BPF_NOEXIST);
+	if (err && err != -EEXIST) {
+		stat_inc(OFFCPU_STAT_STACK_COLLISION);
+		return 0;
+	}
+	return h;
+}
+
+static __always_inline struct kstack *kstack_buf(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&kstack_scratch, &zero);
+}
+
+/* Runs as prev, the thread leaving the CPU. */
+static __always_inline int switch_out(void *ctx, bool preempt,
+				      struct task_struct *prev)
+{
+	__u32 tid = BPF_CORE_READ(prev, pid);
+	__u32 tgid = BPF_CORE_READ(prev, tgid);
+	struct kstack *k;
+	struct start *s;
+	__u32 state;
+
+	if (!tid || !thread_wanted(tgid, tid, prev))
+		return 0;
+	state = task_state(prev);
+	if (state & TASK_DEAD)
+		return 0;	/* its last switch: it will not come back */
+	s = start_get(prev, tid, true);
+	if (!s) {
+		stat_inc(OFFCPU_STAT_LOST_NO_STORAGE);
+		return 0;
+	}
+	s->ts = bpf_ktime_get_ns();
+	s->reason = reason_of(prev, state, preempt);
+	s->user_stack_id = user_stacks && !is_kthread(prev) ?
+		user_stack(ctx, s) : STACK_ID_NONE;
+	if (!use_task_storage && kernel_stacks && (k = kstack_buf()))
+		s->kstack = kstack_save(k, bpf_get_stack(ctx, k->ips,
+							 sizeof(k->ips), 0));
+	stat_inc(OFFCPU_STAT_SWITCHES);
+	return 0;
+}
+
+static __always_inline void count_interval(struct offcpu_key *key,
+					   struct task_struct *task,
+					   __u64 delta)
+{
+	struct offcpu_value *val, zero = {};
+	long err;
+
+	val = bpf_map_lookup_elem(&counts, key);
+	if (!val) {
+		BPF_CORE_READ_STR_INTO(&zero.comm, task, comm);
+		BPF_CORE_READ_STR_INTO(&zero.pcomm, task, group_leader, comm);
+		err = bpf_map_update_elem(&counts, key, &zero, BPF_NOEXIST);
+		if (err && err != -EEXIST) {
+			stat_inc(OFFCPU_STAT_LOST_MAP_FULL);
+			return;
+		}
+		val = bpf_map_lookup_elem(&counts, key);
+		if (!val)
+			return;
+	}
+	__sync_fetch_and_add(&val->total_ns, delta);
+	__sync_fetch_and_add(&val->count, 1);
+	stat_inc(OFFCPU_STAT_COUNTED);
+}
+
+static __always_inline __u64 kernel_stack_of(struct task_struct *next,
+					     struct start *s)
+{
+	struct kstack *k;
+
+	if (!kernel_stacks)
+		return 0;
+	if (!use_task_storage)
+		return s->kstack;
+	k = kstack_buf();
+	if (!k)
+		return 0;
+	return kstack_save(k, bpf_get_task_stack(next, k->ips, sizeof(k->ips), 0));
+}
+
+/* next is coming back: close its interval; count it if long enough. */
+static __always_inline void switch_in(struct task_struct *next)
+{
+	__u32 tid = BPF_CORE_READ(next, pid);
+	struct offcpu_key key = {};
+	struct start *s;
+	__u64 delta;
+
+	if (!tid)
+		return;
+	s = start_get(next, tid, false);
+	if (!s || !s->ts)
+		return;
+	/* Only the part inside the run's window counts. */
+	delta = bpf_ktime_get_ns() - (s->ts > run_start_ns ? s->ts : run_start_ns);
+	s->ts = 0;
+	if (delta < min_block_ns) {
+		stat_inc(OFFCPU_STAT_SHORT);
+		return;
+	}
+	key.cgroup_id = BPF_CORE_READ(next, cgroups, dfl_cgrp, kn, id);
+	key.tgid = BPF_CORE_READ(next, tgid);
+	key.tid = tid;
+	key.reason = s->reason;
+	key.user_stack_id = s->user_stack_id;
+	key.kern_stack = kernel_stack_of(next, s);
+	if (!is_kthread(next) && !announce_proc(key.tgid))
+		stat_inc(OFFCPU_STAT_NEW_PROC_LOST);
+	count_interval(&key, next, delta);
+}
+
+SEC("tp_btf/sched_switch")
+int BPF_PROG(on_switch_btf, bool preempt, struct task_struct *prev,
+	     struct task_struct *next)
+{
+	switch_out(ctx, preempt, prev);
+	switch_in(next);
+	return 0;
+}
+
+SEC("raw_tp/sched_switch")
+int BPF_PROG(on_switch_raw, bool preempt, struct task_struct *prev,
+	     struct task_struct *next)
+{
+	switch_out(ctx, preempt, prev);
+	switch_in(next);
+	return 0;
+}
+
+/* ---- intervals still open at the end ---- */
+
+/*
+ * When did this thread's current interval off the CPU start? From its
+ * switch-out record; a thread with none has not switched during the run,
+ * so it is either running (skip) or has been off since before the start.
+ */
+static __always_inline bool open_since(struct task_struct *task, __u32 tid,
+				       __u64 *since, __u32 *reason,
+				       __s32 *user_stack_id)
+{
+	struct start *s = start_get(task, tid, false);
+
+	*user_stack_id = STACK_ID_NONE;
+	if (s) {
+		*since = s->ts;
+		*reason = s->reason;
+		*user_stack_id = s->user_stack_id;
+		return s->ts != 0;
+	}
+	if (BPF_CORE_READ(task, on_cpu))
+		return false;
+	/* Born during the run: off the CPU at most since then. */
+	*since = BPF_CORE_READ(task, start_time);
+	if (*since < run_start_ns)
+		*since = run_start_ns;
+	*reason = reason_of(task, task_state(task), false);
+	return true;
+}
+
+/* The frame-pointer chain of a thread that is not running. */
+static __always_inline __u32 user_stack_of(struct task_struct *task,
+					   __u64 *ips)
+{
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	__u64 frame[2], bp = BPF_CORE_READ(regs, bp);
+	__u32 n = 1;
+
+	ips[0] = BPF_CORE_READ(regs, ip);
+	for (int i = 1; i < MAX_STACK_DEPTH; i++) {
+		if (!bp || bpf_copy_from_user_task(frame, sizeof(frame),
+						   (void *)bp, task, 0))
+			break;
+		if (!frame[1] || n >= MAX_STACK_DEPTH)
+			break;
+		ips[n++] = frame[1];
+		/* Callers' frames sit higher up; anything else is garbage. */
+		if (frame[0] <= bp)
+			break;
+		bp = frame[0];
+	}
+	return n;
+}
+
+SEC("iter.s/task")
+int dump_open(struct bpf_iter__task *ctx)
+{
+	struct task_struct *task = ctx->task;
+	struct offcpu_open *rec;
+	__u32 zero = 0, tid, tgid, reason;
+	__s32 user_stack_id;
+	__u64 since;
+	long n;
+
+	if (!task)
+		return 0;
+	tid = task->pid;
+	tgid = task->tgid;
+	if (!tid || !ids_wanted(tgid, tid, task) ||
+	    !open_since(task, tid, &since, &reason, &user_stack_id))
+		return 0;
+	if (since < run_start_ns)
+		since = run_start_ns;
+	if (run_end_ns < since + min_block_ns)
+		return 0;
+	rec = bpf_map_lookup_elem(&scratch, &zero);
+	if (!rec)
+		return 0;
+	rec->cgroup_id = BPF_CORE_READ(task, cgroups, dfl_cgrp, kn, id);
+	rec->tgid = tgid;
+	rec->tid = tid;
+	rec->reason = reason;
+	rec->delta_ns = run_end_ns - since;
+	BPF_CORE_READ_STR_INTO(&rec->comm, task, comm);
+	BPF_CORE_READ_STR_INTO(&rec->pcomm, task, group_leader, comm);
+	rec->nkern = 0;
+	if (kernel_stacks) {
+		n = bpf_get_task_stack(task, rec->kern, sizeof(rec->kern), 0);
+		rec->nkern = n > 0 ? n / sizeof(__u64) : 0;
+	}
+	/* Taken at switch-out if it switched during the run; else walk now. */
+	rec->user_stack_id = user_stack_id;
+	rec->nuser = 0;
+	if (user_stacks && !is_kthread(task) && user_stack_id == STACK_ID_NONE)
+		rec->nuser = user_stack_of(task, rec->user);
+	bpf_seq_write(ctx->meta->seq, rec, sizeof(*rec));
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

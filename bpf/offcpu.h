@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Shared by bpf/offcpu.bpf.c and src/offcpu_collector.c. */
+#ifndef SYSSCOPE_OFFCPU_H
+#define SYSSCOPE_OFFCPU_H
+
+#include "oncpu.h"	/* TASK_COMM_LEN, MAX_STACK_DEPTH */
+
+/* Why a thread was off the CPU, from its state when it left. */
+enum offcpu_reason {
+	OFFCPU_RUNQUEUE,	/* runnable (R, preempted): waiting for a CPU */
+	OFFCPU_SLEEP,		/* interruptible (S), or an idle kernel wait */
+	OFFCPU_IO,		/* uninterruptible (D): disk, page faults, ... */
+	OFFCPU_THROTTLED,	/* runnable, but its CFS bandwidth is used up */
+	OFFCPU_OTHER,		/* stopped, traced, dying */
+	OFFCPU_REASON_MAX,
+};
+
+struct offcpu_key {
+	__u64 cgroup_id;	/* of the thread that was off the CPU */
+	__u64 kern_stack;	/* key in kstacks; 0: none or lost */
+	__u32 tgid;
+	__u32 tid;
+	__s32 user_stack_id;	/* in stacks; STACK_ID_NONE, or -errno */
+	__u32 reason;		/* enum offcpu_reason */
+};
+
+struct offcpu_value {
+	__u64 total_ns;
+	__u64 count;		/* intervals */
+	char comm[TASK_COMM_LEN];
+	char pcomm[TASK_COMM_LEN];
+};
+
+/* Kernel stacks of other tasks come as addresses: we keep them by hash. */
+struct kstack {
+	__u64 ips[MAX_STACK_DEPTH];
+};
+
+/*
+ * An interval still open when the run ends, written by the task iterator.
+ * Its user stack is the one taken at switch-out (user_stack_id), or, for a
+ * thread off the CPU since before the run, walked now (user[]).
+ */
+struct offcpu_open {
+	__u64 cgroup_id;
+	__u64 delta_ns;
+	__u32 tgid;
+	__u32 tid;
+	__u32 reason;
+	__s32 user_stack_id;
+	__u32 nkern;
+	__u32 nuser;
+	char comm[TASK_COMM_LEN];
+	char pcomm[TASK_COMM_LEN];
+	__u64 kern[MAX_STACK_DEPTH];
+	__u64 user[MAX_STACK_DEPTH];
+};
+
+enum offcpu_stat {
+	OFFCPU_STAT_SWITCHES,		/* switch-outs of wanted threads */
+	OFFCPU_STAT_SHORT,		/* intervals under --min-block */
+	OFFCPU_STAT_COUNTED,		/* intervals recorded */
+	OFFCPU_STAT_LOST_MAP_FULL,	/* counts map full: interval dropped */
+	OFFCPU_STAT_LOST_NO_STORAGE,	/* no per-thread slot for the start */
+	OFFCPU_STAT_KSTACK_FAILED,
+	OFFCPU_STAT_USTACK_FAILED,
+	OFFCPU_STAT_STACK_COLLISION,
+	OFFCPU_STAT_USTACK_REUSED,	/* blocked where it did last time */
+	OFFCPU_STAT_NEW_PROC_LOST,
+	OFFCPU_STAT_MAX,
+};
+
+#endif

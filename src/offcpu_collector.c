@@ -1,0 +1,396 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "offcpu.skel.h"
+#include "log.h"
+#include "offcpu_collector.h"
+#include "record.h"
+#include "stacks.h"
+#include "symbolize.h"
+
+struct offcpu {
+	struct offcpu_bpf *skel;
+	struct bpf_link *link;
+	bool raw_tp;
+	int value_ns, value_count;
+};
+
+static const char *const reason_names[OFFCPU_REASON_MAX] = {
+	[OFFCPU_RUNQUEUE] = "runqueue",
+	[OFFCPU_SLEEP] = "sleep",
+	[OFFCPU_IO] = "io",
+	[OFFCPU_THROTTLED] = "throttled",
+	[OFFCPU_OTHER] = "other",
+};
+
+const char *offcpu_reason__name(enum offcpu_reason r)
+{
+	return r < OFFCPU_REASON_MAX ? reason_names[r] : "other";
+}
+
+static uint64_t monotonic_ns(void)
+{
+	struct timespec ts;
+
+	/* bpf_ktime_get_ns() is CLOCK_MONOTONIC. */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/* tp_btf needs the kernel's BTF; task storage came in 5.11. */
+static bool kernel_has_task_storage(void)
+{
+	return libbpf_probe_bpf_map_type(BPF_MAP_TYPE_TASK_STORAGE, NULL) == 1 &&
+	       access("/sys/kernel/btf/vmlinux", R_OK) == 0;
+}
+
+/* Picks the switch-out hook and where start times live. */
+static int choose_hook(struct offcpu *oc, enum sched_hook hook,
+		       uint32_t max_threads)
+{
+	struct offcpu_bpf *s = oc->skel;
+
+	if (hook == SCHED_HOOK_AUTO)
+		hook = kernel_has_task_storage() ? SCHED_HOOK_TP_BTF :
+						   SCHED_HOOK_RAW_TP;
+	oc->raw_tp = hook == SCHED_HOOK_RAW_TP;
+	s->rodata->use_task_storage = !oc->raw_tp;
+	bpf_program__set_autoload(s->progs.on_switch_btf, !oc->raw_tp);
+	bpf_program__set_autoload(s->progs.on_switch_raw, oc->raw_tp);
+	if (oc->raw_tp && !kernel_has_task_storage())
+		bpf_map__set_autocreate(s->maps.starts, false);
+	return bpf_map__set_max_entries(s->maps.starts_by_tid,
+					oc->raw_tp ? max_threads : 1);
+}
+
+static int offcpu__configure(struct offcpu *oc, const struct offcpu_config *cfg)
+{
+	struct offcpu_bpf *s = oc->skel;
+	struct filter_vars fv = FILTER_VARS_OF(s);
+	int err;
+
+	s->rodata->min_block_ns = cfg->min_block_ns;
+	s->rodata->user_stacks = cfg->user_stacks;
+	s->rodata->kernel_stacks = cfg->kernel_stacks;
+	err = filter__configure(&fv, &cfg->filter);
+	err = err ?: choose_hook(oc, cfg->hook, cfg->max_threads);
+	err = err ?: bpf_map__set_max_entries(s->maps.counts, cfg->max_entries);
+	err = err ?: bpf_map__set_max_entries(s->maps.kstacks, cfg->max_stacks);
+	return err ?: bpf_map__set_max_entries(s->maps.stacks, cfg->max_stacks);
+}
+
+static int offcpu__attach(struct offcpu *oc)
+{
+	struct bpf_program *prog = oc->raw_tp ? oc->skel->progs.on_switch_raw :
+						oc->skel->progs.on_switch_btf;
+	int err;
+
+	oc->skel->bss->run_start_ns = monotonic_ns();
+	oc->link = bpf_program__attach(prog);
+	if (!oc->link) {
+		err = -errno;
+		log_error("off-CPU tracer: attach sched_switch (%s): %s",
+			  offcpu__hook_name(oc), strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+struct offcpu *offcpu__start(const struct offcpu_config *cfg)
+{
+	struct offcpu *oc = calloc(1, sizeof(*oc));
+	struct filter_vars fv;
+	int err;
+
+	if (!oc)
+		return NULL;
+	oc->value_ns = cfg->value_ns;
+	oc->value_count = cfg->value_count;
+	oc->skel = offcpu_bpf__open();
+	if (!oc->skel) {
+		err = -errno;
+		log_error("off-CPU tracer: open failed: %s", strerror(-err));
+		goto cleanup;
+	}
+	err = offcpu__configure(oc, cfg);
+	if (err) {
+		log_error("off-CPU tracer: configure: %s", strerror(-err));
+		goto cleanup;
+	}
+	err = offcpu_bpf__load(oc->skel);
+	if (err) {
+		log_error("off-CPU tracer: load failed: %s (-v shows the verifier log)",
+			  strerror(-err));
+		goto cleanup;
+	}
+	fv = FILTER_VARS_OF(oc->skel);
+	err = filter__fill(&fv, &cfg->filter);
+	if (err) {
+		log_error("off-CPU tracer: filters: %s", strerror(-err));
+		goto cleanup;
+	}
+	err = offcpu__attach(oc);
+cleanup:
+	if (err) {
+		offcpu__free(oc);
+		errno = -err;
+		return NULL;
+	}
+	return oc;
+}
+
+void offcpu__begin(struct offcpu *oc, uint64_t now_ns)
+{
+	oc->skel->bss->run_start_ns = now_ns;
+}
+
+void offcpu__stop(struct offcpu *oc, uint64_t now_ns)
+{
+	if (!oc->link)
+		return;
+	/* Threads off the CPU now have intervals open until this moment. */
+	oc->skel->bss->run_end_ns = now_ns;
+	bpf_link__destroy(oc->link);
+	oc->link = NULL;
+}
+
+void offcpu__free(struct offcpu *oc)
+{
+	if (!oc)
+		return;
+	bpf_link__destroy(oc->link);
+	offcpu_bpf__destroy(oc->skel);
+	free(oc);
+}
+
+int offcpu__new_proc_fd(const struct offcpu *oc)
+{
+	return bpf_map__fd(oc->skel->maps.new_procs);
+}
+
+const char *offcpu__hook_name(const struct offcpu *oc)
+{
+	return oc->raw_tp ? "raw_tp" : "tp_btf";
+}
+
+int offcpu__read_stats(struct offcpu *oc, uint64_t *stats)
+{
+	return percpu_counters__read(bpf_map__fd(oc->skel->maps.stats),
+				     OFFCPU_STAT_MAX, stats);
+}
+
+/* ---- reading back ---- */
+
+static void set_values(const struct offcpu *oc, struct raw_sample *s,
+		       uint64_t ns, uint64_t count)
+{
+	if (oc->value_ns >= 0)
+		s->values[oc->value_ns] = ns;
+	if (oc->value_count >= 0)
+		s->values[oc->value_count] = count;
+}
+
+static enum stack_status read_user_stack(struct offcpu *oc, __s32 id,
+					 uint64_t *ips, uint32_t *n)
+{
+	int depth;
+
+	*n = 0;
+	if (id == STACK_ID_NONE)
+		return STACK_NONE;
+	if (id < 0)
+		return STACK_LOST;
+	depth = stack_map__read(bpf_map__fd(oc->skel->maps.stacks), id, ips);
+	if (depth < 0)
+		return STACK_LOST;
+	*n = depth;
+	return STACK_OK;
+}
+
+/*
+ * Scheduler internals at the leaf of a parked task's stack, and our own
+ * tracepoint frames when the stack was taken at switch-out.
+ */
+static bool is_switch_frame(const char *name)
+{
+	static const char *const names[] = {
+		"__switch_to_asm", "__switch_to", "__schedule", "schedule",
+		"finish_task_switch", "schedule_preempt_disabled",
+		"bpf_trace_run4", "__bpf_trace_sched_switch",
+		"__traceiter_sched_switch",
+	};
+
+	if (!strncmp(name, "bpf_prog_", 9))
+		return true;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		size_t len = strlen(names[i]);
+
+		/* Also the compiler's clones: finish_task_switch.isra.0 */
+		if (!strncmp(name, names[i], len) &&
+		    (!name[len] || name[len] == '.'))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Parked stacks differ in how much of the switch code they show, by how
+ * they were taken: drop it, so the leaf is the function that blocked.
+ */
+static uint32_t trim_switch_frames(struct symbolizer *sym, uint64_t *ips,
+				   uint32_t n)
+{
+	char name[128];
+	uint32_t i = 0;
+
+	while (i < n) {
+		symbolizer__kernel(sym, ips[i], name, sizeof(name));
+		if (!is_switch_frame(name))
+			break;
+		i++;
+	}
+	memmove(ips, ips + i, (n - i) * sizeof(*ips));
+	return n - i;
+}
+
+static enum stack_status read_kernel_stack(struct offcpu *oc,
+					   struct symbolizer *sym, __u64 key,
+					   uint64_t *ips, uint32_t *n)
+{
+	struct kstack k;
+	uint32_t depth = 0;
+
+	*n = 0;
+	if (!key)
+		return oc->skel->rodata->kernel_stacks ? STACK_LOST : STACK_NONE;
+	if (bpf_map_lookup_elem(bpf_map__fd(oc->skel->maps.kstacks), &key, &k))
+		return STACK_LOST;
+	while (depth < MAX_STACK_DEPTH && k.ips[depth])
+		depth++;
+	memcpy(ips, k.ips, depth * sizeof(*ips));
+	*n = trim_switch_frames(sym, ips, depth);
+	return STACK_OK;
+}
+
+static int add_interval(struct offcpu *oc, struct symbolizer *sym,
+			struct recorder *rec, const struct offcpu_key *k,
+			const struct offcpu_value *v)
+{
+	char comm[TASK_COMM_LEN + 1] = {}, pcomm[TASK_COMM_LEN + 1] = {};
+	uint64_t uips[MAX_STACK_DEPTH], kips[MAX_STACK_DEPTH];
+	struct raw_sample s = {
+		.cgroup_id = k->cgroup_id, .tgid = k->tgid, .tid = k->tid,
+		.comm = comm, .pcomm = pcomm, .user_ips = uips, .kern_ips = kips,
+		.reason = offcpu_reason__name(k->reason),
+	};
+
+	memcpy(comm, v->comm, TASK_COMM_LEN);
+	memcpy(pcomm, v->pcomm, TASK_COMM_LEN);
+	s.user = read_user_stack(oc, k->user_stack_id, uips, &s.nuser);
+	s.kern = read_kernel_stack(oc, sym, k->kern_stack, kips, &s.nkern);
+	set_values(oc, &s, v->total_ns, v->count);
+	return recorder__add(rec, &s);
+}
+
+static int collect_counts(struct offcpu *oc, struct symbolizer *sym,
+			  struct recorder *rec)
+{
+	int fd = bpf_map__fd(oc->skel->maps.counts);
+	struct offcpu_key key, next;
+	struct offcpu_value val;
+	void *prev = NULL;
+	int err = 0;
+
+	while (!err && !bpf_map_get_next_key(fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &val))
+			continue;
+		if (!symbolizer__has_process(sym, key.tgid))
+			symbolizer__add_process(sym, key.tgid);
+		err = add_interval(oc, sym, rec, &key, &val);
+	}
+	return err;
+}
+
+static int add_open(struct offcpu *oc, struct symbolizer *sym,
+		    struct recorder *rec, struct offcpu_open *o)
+{
+	char comm[TASK_COMM_LEN + 1] = {}, pcomm[TASK_COMM_LEN + 1] = {};
+	uint64_t *kips = (uint64_t *)o->kern, *uips = (uint64_t *)o->user;
+	struct raw_sample s = {
+		.cgroup_id = o->cgroup_id, .tgid = o->tgid, .tid = o->tid,
+		.comm = comm, .pcomm = pcomm, .user_ips = uips, .kern_ips = kips,
+		.reason = offcpu_reason__name(o->reason),
+	};
+
+	if (o->nuser > MAX_STACK_DEPTH || o->nkern > MAX_STACK_DEPTH)
+		return 0;	/* not from our program: ignore */
+	memcpy(comm, o->comm, TASK_COMM_LEN);
+	memcpy(pcomm, o->pcomm, TASK_COMM_LEN);
+	if (!symbolizer__has_process(sym, o->tgid))
+		symbolizer__add_process(sym, o->tgid);
+	if (o->user_stack_id != STACK_ID_NONE) {
+		s.user = read_user_stack(oc, o->user_stack_id, uips, &s.nuser);
+	} else {
+		s.nuser = o->nuser;
+		s.user = o->nuser ? STACK_OK : STACK_NONE;
+	}
+	s.nkern = trim_switch_frames(sym, kips, o->nkern);
+	s.kern = s.nkern ? STACK_OK : STACK_NONE;
+	set_values(oc, &s, o->delta_ns, 1);
+	return recorder__add(rec, &s);
+}
+
+/* Runs the task iterator: one record per thread still off the CPU. */
+static int collect_open(struct offcpu *oc, struct symbolizer *sym,
+			struct recorder *rec)
+{
+	struct bpf_link *link;
+	struct offcpu_open *o = malloc(sizeof(*o));
+	int fd = -1, err = 0;
+	ssize_t n;
+
+	if (!o)
+		return -ENOMEM;
+	link = bpf_program__attach_iter(oc->skel->progs.dump_open, NULL);
+	if (!link) {
+		err = -errno;
+		goto out;
+	}
+	fd = bpf_iter_create(bpf_link__fd(link));
+	if (fd < 0) {
+		err = -errno;
+		goto out;
+	}
+	while (!err && (n = read(fd, o, sizeof(*o))) == sizeof(*o))
+		err = add_open(oc, sym, rec, o);
+	if (!err && n < 0)
+		err = -errno;
+out:
+	if (fd >= 0)
+		close(fd);
+	bpf_link__destroy(link);
+	free(o);
+	return err;
+}
+
+int offcpu__collect(struct offcpu *oc, struct symbolizer *sym,
+		    struct recorder *rec)
+{
+	int err = collect_counts(oc, sym, rec);
+
+	if (err)
+		return err;
+	err = collect_open(oc, sym, rec);
+	if (err)
+		log_warn("off-CPU tracer: intervals open at the end: %s",
+			 strerror(-err));
+	return 0;
+}

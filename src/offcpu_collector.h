@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+/* User side of bpf/offcpu.bpf.c: load, attach, read back into a recorder. */
+#ifndef SYSSCOPE_OFFCPU_COLLECTOR_H
+#define SYSSCOPE_OFFCPU_COLLECTOR_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <linux/types.h>
+#include "offcpu.h"
+#include "filter.h"
+
+struct recorder;
+struct symbolizer;
+
+enum sched_hook {
+	SCHED_HOOK_AUTO,	/* tp_btf and task storage when the kernel has them */
+	SCHED_HOOK_TP_BTF,
+	SCHED_HOOK_RAW_TP,	/* raw tracepoint and a tid hash: older kernels */
+};
+
+struct offcpu_config {
+	struct filter_config filter;
+	uint64_t min_block_ns;
+	bool user_stacks, kernel_stacks;
+	uint32_t max_entries, max_stacks;
+	uint32_t max_threads;		/* raw_tp fallback: start-time slots */
+	enum sched_hook hook;
+	int value_ns;			/* value index of off-CPU ns, or -1 */
+	int value_count;		/* value index of interval counts, or -1 */
+};
+
+struct offcpu;
+
+/* Opens, loads and attaches; NULL and errno (the failing step is logged). */
+struct offcpu *offcpu__start(const struct offcpu_config *cfg);
+/* The run starts now (CLOCK_MONOTONIC ns): earlier time is not counted. */
+void offcpu__begin(struct offcpu *oc, uint64_t now_ns);
+/* Stops tracing: intervals open now are closed at now_ns. */
+void offcpu__stop(struct offcpu *oc, uint64_t now_ns);
+void offcpu__free(struct offcpu *oc);
+
+int offcpu__read_stats(struct offcpu *oc, uint64_t *stats);
+/* The ring buffer of struct new_proc notices (bpf/announce.h). */
+int offcpu__new_proc_fd(const struct offcpu *oc);
+/* Recorded intervals and the ones still open at the stop. */
+int offcpu__collect(struct offcpu *oc, struct symbolizer *sym,
+		    struct recorder *rec);
+/* "tp_btf" or "raw_tp": which switch hook is in use. */
+const char *offcpu__hook_name(const struct offcpu *oc);
+
+const char *offcpu_reason__name(enum offcpu_reason r);
+
+#endif

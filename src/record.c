@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <stdio.h>
+#include "record.h"
+
+static const char *const label_keys[LABEL_MAX] = {
+	[LABEL_REASON] = "reason",
+};
+
+int recorder__init(struct recorder *r, struct profile *p,
+		   struct symbolizer *sym)
+{
+	r->p = p;
+	r->b.p = p;
+	r->b.sym = sym;
+	return profile__set_label_keys(p, label_keys, LABEL_MAX);
+}
+
+static int push_user(struct recorder *r, const struct raw_sample *s)
+{
+	if (s->user == STACK_LOST)
+		return stack_builder__push(&r->b, "[user stack lost]", FRAME_MARKER);
+	if (s->user == STACK_NONE)
+		return 0;
+	return stack_builder__push_user(&r->b, s->tgid, s->user_ips, s->nuser);
+}
+
+static int push_kernel(struct recorder *r, const struct raw_sample *s)
+{
+	if (s->kern == STACK_LOST)
+		return stack_builder__push(&r->b, "[kernel stack lost]", FRAME_MARKER);
+	if (s->kern == STACK_NONE)
+		return 0;
+	return stack_builder__push_kernel(&r->b, s->kern_ips, s->nkern);
+}
+
+static int push_reason(struct recorder *r, const struct raw_sample *s)
+{
+	char name[64];
+
+	if (!s->reason)
+		return 0;
+	/* The reason is the leaf: the off-CPU time sits under its stack. */
+	snprintf(name, sizeof(name), "[off-cpu: %s]", s->reason);
+	return stack_builder__push(&r->b, name, FRAME_MARKER);
+}
+
+int recorder__add(struct recorder *r, const struct raw_sample *s)
+{
+	const char *labels[LABEL_MAX] = { [LABEL_REASON] = s->reason };
+	const char *root = s->pcomm && s->pcomm[0] ? s->pcomm : s->comm;
+	int err;
+
+	stack_builder__reset(&r->b);
+	err = stack_builder__push(&r->b, root ? root : "?", FRAME_PROCESS);
+	err = err ?: push_user(r, s);
+	err = err ?: push_kernel(r, s);
+	if (!err && r->b.n == 1 && !s->reason)
+		err = stack_builder__push(&r->b, "[no stack]", FRAME_MARKER);
+	err = err ?: push_reason(r, s);
+	if (err)
+		return err;
+	return profile__add_labeled(r->p, s->tgid, s->tid, s->comm, labels,
+				    r->b.frames, r->b.n, s->values);
+}

@@ -1,0 +1,100 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "stacks.h"
+#include "symbolize.h"
+
+#define FRAME_NAME_MAX 512
+
+void stack_builder__reset(struct stack_builder *b)
+{
+	b->n = 0;
+}
+
+int stack_builder__push(struct stack_builder *b, const char *name,
+			enum frame_kind kind)
+{
+	int64_t id;
+
+	if (b->n == STACK_MAX_FRAMES)
+		return -E2BIG;
+	id = profile__frame(b->p, name, kind);
+	if (id < 0)
+		return id;
+	b->frames[b->n++] = id;
+	return 0;
+}
+
+static uint32_t depth_of(const uint64_t *ips, uint32_t n)
+{
+	uint32_t d = 0;
+
+	while (d < n && d < STACK_MAX_DEPTH && ips[d])
+		d++;
+	return d;
+}
+
+int stack_builder__push_user(struct stack_builder *b, uint32_t pid,
+			     const uint64_t *ips, uint32_t n)
+{
+	char name[FRAME_NAME_MAX];
+	int err;
+
+	for (int i = (int)depth_of(ips, n) - 1; i >= 0; i--) {
+		symbolizer__user(b->sym, pid, ips[i], name, sizeof(name));
+		err = stack_builder__push(b, name, FRAME_USER);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+int stack_builder__push_kernel(struct stack_builder *b, const uint64_t *ips,
+			       uint32_t n)
+{
+	char name[FRAME_NAME_MAX];
+	int err;
+
+	for (int i = (int)depth_of(ips, n) - 1; i >= 0; i--) {
+		symbolizer__kernel(b->sym, ips[i], name, sizeof(name));
+		err = stack_builder__push(b, name, FRAME_KERNEL);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+int stack_map__read(int map_fd, int32_t id, uint64_t *ips)
+{
+	memset(ips, 0, STACK_MAX_DEPTH * sizeof(*ips));
+	if (bpf_map_lookup_elem(map_fd, &id, ips))
+		return -errno;
+	return depth_of(ips, STACK_MAX_DEPTH);
+}
+
+int percpu_counters__read(int map_fd, uint32_t n, uint64_t *out)
+{
+	int ncpus = libbpf_num_possible_cpus();
+	uint64_t *percpu;
+	int err = 0;
+
+	if (ncpus <= 0)
+		return ncpus ? ncpus : -ENODEV;
+	percpu = calloc(ncpus, sizeof(*percpu));
+	if (!percpu)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < n && !err; i++) {
+		out[i] = 0;
+		if (bpf_map_lookup_elem(map_fd, &i, percpu)) {
+			err = -errno;
+			break;
+		}
+		for (int c = 0; c < ncpus; c++)
+			out[i] += percpu[c];
+	}
+	free(percpu);
+	return err;
+}

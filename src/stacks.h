@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: MIT */
+/* Builds one sample's frames, root first, from raw stack addresses. */
+#ifndef SYSSCOPE_STACKS_H
+#define SYSSCOPE_STACKS_H
+
+#include <stdint.h>
+#include "profile.h"
+
+#define STACK_MAX_DEPTH 127		/* the kernel's PERF_MAX_STACK_DEPTH */
+#define STACK_MAX_FRAMES (2 * STACK_MAX_DEPTH + 8)
+
+struct symbolizer;
+
+struct stack_builder {
+	struct symbolizer *sym;
+	struct profile *p;
+	uint32_t frames[STACK_MAX_FRAMES];
+	uint32_t n;
+};
+
+void stack_builder__reset(struct stack_builder *b);
+int stack_builder__push(struct stack_builder *b, const char *name,
+			enum frame_kind kind);
+/* ips are leaf first (as the kernel walks them); 0 ends the list early. */
+int stack_builder__push_user(struct stack_builder *b, uint32_t pid,
+			     const uint64_t *ips, uint32_t n);
+int stack_builder__push_kernel(struct stack_builder *b, const uint64_t *ips,
+			       uint32_t n);
+
+/* Reads stack id from a BPF stack map into ips; depth, or -errno. */
+int stack_map__read(int map_fd, int32_t id, uint64_t *ips);
+
+/* Sums a per-CPU array of n u64 counters into out[n]. 0 or -errno. */
+int percpu_counters__read(int map_fd, uint32_t n, uint64_t *out);
+
+#endif

@@ -1,0 +1,212 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Ground truth for the off-CPU and wall-clock tests. One scenario per run:
+ *
+ *   offcpu_work spin-sleep SEC   spin ~3 ms in spin_work, sleep 7 ms in nap
+ *   offcpu_work pipe SEC         reader blocks in blocking_read; a writer
+ *                                thread writes every 100 ms
+ *   offcpu_work fsync SEC FILE   write 4 KiB + fsync in sync_write, looping
+ *   offcpu_work pinned SEC       3 busy threads (run it pinned to one CPU)
+ *   offcpu_work sleeper SEC      one thread asleep in long_sleep all along
+ *
+ * Threads are named after their role, so tests can find them by name.
+ *
+ * Each blocking libc call sits behind one more noinline helper: glibc's
+ * wrappers set up no frame, so a frame-pointer walk skips the function
+ * that calls them; the helper is what gets skipped, not the function the
+ * tests look for.
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static double duration;
+volatile unsigned long sink;
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+__attribute__((noinline)) void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+__attribute__((noinline)) void spin_work(double seconds)
+{
+	double end = now() + seconds;
+	unsigned long x = sink;
+
+	while (now() < end)
+		for (int i = 0; i < 1000; i++)
+			x = x * 6364136223846793005UL + 1;
+	sink = x;
+}
+
+__attribute__((noinline)) void nap(long ms)
+{
+	sleep_ms(ms);
+}
+
+__attribute__((noinline)) void spin_sleep_loop(void)
+{
+	double end = now() + duration;
+
+	while (now() < end) {
+		spin_work(0.003);
+		nap(7);
+	}
+}
+
+static int pipe_fds[2];
+
+__attribute__((noinline)) ssize_t read_once(char *buf, size_t len)
+{
+	return read(pipe_fds[0], buf, len);
+}
+
+__attribute__((noinline)) ssize_t blocking_read(char *buf, size_t len)
+{
+	return read_once(buf, len);
+}
+
+__attribute__((noinline)) void *reader_loop(void *arg)
+{
+	char buf[64];
+
+	(void)arg;
+	pthread_setname_np(pthread_self(), "reader");
+	while (blocking_read(buf, sizeof(buf)) > 0)
+		;
+	return NULL;
+}
+
+__attribute__((noinline)) void writer_loop(void)
+{
+	double end = now() + duration;
+
+	while (now() < end) {
+		sleep_ms(100);
+		if (write(pipe_fds[1], "x", 1) != 1)
+			break;
+	}
+	close(pipe_fds[1]);
+}
+
+static int run_pipe(void)
+{
+	pthread_t reader;
+
+	if (pipe(pipe_fds) || pthread_create(&reader, NULL, reader_loop, NULL))
+		return 1;
+	pthread_setname_np(pthread_self(), "writer");
+	writer_loop();
+	pthread_join(reader, NULL);
+	return 0;
+}
+
+__attribute__((noinline)) int flush_file(int fd)
+{
+	return fsync(fd);
+}
+
+__attribute__((noinline)) int sync_write(int fd, const char *buf)
+{
+	if (pwrite(fd, buf, 4096, 0) != 4096)
+		return -1;
+	return flush_file(fd);
+}
+
+static int run_fsync(const char *path)
+{
+	double end = now() + duration;
+	char buf[4096];
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+	if (fd < 0)
+		return 1;
+	pthread_setname_np(pthread_self(), "syncer");
+	for (int i = 0; now() < end; i++) {
+		memset(buf, i, sizeof(buf));
+		if (sync_write(fd, buf))
+			return 1;
+	}
+	close(fd);
+	return 0;
+}
+
+__attribute__((noinline)) void *busy_loop(void *arg)
+{
+	char name[16];
+
+	snprintf(name, sizeof(name), "busy-%d", (int)(long)arg);
+	pthread_setname_np(pthread_self(), name);
+	spin_work(duration);
+	return NULL;
+}
+
+static int run_pinned(void)
+{
+	pthread_t t[3];
+
+	for (long i = 0; i < 3; i++)
+		if (pthread_create(&t[i], NULL, busy_loop, (void *)i))
+			return 1;
+	for (int i = 0; i < 3; i++)
+		pthread_join(t[i], NULL);
+	return 0;
+}
+
+__attribute__((noinline)) void long_sleep(double seconds)
+{
+	sleep_ms((long)(seconds * 1000));
+}
+
+__attribute__((noinline)) void *sleeper_main(void *arg)
+{
+	(void)arg;
+	pthread_setname_np(pthread_self(), "sleeper");
+	long_sleep(duration);
+	return NULL;
+}
+
+static int run_sleeper(void)
+{
+	pthread_t t;
+
+	if (pthread_create(&t, NULL, sleeper_main, NULL))
+		return 1;
+	pthread_join(t, NULL);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 3)
+		return 2;
+	duration = atof(argv[2]);
+	if (!strcmp(argv[1], "spin-sleep")) {
+		spin_sleep_loop();
+		return 0;
+	}
+	if (!strcmp(argv[1], "pipe"))
+		return run_pipe();
+	if (!strcmp(argv[1], "fsync") && argc > 3)
+		return run_fsync(argv[3]);
+	if (!strcmp(argv[1], "pinned"))
+		return run_pinned();
+	if (!strcmp(argv[1], "sleeper"))
+		return run_sleeper();
+	return 2;
+}
