@@ -4,6 +4,7 @@
 #   make run        install deps, build, profile this node for 10 s
 #   make test       install deps, build with ASan/UBSan, run every test
 #   make bench      overhead benchmarks (not a test; prints a table)
+#   make fuzz       run each libFuzzer target FUZZ_SECONDS (default 60)
 #   make deps       install the Debian packages the build and tests need
 #   make vmlinux    regenerate the vendored bpf/vmlinux/$(ARCH)/vmlinux.h
 #   V=1             show full commands;  SAN=1  sanitized build in build/san
@@ -53,7 +54,7 @@ endif
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps run test unit e2e bench clean vmlinux workloads
+.PHONY: all deps run test unit e2e bench fuzz clean vmlinux workloads
 
 all: $(OUTPUT)/sysscope
 
@@ -127,6 +128,11 @@ test: deps
 
 bench: deps all workloads
 	$(Q)bench/oncpu.sh $(OUTPUT)
+	$(Q)bench/offcpu.sh $(OUTPUT)
+
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	$(Q)tests/fuzz/run.sh $(FUZZ_SECONDS)
 
 vmlinux:
 	$(Q)scripts/gen-vmlinux.sh $(VMLINUX_DIR)/vmlinux.h

@@ -22,7 +22,7 @@ struct {
 } new_procs SEC(".maps");
 
 /* false when the notice was lost (ring buffer full): count it. */
-static __always_inline bool announce_proc(__u32 tgid)
+static __always_inline bool announce_proc(__u32 tgid, __u64 cgroup_id)
 {
 	struct new_proc *e;
 	__u8 one = 1;
@@ -34,6 +34,8 @@ static __always_inline bool announce_proc(__u32 tgid)
 		return false;	/* not marked seen: the next sample retries */
 	bpf_map_update_elem(&seen_procs, &tgid, &one, BPF_ANY);
 	e->tgid = tgid;
+	e->pad = 0;
+	e->cgroup_id = cgroup_id;
 	bpf_ringbuf_submit(e, 0);
 	return true;
 }

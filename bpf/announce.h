@@ -5,6 +5,8 @@
 
 struct new_proc {
 	__u32 tgid;
+	__u32 pad;
+	__u64 cgroup_id;	/* resolved to its container while it exists */
 };
 
 #endif

@@ -8,12 +8,16 @@
 #define SYSSCOPE_FILTER_BPF_H
 
 #define PF_KTHREAD 0x00200000	/* include/linux/sched.h */
+#define MAX_CGROUP_FILTERS 64
 
 const volatile bool filter_pids = false;
 const volatile bool filter_tids = false;
 const volatile bool filter_cgroup = false;
 const volatile bool user_threads_only = false;
 const volatile bool kernel_threads_only = false;
+const volatile __u32 ncgroups = 0;	/* entries in cgroup_filter */
+/* Name cgroups by the v1 cpu hierarchy (nodes without cgroup v2). */
+const volatile bool cgroup_v1 = false;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -31,7 +35,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_CGROUP_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, MAX_CGROUP_FILTERS);
 	__type(key, __u32);
 	__type(value, __u32);
 } cgroup_filter SEC(".maps");
@@ -62,9 +66,37 @@ static __always_inline bool thread_wanted(__u32 tgid, __u32 tid,
 {
 	if (!ids_wanted(tgid, tid, task))
 		return false;
-	/* The cgroup and everything below it (cgroup v2 ancestry). */
-	return !filter_cgroup ||
-	       bpf_current_task_under_cgroup(&cgroup_filter, 0) == 1;
+	if (!filter_cgroup)
+		return true;
+	/* Any of the cgroups, and everything below them (v2 ancestry). */
+	for (__u32 i = 0; i < MAX_CGROUP_FILTERS && i < ncgroups; i++)
+		if (bpf_current_task_under_cgroup(&cgroup_filter, i) == 1)
+			return true;
+	return false;
+}
+
+/* The id user space resolves: the v2 cgroup, or the v1 cpu hierarchy's. */
+static __always_inline __u64 task_cgroup_id(struct task_struct *t)
+{
+	struct cgroup_subsys_state *css;
+	struct css_set *cs;
+	int idx;
+
+	if (!cgroup_v1)
+		return BPF_CORE_READ(t, cgroups, dfl_cgrp, kn, id);
+	idx = bpf_core_enum_value(enum cgroup_subsys_id, cpu_cgrp_id);
+	cs = BPF_CORE_READ(t, cgroups);
+	if (idx < 0 || idx >= CGROUP_SUBSYS_COUNT ||
+	    bpf_core_read(&css, sizeof(css), &cs->subsys[idx]))
+		return 0;
+	return BPF_CORE_READ(css, cgroup, kn, id);
+}
+
+static __always_inline __u64 current_cgroup_id(void)
+{
+	if (!cgroup_v1)
+		return bpf_get_current_cgroup_id();
+	return task_cgroup_id(bpf_get_current_task_btf());
 }
 
 #endif

@@ -307,13 +307,13 @@ static __always_inline void switch_in(struct task_struct *next)
 		stat_inc(OFFCPU_STAT_SHORT);
 		return;
 	}
-	key.cgroup_id = BPF_CORE_READ(next, cgroups, dfl_cgrp, kn, id);
+	key.cgroup_id = task_cgroup_id(next);
 	key.tgid = BPF_CORE_READ(next, tgid);
 	key.tid = tid;
 	key.reason = s->reason;
 	key.user_stack_id = s->user_stack_id;
 	key.kern_stack = kernel_stack_of(next, s);
-	if (!is_kthread(next) && !announce_proc(key.tgid))
+	if (!is_kthread(next) && !announce_proc(key.tgid, key.cgroup_id))
 		stat_inc(OFFCPU_STAT_NEW_PROC_LOST);
 	count_interval(&key, next, delta);
 }
@@ -414,7 +414,7 @@ int dump_open(struct bpf_iter__task *ctx)
 	rec = bpf_map_lookup_elem(&scratch, &zero);
 	if (!rec)
 		return 0;
-	rec->cgroup_id = BPF_CORE_READ(task, cgroups, dfl_cgrp, kn, id);
+	rec->cgroup_id = task_cgroup_id(task);
 	rec->tgid = tgid;
 	rec->tid = tid;
 	rec->reason = reason;

@@ -106,14 +106,14 @@ int do_sample(struct bpf_perf_event_data *ctx)
 		stat_inc(ONCPU_STAT_FILTERED);
 		return 0;
 	}
-	key.cgroup_id = bpf_get_current_cgroup_id();
+	key.cgroup_id = current_cgroup_id();
 	kthread = is_kthread(task);
 	key.kern_stack_id = kernel_stacks ?
 		stack_id(ctx, 0, ONCPU_STAT_KSTACK_FAILED) : STACK_ID_NONE;
 	key.user_stack_id = user_stacks && !kthread ?
 		stack_id(ctx, BPF_F_USER_STACK, ONCPU_STAT_USTACK_FAILED) :
 		STACK_ID_NONE;
-	if (!kthread && !announce_proc(key.tgid))
+	if (!kthread && !announce_proc(key.tgid, key.cgroup_id))
 		stat_inc(ONCPU_STAT_NEW_PROC_LOST);
 	count_sample(&key, task);
 	return 0;

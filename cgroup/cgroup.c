@@ -104,3 +104,42 @@ int cgroup__id(const char *dir, uint64_t *id)
 	*id = st.st_ino;
 	return 0;
 }
+
+/* Is word one of the comma-separated items of list? */
+static bool has_item(const char *list, const char *word)
+{
+	size_t len = strlen(word);
+
+	for (const char *p = list; p && *p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+		if (!strncmp(p, word, len) && (p[len] == ',' || !p[len] ||
+					       p[len] == '\n'))
+			return true;
+	return false;
+}
+
+int cgroup__find_v1_mount(const char *mountinfo, const char *controller,
+			  char *buf, size_t len)
+{
+	FILE *f = fopen(mountinfo, "re");
+	char line[4096];
+	int err = -ENOENT;
+
+	if (!f)
+		return -errno;
+	while (err == -ENOENT && fgets(line, sizeof(line), f)) {
+		char mp[4096], fstype[64], super[1024];
+		const char *sep = strstr(line, " - ");
+
+		if (!sep || sscanf(line, "%*s %*s %*s %*s %4095s", mp) != 1 ||
+		    sscanf(sep + 3, "%63s %*s %1023s", fstype, super) != 2)
+			continue;
+		if (strcmp(fstype, "cgroup") || !has_item(super, controller))
+			continue;
+		unescape_octal(mp);
+		err = strlen(mp) < len ? 0 : -ENAMETOOLONG;
+		if (!err)
+			strcpy(buf, mp);
+	}
+	fclose(f);
+	return err;
+}

@@ -13,6 +13,13 @@
  */
 int cgroup__parse_mountinfo_line(char *line, const char **mount_point);
 
+/*
+ * The mount of the cgroup v1 hierarchy that has controller (e.g. "cpu",
+ * which may be mounted together with "cpuacct"); -ENOENT if none.
+ */
+int cgroup__find_v1_mount(const char *mountinfo, const char *controller,
+			  char *buf, size_t len);
+
 /* The first cgroup2 mount in a mountinfo file; -ENOENT if none. */
 int cgroup__find_v2_mount(const char *mountinfo, char *buf, size_t len);
 

@@ -11,7 +11,9 @@ int filter__configure(const struct filter_vars *v,
 
 	*v->filter_pids = cfg->npids > 0;
 	*v->filter_tids = cfg->ntids > 0;
-	*v->filter_cgroup = cfg->cgroup_fd >= 0;
+	*v->filter_cgroup = cfg->ncgroups > 0;
+	*v->ncgroups = cfg->ncgroups;
+	*v->cgroup_v1 = cfg->cgroup_v1;
 	*v->user_threads_only = cfg->user_threads_only;
 	*v->kernel_threads_only = cfg->kernel_threads_only;
 	err = bpf_map__set_max_entries(v->pid_filter, cfg->npids ? cfg->npids : 1);
@@ -31,14 +33,13 @@ static int fill_ids(struct bpf_map *map, const uint32_t *ids, size_t n)
 
 int filter__fill(const struct filter_vars *v, const struct filter_config *cfg)
 {
-	__u32 zero = 0;
 	int err;
 
 	err = fill_ids(v->pid_filter, cfg->pids, cfg->npids);
 	err = err ?: fill_ids(v->tid_filter, cfg->tids, cfg->ntids);
-	if (!err && cfg->cgroup_fd >= 0 &&
-	    bpf_map_update_elem(bpf_map__fd(v->cgroup_filter), &zero,
-				&cfg->cgroup_fd, BPF_ANY))
-		err = -errno;
+	for (__u32 i = 0; i < cfg->ncgroups && !err; i++)
+		if (bpf_map_update_elem(bpf_map__fd(v->cgroup_filter), &i,
+					&cfg->cgroup_fds[i], BPF_ANY))
+			err = -errno;
 	return err;
 }

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <linux/types.h>
 
 struct bpf_map;
 
@@ -14,7 +15,9 @@ struct filter_config {
 	size_t npids;
 	const uint32_t *tids;
 	size_t ntids;
-	int cgroup_fd;			/* cgroup v2 directory, or -1 */
+	const int *cgroup_fds;		/* cgroup v2 directories */
+	size_t ncgroups;		/* 0: no cgroup filter */
+	bool cgroup_v1;			/* name cgroups by the v1 cpu hierarchy */
 	bool user_threads_only;
 	bool kernel_threads_only;
 };
@@ -22,7 +25,8 @@ struct filter_config {
 /* Where a skeleton keeps filter.bpf.h's variables and maps. */
 struct filter_vars {
 	bool *filter_pids, *filter_tids, *filter_cgroup;
-	bool *user_threads_only, *kernel_threads_only;
+	bool *user_threads_only, *kernel_threads_only, *cgroup_v1;
+	__u32 *ncgroups;
 	struct bpf_map *pid_filter, *tid_filter, *cgroup_filter;
 };
 
@@ -33,6 +37,8 @@ struct filter_vars {
 	.filter_cgroup = (bool *)&(skel)->rodata->filter_cgroup,	\
 	.user_threads_only = (bool *)&(skel)->rodata->user_threads_only, \
 	.kernel_threads_only = (bool *)&(skel)->rodata->kernel_threads_only, \
+	.cgroup_v1 = (bool *)&(skel)->rodata->cgroup_v1,		\
+	.ncgroups = (__u32 *)&(skel)->rodata->ncgroups,			\
 	.pid_filter = (skel)->maps.pid_filter,				\
 	.tid_filter = (skel)->maps.tid_filter,				\
 	.cgroup_filter = (skel)->maps.cgroup_filter,			\

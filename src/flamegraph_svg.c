@@ -270,7 +270,10 @@ static void frame_color(const struct svg_ctx *c, const struct profile_node *n,
 	double d = (h >> 16 & 0xff) / 255.0;
 	enum frame_kind kind = fr ? fr->kind : FRAME_PROCESS;
 
-	if (is_offcpu(c, n, w)) {
+	if (kind == FRAME_GROUP) {
+		/* Pods and containers: neutral, whatever their threads did. */
+		rgb[0] = 150 + 30 * a, rgb[1] = 190 + 30 * a, rgb[2] = 150 + 30 * a;
+	} else if (is_offcpu(c, n, w)) {
 		rgb[0] = 40 + 60 * a, rgb[1] = 110 + 70 * b, rgb[2] = 200 + 55 * d;
 	} else if (kind == FRAME_USER) {
 		rgb[0] = 215 + 40 * a, rgb[1] = 40 + 110 * b, rgb[2] = 20 + 40 * d;

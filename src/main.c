@@ -23,6 +23,8 @@
 #include "privs.h"
 #include "profile.h"
 #include "record.h"
+#include "resolver.h"
+#include "select.h"
 #include "symbolize.h"
 
 #define POLL_MS 100
@@ -152,6 +154,94 @@ static int make_output_dir(const struct opts *o, char *dir, size_t len)
 	return 0;
 }
 
+/* ---- cgroups and containers ---- */
+
+/* The hierarchy cgroup ids come from: v2 when mounted, else v1's cpu. */
+static int cgroup_root(const struct opts *o, char *buf, size_t len, bool *v1)
+{
+	const char *mi = "/proc/self/mountinfo";
+	int err = -ENOENT;
+
+	*v1 = o->cgroup_version == 1;
+	if (!*v1)
+		err = cgroup__find_v2_mount(mi, buf, len);
+	if (err && o->cgroup_version != 2) {
+		*v1 = true;
+		err = cgroup__find_v1_mount(mi, "cpu", buf, len);
+	}
+	return err;
+}
+
+static struct resolver *open_resolver(const struct opts *o, bool *v1)
+{
+	char root[PATH_MAX];
+	struct resolver *res;
+
+	if (cgroup_root(o, root, sizeof(root), v1)) {
+		log_warn("no cgroup hierarchy found: samples are not attributed to containers");
+		return NULL;
+	}
+	res = resolver__new(root, o->host_root);
+	if (!res)
+		log_warn("cgroup hierarchy %s: %s", root, strerror(errno));
+	return res;
+}
+
+static void selection_error(enum select_kind k, const char *arg, int err,
+			    const char *msg)
+{
+	static const char *const what[] = { "container", "pod", "namespace" };
+
+	if (err == -ENOENT)
+		log_error("no %s '%s' on this node%s%s", what[k], arg,
+			  msg[0] ? "; close matches: " : "", msg);
+	else if (err == -EEXIST && k == SELECT_POD)
+		log_error("pod '%s' is in several namespaces: %s; say NAMESPACE/NAME",
+			  arg, msg);
+	else if (err == -EEXIST)
+		log_error("%s '%s' is ambiguous: %s; give an id prefix", what[k],
+			  arg, msg);
+	else
+		log_error("%s '%s': %s", what[k], arg,
+			  err == -E2BIG ? "more than 64 cgroups" : strerror(-err));
+}
+
+/* --container, --pod, -n: the cgroups to filter on, opened. */
+static int open_selection(const struct opts *o, struct resolver *res,
+			  int *fds, size_t *n)
+{
+	enum select_kind k = o->container ? SELECT_CONTAINER :
+			     o->pod ? SELECT_POD : SELECT_NAMESPACE;
+	const char *arg = o->container ? o->container :
+			  o->pod ? o->pod : o->namespace;
+	struct selection sel;
+	char msg[1024], dir[PATH_MAX];
+	int err;
+
+	if (!res) {
+		log_error("no cgroup hierarchy: cannot find containers");
+		return -ENOENT;
+	}
+	resolver__scan(res);
+	err = select__workloads(res, k, arg, &sel, msg, sizeof(msg));
+	if (err) {
+		selection_error(k, arg, err, msg);
+		return err;
+	}
+	for (*n = 0; *n < sel.n; (*n)++) {
+		if (resolver__dir(res, sel.w[*n], dir, sizeof(dir)))
+			return -ENAMETOOLONG;
+		fds[*n] = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fds[*n] < 0) {
+			err = -errno;
+			log_error("%s: %s (did the container exit?)", dir,
+				  strerror(errno));
+			return err;
+		}
+	}
+	return 0;
+}
+
 /* ---- what each mode records and how its outputs weigh it ---- */
 
 struct mode_layout {
@@ -190,6 +280,11 @@ struct run {
 	const struct opts *opts;
 	const struct mode_layout *layout;
 	struct symbolizer *sym;
+	struct resolver *res;
+	bool cgroup_v1;
+	bool whole_node;		/* no --pid, --tid or cgroup selection */
+	int cgroup_fds[SELECT_MAX];
+	size_t ncgroups;
 	struct oncpu *oncpu;
 	struct offcpu *offcpu;
 	struct ring_buffer *notices;
@@ -205,9 +300,12 @@ static int on_new_proc(void *ctx, void *data, size_t len)
 	struct run *r = ctx;
 	const struct new_proc *e = data;
 
-	/* Read its maps now, while it lives: it may be gone at the end. */
-	if (len >= sizeof(*e))
+	/* Read its maps and its container now: they may be gone at the end. */
+	if (len >= sizeof(*e)) {
 		symbolizer__add_process(r->sym, e->tgid);
+		if (r->res)
+			resolver__get(r->res, e->cgroup_id);
+	}
 	return 0;
 }
 
@@ -262,23 +360,26 @@ static int sample_until_done(struct run *r)
 	return n < 0 ? n : 0;
 }
 
-static struct filter_config filter_of(const struct opts *o, int cgroup_fd)
+static struct filter_config filter_of(const struct run *r)
 {
+	const struct opts *o = r->opts;
+
 	return (struct filter_config){
 		.pids = o->pids, .npids = o->npids,
 		.tids = o->tids, .ntids = o->ntids,
-		.cgroup_fd = cgroup_fd,
+		.cgroup_fds = r->cgroup_fds, .ncgroups = r->ncgroups,
+		.cgroup_v1 = r->cgroup_v1,
 		.user_threads_only = o->user_threads_only,
 		.kernel_threads_only = o->kernel_threads_only,
 	};
 }
 
-static int start_collectors(struct run *r, int cgroup_fd)
+static int start_collectors(struct run *r)
 {
 	const struct opts *o = r->opts;
 	const struct mode_layout *l = r->layout;
 	struct offcpu_config off = {
-		.filter = filter_of(o, cgroup_fd),
+		.filter = filter_of(r),
 		.min_block_ns = o->min_block_us * 1000,
 		.user_stacks = o->user_stacks, .kernel_stacks = o->kernel_stacks,
 		.max_entries = o->max_entries, .max_stacks = o->max_stacks,
@@ -290,7 +391,7 @@ static int start_collectors(struct run *r, int cgroup_fd)
 	};
 	struct oncpu_config on = {
 		.frequency = o->frequency,
-		.filter = filter_of(o, cgroup_fd),
+		.filter = filter_of(r),
 		.cpu = o->cpu,
 		.user_stacks = o->user_stacks, .kernel_stacks = o->kernel_stacks,
 		.max_entries = o->max_entries, .max_stacks = o->max_stacks,
@@ -317,7 +418,7 @@ typedef int (*write_fn)(struct run *r, const struct profile_tree *t, FILE *f);
 static int write_file(struct run *r, const struct profile_tree *t,
 		      const char *name, write_fn fn)
 {
-	char path[PATH_MAX + 64], tmp[PATH_MAX + 80];
+	char path[PATH_MAX * 2 + 64], tmp[PATH_MAX * 2 + 80];
 	FILE *f;
 	int err;
 
@@ -428,6 +529,7 @@ static void fill_meta(struct run *r, struct profile_meta *m,
 	c[n++] = (struct meta_counter){ "processes gone before read", ss->processes_gone };
 	c[n++] = (struct meta_counter){ "files with symbols", ss->files };
 	c[n++] = (struct meta_counter){ "files unreadable or not ELF", ss->files_failed };
+	c[n++] = (struct meta_counter){ "JIT perf maps read", ss->jit_maps };
 	c[n++] = (struct meta_counter){ "addresses unresolved", ss->user_unresolved + ss->kernel_unresolved };
 	*m = (struct profile_meta){
 		.mode = mode__name(r->opts->mode),
@@ -584,6 +686,112 @@ static int write_thread_graphs(struct run *r)
 	return err;
 }
 
+/* ---- per-pod and per-container flamegraphs ---- */
+
+struct group_pick {
+	const char *pod, *ns, *container;	/* interned; NULL: any */
+};
+
+static bool sample_in_group(const struct profile_sample *s, void *ctx)
+{
+	const struct group_pick *g = ctx;
+
+	return s->labels[LABEL_POD] == g->pod &&
+	       s->labels[LABEL_NAMESPACE] == g->ns &&
+	       (!g->container || s->labels[LABEL_CONTAINER] == g->container);
+}
+
+static int mkdirs(char *path)
+{
+	for (char *p = strchr(path + 1, '/'); p; p = strchr(p + 1, '/')) {
+		*p = '\0';
+		if (mkdir(path, 0755) && errno != EEXIST) {
+			*p = '/';
+			return -errno;
+		}
+		*p = '/';
+	}
+	return 0;
+}
+
+/* Writes <base>.svg and <base>.folded of the samples g picks. */
+static int write_group(struct run *r, struct group_pick *g, const char *base)
+{
+	char file[PATH_MAX + 16], full[PATH_MAX * 2];
+	struct profile_tree *t;
+	int err;
+
+	snprintf(full, sizeof(full), "%s/%s", r->dir, base);
+	err = mkdirs(full);
+	if (err)
+		return err;
+	t = profile_tree__new_filtered(r->profile, sample_in_group, g);
+	if (!t)
+		return -errno;
+	snprintf(file, sizeof(file), "%s.svg", base);
+	err = write_file(r, t, file, write_svg);
+	snprintf(file, sizeof(file), "%s.folded", base);
+	err = write_file(r, t, file, write_folded) ?: err;
+	profile_tree__free(t);
+	return err;
+}
+
+/* Is (pod, ns, container) in seen[0..n)? Linear: containers are few. */
+static bool seen_before(const struct group_pick *seen, size_t n,
+			const struct group_pick *g)
+{
+	for (size_t i = 0; i < n; i++)
+		if (seen[i].pod == g->pod && seen[i].ns == g->ns &&
+		    seen[i].container == g->container)
+			return true;
+	return false;
+}
+
+static int write_one_group(struct run *r, struct group_pick *g)
+{
+	char base[PATH_MAX], ns[128], pod[256], ctr[256];
+
+	safe_name(ns, sizeof(ns), g->ns ? g->ns : "_unknown");
+	safe_name(pod, sizeof(pod), g->pod ? g->pod : "");
+	safe_name(ctr, sizeof(ctr), g->container ? g->container : "");
+	if (g->pod && g->container)
+		snprintf(base, sizeof(base), "pods/%s/%s/%s", ns, pod, ctr);
+	else if (g->pod)
+		snprintf(base, sizeof(base), "pods/%s/%s/pod", ns, pod);
+	else
+		snprintf(base, sizeof(base), "containers/%s", ctr);
+	return write_group(r, g, base);
+}
+
+/* pods/<namespace>/<pod>/{<container>,pod}.svg, containers/<name>.svg */
+static int write_group_graphs(struct run *r)
+{
+	size_t n = 0, cap = profile__nsamples(r->profile) * 2 + 1;
+	struct group_pick *seen = calloc(cap, sizeof(*seen));
+	int err = 0;
+
+	if (!seen)
+		return -ENOMEM;
+	for (size_t i = 0; i < profile__nsamples(r->profile) && !err; i++) {
+		const struct profile_sample *s = profile__sample_at(r->profile, i);
+		struct group_pick c = { s->labels[LABEL_POD],
+					s->labels[LABEL_NAMESPACE],
+					s->labels[LABEL_CONTAINER] };
+		struct group_pick pod = { c.pod, c.ns, NULL };
+
+		if (c.container && !seen_before(seen, n, &c)) {
+			seen[n++] = c;
+			err = write_one_group(r, &c);
+		}
+		if (!err && pod.pod && !seen_before(seen, n, &pod)) {
+			seen[n++] = pod;
+			err = write_one_group(r, &pod);
+		}
+	}
+	free(seen);
+	return err;
+}
+
 static int write_outputs(struct run *r)
 {
 	struct meta_counter c[MAX_COUNTERS];
@@ -605,6 +813,17 @@ static int write_outputs(struct run *r)
 	err = write_file(r, t, "summary.txt", write_summary_file) ?: err;
 	err = write_file(r, t, "threads.txt", write_threads_file) ?: err;
 	err = write_thread_graphs(r) ?: err;
+	err = write_group_graphs(r) ?: err;
+	if (r->whole_node) {
+		char svg[PATH_MAX + 32], node[PATH_MAX + 32];
+
+		/* The node's graph has pods and containers as its roots. */
+		snprintf(svg, sizeof(svg), "%s/flamegraph.svg", r->dir);
+		snprintf(node, sizeof(node), "%s/node.svg", r->dir);
+		unlink(node);
+		if (link(svg, node))
+			log_warn("%s: %s", node, strerror(errno));
+	}
 	fill_meta(r, &m, c);
 	snprintf(path, sizeof(path), "%s/profile.pb.gz", r->dir);
 	if (pprof__write(r->profile, &m, path)) {
@@ -659,7 +878,7 @@ static int collect_and_write(struct run *r)
 	r->profile = profile__new(r->layout->types, 2);
 	if (!r->profile)
 		return -errno;
-	err = recorder__init(&rec, r->profile, r->sym);
+	err = recorder__init(&rec, r->profile, r->sym, r->res, r->whole_node);
 	if (!err && r->oncpu)
 		err = oncpu__collect(r->oncpu, r->sym, &rec);
 	if (!err && r->offcpu)
@@ -683,17 +902,40 @@ static int check_options(const struct opts *o)
 	return 0;
 }
 
+static int select_cgroups(struct run *r)
+{
+	const struct opts *o = r->opts;
+	bool selecting = o->container || o->pod || o->namespace;
+
+	if ((selecting || o->cgroup) && r->cgroup_v1) {
+		log_error("--container, --pod, -n and --cgroup need cgroup v2");
+		return -ENOTSUP;
+	}
+	if (o->cgroup) {
+		r->ncgroups = 1;
+		return open_cgroup(o->cgroup, &r->cgroup_fds[0]);
+	}
+	if (selecting)
+		return open_selection(o, r->res, r->cgroup_fds, &r->ncgroups);
+	return 0;
+}
+
 static int run(const struct opts *o)
 {
 	struct run r = { .opts = o, .layout = &layouts[o->mode] };
-	int cgroup_fd = -1, err;
+	int err;
 
+	for (size_t i = 0; i < SELECT_MAX; i++)
+		r.cgroup_fds[i] = -1;
 	err = check_options(o);
 	err = err ?: check_privileges();
 	err = err ?: check_ids(o->proc_root, o->pids, o->npids, "process");
 	err = err ?: check_ids(o->proc_root, o->tids, o->ntids, "thread");
-	if (!err && o->cgroup)
-		err = open_cgroup(o->cgroup, &cgroup_fd);
+	if (err)
+		goto cleanup;
+	r.res = open_resolver(o, &r.cgroup_v1);
+	err = select_cgroups(&r);
+	r.whole_node = !o->npids && !o->ntids && !r.ncgroups;
 	err = err ?: make_output_dir(o, r.dir, sizeof(r.dir));
 	err = err ?: install_signals();
 	if (err)
@@ -705,7 +947,7 @@ static int run(const struct opts *o)
 	}
 	for (size_t i = 0; i < o->npids; i++)
 		symbolizer__add_process(r.sym, o->pids[i]);
-	err = start_collectors(&r, cgroup_fd);
+	err = start_collectors(&r);
 	if (err)
 		goto cleanup;
 	r.start_real_ns = now_ns(CLOCK_REALTIME);
@@ -715,13 +957,100 @@ static int run(const struct opts *o)
 	err = sample_until_done(&r);
 	err = collect_and_write(&r) ?: err;
 cleanup:
-	if (cgroup_fd >= 0)
-		close(cgroup_fd);
+	for (size_t i = 0; i < SELECT_MAX; i++)
+		if (r.cgroup_fds[i] >= 0)
+			close(r.cgroup_fds[i]);
 	ring_buffer__free(r.notices);
 	oncpu__free(r.oncpu);
 	offcpu__free(r.offcpu);
 	profile__free(r.profile);
 	symbolizer__free(r.sym);
+	resolver__free(r.res);
+	return err;
+}
+
+/* ---- sysscope ps ---- */
+
+static long count_lines(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	long n = 0;
+	int c;
+
+	if (!f)
+		return -1;
+	while ((c = fgetc(f)) != EOF)
+		n += c == '\n';
+	fclose(f);
+	return n;
+}
+
+/* CPU seconds used: v2 cpu.stat usage_usec, or v1 cpuacct.usage (ns). */
+static double cpu_seconds(const char *dir, bool v1)
+{
+	char path[PATH_MAX + 32], key[64];
+	unsigned long long v;
+	double secs = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, v1 ? "cpuacct.usage" : "cpu.stat");
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	if (v1 && fscanf(f, "%llu", &v) == 1)
+		secs = v / 1e9;
+	while (!v1 && fscanf(f, "%63s %llu", key, &v) == 2)
+		if (!strcmp(key, "usage_usec"))
+			secs = v / 1e6;
+	fclose(f);
+	return secs;
+}
+
+static void ps_row(const struct resolver *res, const struct workload *w,
+		   bool v1)
+{
+	char dir[PATH_MAX], procs[PATH_MAX + 32], cpu[32] = "-";
+	double secs;
+	long n;
+
+	resolver__dir(res, w, dir, sizeof(dir));
+	snprintf(procs, sizeof(procs), "%s/cgroup.procs", dir);
+	n = count_lines(procs);
+	secs = cpu_seconds(dir, v1);
+	if (secs >= 0)
+		snprintf(cpu, sizeof(cpu), "%.2f", secs);
+	printf("%-10s %-12.12s %-24s %-24s %-16s %-12llu %5ld %10s\n",
+	       cgroup_runtime__name(w->info.runtime), w->info.container_id,
+	       w->container, w->meta.pod_name[0] ? w->meta.pod_name : "-",
+	       w->meta.pod_namespace[0] ? w->meta.pod_namespace : "-",
+	       (unsigned long long)w->cgroup_id, n, cpu);
+}
+
+static int run_ps(const struct opts *o)
+{
+	struct resolver *res;
+	bool v1;
+	int err;
+
+	res = open_resolver(o, &v1);
+	if (!res)
+		return -ENOENT;
+	err = resolver__scan(res);
+	if (err) {
+		log_error("scanning cgroups: %s", strerror(-err));
+		goto out;
+	}
+	printf("%-10s %-12s %-24s %-24s %-16s %-12s %5s %10s\n", "RUNTIME",
+	       "ID", "CONTAINER", "POD", "NAMESPACE", "CGROUP-ID", "PROCS",
+	       "CPU-SEC");
+	for (size_t i = 0; i < resolver__count(res); i++) {
+		const struct workload *w = resolver__at(res, i);
+
+		if (w->info.runtime != RUNTIME_NONE && w->info.container_id[0])
+			ps_row(res, w, v1);
+	}
+out:
+	resolver__free(res);
 	return err;
 }
 
@@ -741,5 +1070,7 @@ int main(int argc, char **argv)
 	}
 	log_verbosity = o.verbose;
 	libbpf_set_print(libbpf_print);
+	if (o.mode == MODE_PS)
+		return run_ps(&o) ? 1 : 0;
 	return run(&o) ? 1 : 0;
 }

@@ -22,6 +22,10 @@ enum {
 	OPT_USER_THREADS,
 	OPT_KERNEL_THREADS,
 	OPT_SCHED_HOOK,
+	OPT_CONTAINER,
+	OPT_POD,
+	OPT_HOST_ROOT,
+	OPT_CGROUP_VERSION,
 };
 
 static const struct option long_options[] = {
@@ -30,6 +34,11 @@ static const struct option long_options[] = {
 	{ "pid", required_argument, NULL, 'p' },
 	{ "tid", required_argument, NULL, 't' },
 	{ "cgroup", required_argument, NULL, OPT_CGROUP },
+	{ "container", required_argument, NULL, OPT_CONTAINER },
+	{ "pod", required_argument, NULL, OPT_POD },
+	{ "namespace", required_argument, NULL, 'n' },
+	{ "host-root", required_argument, NULL, OPT_HOST_ROOT },
+	{ "cgroup-version", required_argument, NULL, OPT_CGROUP_VERSION },
 	{ "cpu", required_argument, NULL, 'c' },
 	{ "min-block", required_argument, NULL, 'm' },
 	{ "user-threads-only", no_argument, NULL, OPT_USER_THREADS },
@@ -56,6 +65,7 @@ static const char usage[] =
 "  wallclock                  on-CPU and off-CPU time in one profile (default)\n"
 "  profile                    on-CPU sampling\n"
 "  offcputime                 off-CPU time: blocked, sleeping, waiting for a CPU\n"
+"  ps                         list the containers and pods on this node\n"
 "\n"
 "Options:\n"
 "  -d, --duration SEC         stop after SEC seconds (default: at Ctrl-C)\n"
@@ -63,6 +73,11 @@ static const char usage[] =
 "  -p, --pid PID[,PID...]     only these processes\n"
 "  -t, --tid TID[,TID...]     only these threads\n"
 "      --cgroup PATH          only this cgroup v2 and everything below it\n"
+"      --container NAME       only this container (name or id prefix)\n"
+"      --pod [NS/]NAME        only the containers of this pod\n"
+"  -n, --namespace NS         only the pods of this Kubernetes namespace\n"
+"      --host-root DIR        where the host's /run and /var/lib are (default /)\n"
+"      --cgroup-version N     1 or 2: which hierarchy names cgroups (default: 2 if mounted)\n"
 "  -c, --cpu CPU              only this CPU (on-CPU sampling)\n"
 "  -m, --min-block USEC       skip off-CPU intervals shorter (default 1000)\n"
 "      --user-threads-only    no kernel threads\n"
@@ -159,6 +174,7 @@ static void opts__defaults(struct opts *o)
 	o->user_stacks = true;
 	o->kernel_stacks = true;
 	o->proc_root = "/proc";
+	o->host_root = "";
 	o->max_entries = 65536;
 	o->max_stacks = 32768;
 }
@@ -226,6 +242,23 @@ static enum opts_result parse_one(int c, const char *arg, struct opts *o,
 	case OPT_CGROUP:
 		o->cgroup = arg;
 		break;
+	case OPT_CONTAINER:
+		o->container = arg;
+		break;
+	case OPT_POD:
+		o->pod = arg;
+		break;
+	case 'n':
+		o->namespace = arg;
+		break;
+	case OPT_HOST_ROOT:
+		o->host_root = arg;
+		break;
+	case OPT_CGROUP_VERSION:
+		if (strcmp(arg, "1") && strcmp(arg, "2"))
+			return fail(err, errlen, "invalid cgroup-version '%s': expected 1 or 2", arg);
+		o->cgroup_version = arg[0] - '0';
+		break;
 	case OPT_PROC:
 		o->proc_root = arg;
 		break;
@@ -268,7 +301,7 @@ static enum opts_result parse_mode(const char *arg, struct opts *o, char *err,
 				   size_t errlen)
 {
 	static const enum mode modes[] = { MODE_PROFILE, MODE_OFFCPUTIME,
-					   MODE_WALLCLOCK };
+					   MODE_WALLCLOCK, MODE_PS };
 
 	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
 		if (!strcmp(arg, mode__name(modes[i]))) {
@@ -277,7 +310,7 @@ static enum opts_result parse_mode(const char *arg, struct opts *o, char *err,
 		}
 	}
 	return fail(err, errlen,
-		    "unknown mode '%s' (modes: wallclock, profile, offcputime)", arg);
+		    "unknown mode '%s' (modes: wallclock, profile, offcputime, ps)", arg);
 }
 
 enum opts_result opts__parse(int argc, char **argv, struct opts *o,
@@ -290,7 +323,7 @@ enum opts_result opts__parse(int argc, char **argv, struct opts *o,
 	/* 0, not 1: glibc then also forgets a half-read "-abc" cluster. */
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":d:f:p:t:c:m:UKo:vh", long_options,
+	while ((c = getopt_long(argc, argv, ":d:f:p:t:c:m:n:UKo:vh", long_options,
 				NULL)) != -1) {
 		if (c == 'h') {
 			fputs(usage, out);
@@ -315,6 +348,8 @@ enum opts_result opts__parse(int argc, char **argv, struct opts *o,
 		return fail(err, errlen, "unexpected argument '%s'", argv[optind]);
 	if (!o->user_stacks && !o->kernel_stacks)
 		return fail(err, errlen, "-U and -K exclude each other");
+	if (!!o->container + !!o->pod + !!o->namespace + !!o->cgroup > 1)
+		return fail(err, errlen, "--container, --pod, -n and --cgroup exclude each other");
 	if (o->user_threads_only && o->kernel_threads_only)
 		return fail(err, errlen, "--user-threads-only and --kernel-threads-only exclude each other");
 	return OPTS_RUN;
@@ -329,6 +364,8 @@ const char *mode__name(enum mode m)
 		return "offcputime";
 	case MODE_WALLCLOCK:
 		return "wallclock";
+	case MODE_PS:
+		return "ps";
 	}
 	return "?";
 }

@@ -14,6 +14,7 @@ enum mode {
 	MODE_PROFILE,		/* on-CPU samples */
 	MODE_OFFCPUTIME,	/* off-CPU intervals */
 	MODE_WALLCLOCK,		/* both, as time: the default */
+	MODE_PS,		/* list the containers on this node */
 };
 
 enum hook_choice {
@@ -31,6 +32,11 @@ struct opts {
 	uint32_t tids[OPTS_MAX_IDS];
 	size_t ntids;
 	const char *cgroup;		/* cgroup v2 path, or NULL */
+	const char *container;		/* --container NAME or id prefix */
+	const char *pod;		/* --pod [NAMESPACE/]NAME */
+	const char *namespace;		/* -n NAMESPACE */
+	const char *host_root;		/* prefix of the runtimes' /run, /var/lib */
+	int cgroup_version;		/* 0: auto, 1 or 2 */
 	int cpu;			/* -1: every CPU */
 	bool user_stacks;
 	bool kernel_stacks;

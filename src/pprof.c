@@ -383,7 +383,8 @@ static void enc_locations(struct pprof_enc *e, const struct profile_sample *s)
 			e->err = -EINVAL;
 			return;
 		}
-		if (profile__frame_at(e->p, id)->kind == FRAME_PROCESS)
+		if (profile__frame_at(e->p, id)->kind == FRAME_PROCESS ||
+		    profile__frame_at(e->p, id)->kind == FRAME_GROUP)
 			continue;
 		e->used[id] = true;
 		pb__varint(&e->inner, (uint64_t)id + 1);
@@ -415,10 +416,8 @@ static void enc_labels(struct pprof_enc *e, const struct profile_sample *s)
 			enc_label(e, strtab_intern(&e->strs,
 						   profile__label_key(e->p, i)),
 				  true, strtab_intern(&e->strs, s->labels[i]));
-	if (!s->nframes || s->frames[0] >= e->nframes)
-		return;
-	root = profile__frame_at(e->p, s->frames[0]);
-	if (root->kind == FRAME_PROCESS)
+	root = profile__process_frame(e->p, s);
+	if (root)
 		enc_label(e, e->key_process, true,
 			  strtab_intern(&e->strs, root->name));
 }

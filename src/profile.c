@@ -417,6 +417,20 @@ const struct profile_sample *profile__sample_at(const struct profile *p,
 	return i < p->nsamples ? &p->samples[i] : NULL;
 }
 
+const struct profile_frame *profile__process_frame(const struct profile *p,
+						   const struct profile_sample *s)
+{
+	for (uint32_t i = 0; i < s->nframes; i++) {
+		const struct profile_frame *fr = profile__frame_at(p, s->frames[i]);
+
+		if (fr && fr->kind == FRAME_PROCESS)
+			return fr;
+		if (!fr || fr->kind != FRAME_GROUP)
+			break;
+	}
+	return NULL;
+}
+
 uint64_t profile__total(const struct profile *p, size_t i)
 {
 	uint64_t sum = 0;

@@ -24,8 +24,9 @@
 enum frame_kind {
 	FRAME_USER,	/* a function in a user-space binary or library */
 	FRAME_KERNEL,	/* a kernel function: written with the suffix "_[k]" */
-	FRAME_PROCESS,	/* the root: process name; not a code location */
+	FRAME_PROCESS,	/* process name; not a code location */
 	FRAME_MARKER,	/* a synthetic frame such as "[unknown]" */
+	FRAME_GROUP,	/* above the process: "[pod ns/name]", "[host]" */
 };
 
 struct profile_frame {
@@ -91,6 +92,10 @@ const struct profile_frame *profile__frame_at(const struct profile *p,
 size_t profile__nsamples(const struct profile *p);
 const struct profile_sample *profile__sample_at(const struct profile *p,
 						size_t i);
+/* The sample's FRAME_PROCESS frame (below any group frames), or NULL. */
+const struct profile_frame *profile__process_frame(const struct profile *p,
+						   const struct profile_sample *s);
+
 /* Sum of value i over all samples. */
 uint64_t profile__total(const struct profile *p, size_t i);
 

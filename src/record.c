@@ -2,18 +2,53 @@
 #include <errno.h>
 #include <stdio.h>
 #include "record.h"
+#include "resolver.h"
 
 static const char *const label_keys[LABEL_MAX] = {
 	[LABEL_REASON] = "reason",
+	[LABEL_CONTAINER] = "container",
+	[LABEL_POD] = "pod",
+	[LABEL_NAMESPACE] = "namespace",
 };
 
 int recorder__init(struct recorder *r, struct profile *p,
-		   struct symbolizer *sym)
+		   struct symbolizer *sym, struct resolver *res,
+		   bool host_frame)
 {
 	r->p = p;
 	r->b.p = p;
 	r->b.sym = sym;
+	r->res = res;
+	r->host_frame = host_frame;
 	return profile__set_label_keys(p, label_keys, LABEL_MAX);
+}
+
+/* Pod and container above the process, and as labels; or "[host]". */
+static int push_groups(struct recorder *r, const struct raw_sample *s,
+		       const char **labels)
+{
+	const struct workload *w = r->res ? resolver__get(r->res, s->cgroup_id) :
+					    NULL;
+	char name[600];
+	int err = 0;
+
+	if (!w || (!w->container[0] && !w->pod[0]))
+		return r->host_frame ?
+			stack_builder__push(&r->b, "[host]", FRAME_GROUP) : 0;
+	if (w->pod[0]) {
+		snprintf(name, sizeof(name), "[pod %s]", w->pod);
+		err = stack_builder__push(&r->b, name, FRAME_GROUP);
+		labels[LABEL_POD] = w->meta.pod_name[0] ? w->meta.pod_name :
+							  w->pod;
+		labels[LABEL_NAMESPACE] = w->meta.pod_namespace[0] ?
+					  w->meta.pod_namespace : NULL;
+	}
+	if (!err && w->container[0]) {
+		snprintf(name, sizeof(name), "[container %s]", w->container);
+		err = stack_builder__push(&r->b, name, FRAME_GROUP);
+		labels[LABEL_CONTAINER] = w->container;
+	}
+	return err;
 }
 
 static int push_user(struct recorder *r, const struct raw_sample *s)
@@ -49,13 +84,16 @@ int recorder__add(struct recorder *r, const struct raw_sample *s)
 {
 	const char *labels[LABEL_MAX] = { [LABEL_REASON] = s->reason };
 	const char *root = s->pcomm && s->pcomm[0] ? s->pcomm : s->comm;
+	uint32_t above;
 	int err;
 
 	stack_builder__reset(&r->b);
-	err = stack_builder__push(&r->b, root ? root : "?", FRAME_PROCESS);
+	err = push_groups(r, s, labels);
+	above = r->b.n;
+	err = err ?: stack_builder__push(&r->b, root ? root : "?", FRAME_PROCESS);
 	err = err ?: push_user(r, s);
 	err = err ?: push_kernel(r, s);
-	if (!err && r->b.n == 1 && !s->reason)
+	if (!err && r->b.n == above + 1 && !s->reason)
 		err = stack_builder__push(&r->b, "[no stack]", FRAME_MARKER);
 	err = err ?: push_reason(r, s);
 	if (err)

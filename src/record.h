@@ -38,17 +38,25 @@ struct raw_sample {
 /* Label keys every profile carries, in this order. */
 enum record_label {
 	LABEL_REASON,
+	LABEL_CONTAINER,
+	LABEL_POD,
+	LABEL_NAMESPACE,
 	LABEL_MAX,
 };
+
+struct resolver;
 
 struct recorder {
 	struct profile *p;
 	struct stack_builder b;
+	struct resolver *res;	/* cgroup id -> container; NULL: none */
+	bool host_frame;	/* "[host]" above processes in no container */
 };
 
-/* Gives p its label keys; 0 or -errno. */
+/* Gives p its label keys; 0 or -errno. res may be NULL. */
 int recorder__init(struct recorder *r, struct profile *p,
-		   struct symbolizer *sym);
+		   struct symbolizer *sym, struct resolver *res,
+		   bool host_frame);
 int recorder__add(struct recorder *r, const struct raw_sample *s);
 
 #endif

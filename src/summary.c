@@ -112,12 +112,9 @@ static void rows__print(struct rows *r, const char *title, bool with_pid,
 static const char *process_name(const struct profile *p,
 				const struct profile_sample *s)
 {
-	const struct profile_frame *fr;
+	const struct profile_frame *fr = profile__process_frame(p, s);
 
-	if (!s->nframes)
-		return "?";
-	fr = profile__frame_at(p, s->frames[0]);
-	return fr->kind == FRAME_PROCESS ? fr->name : "?";
+	return fr ? fr->name : "?";
 }
 
 /* Leaf frame: where the samples were taken ("self" time). */

@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include "elfsyms.h"
 #include "ksyms.h"
+#include "perfmap.h"
 #include "procmaps.h"
 #include "symbolize.h"
 
@@ -35,6 +36,8 @@ struct proc {
 	uint32_t pid;
 	struct mapping *maps;		/* sorted by start */
 	size_t nmaps;
+	struct perfmap *jit;		/* its /tmp/perf-<pid>.map, if any */
+	bool jit_reread;		/* read again at the end, once */
 };
 
 /* Pointer tables with open addressing; the key lives in the element. */
@@ -128,6 +131,8 @@ static struct proc *proc_find(const struct symbolizer *s, uint32_t pid)
 
 static void proc__free_maps(struct proc *p)
 {
+	perfmap__free(p->jit);
+	p->jit = NULL;
 	for (size_t i = 0; i < p->nmaps; i++)
 		free(p->maps[i].name);
 	free(p->maps);
@@ -405,6 +410,63 @@ static struct proc *proc_get(struct symbolizer *s, uint32_t pid)
 	return p;
 }
 
+/* The pid as the process itself sees it: the last NSpid field. */
+static uint32_t pid_in_namespace(const struct symbolizer *s, uint32_t pid)
+{
+	char path[PATH_MAX], line[256];
+	uint32_t nspid = pid;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%u/status", s->proc_root, pid);
+	f = fopen(path, "re");
+	if (!f)
+		return pid;
+	while (fgets(line, sizeof(line), f)) {
+		char *last;
+
+		if (strncmp(line, "NSpid:", 6))
+			continue;
+		line[strcspn(line, "\n")] = '\0';
+		last = strrchr(line, '\t');
+		if (last)
+			nspid = strtoul(last + 1, NULL, 10);
+		break;
+	}
+	fclose(f);
+	return nspid;
+}
+
+/*
+ * A JIT writes /tmp/perf-<pid>.map in its own mount and pid namespace:
+ * open it inside the process's root, under the pid it knows itself by.
+ */
+static void proc__load_jit(struct symbolizer *s, struct proc *p)
+{
+	char path[64];
+	struct perfmap *m;
+	int fd;
+
+	snprintf(path, sizeof(path), "/tmp/perf-%u.map", pid_in_namespace(s, p->pid));
+	fd = open_in_root(s, p->pid, path);
+	if (fd < 0)
+		return;
+	m = perfmap__load(fd);
+	close(fd);
+	if (!m)
+		return;
+	perfmap__free(p->jit);
+	p->jit = m;
+	s->stats.jit_maps++;
+}
+
+static bool proc__has_anon_exec(const struct proc *p)
+{
+	for (size_t i = 0; i < p->nmaps; i++)
+		if (!p->maps[i].dso)
+			return true;
+	return false;
+}
+
 int symbolizer__add_process(struct symbolizer *s, uint32_t pid)
 {
 	char path[PATH_MAX];
@@ -428,6 +490,8 @@ int symbolizer__add_process(struct symbolizer *s, uint32_t pid)
 	proc__free_maps(p);
 	err = proc__read_maps(s, p, f);
 	fclose(f);
+	if (!err && proc__has_anon_exec(p))
+		proc__load_jit(s, p);
 	if (err == -ESRCH)
 		s->stats.processes_gone++;
 	else
@@ -463,14 +527,32 @@ static const struct mapping *proc__find_mapping(const struct proc *p,
 	return NULL;
 }
 
+/* JIT code: in anonymous memory, named by the process's perf map. */
+static const char *jit_name(struct symbolizer *s, struct proc *p, uint64_t ip)
+{
+	const char *name = perfmap__lookup(p->jit, ip);
+
+	if (!name && !p->jit_reread) {
+		/* JITs append as they compile: read it again, once. */
+		p->jit_reread = true;
+		proc__load_jit(s, p);
+		name = perfmap__lookup(p->jit, ip);
+	}
+	return name;
+}
+
 void symbolizer__user(struct symbolizer *s, uint32_t pid, uint64_t ip,
 		      char *buf, size_t len)
 {
-	const struct proc *p = proc_find(s, pid);
+	struct proc *p = proc_find(s, pid);
 	const struct mapping *m = p ? proc__find_mapping(p, ip) : NULL;
 	uint64_t off, vaddr, sym_off;
 	const char *name;
 
+	if (p && (!m || !m->dso) && (name = jit_name(s, p, ip))) {
+		snprintf(buf, len, "%s", name);
+		return;
+	}
 	if (!m) {
 		s->stats.user_unresolved++;
 		snprintf(buf, len, "[unknown]");

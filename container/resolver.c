@@ -1,0 +1,267 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "resolver.h"
+
+#define FILEID_KERNFS 0xfe	/* include/linux/exportfs.h */
+#define MAX_WORKLOADS (1 << 20)
+#define SCAN_DEPTH 32
+
+struct resolver {
+	char root[PATH_MAX];
+	char host_root[PATH_MAX];
+	int root_fd;
+	struct workload **slots;	/* open addressing by cgroup id */
+	size_t cap, used;
+	struct workload **list;		/* insertion order, for listing */
+	size_t nlist, list_cap;
+};
+
+static size_t slot_of(uint64_t id, size_t cap)
+{
+	id ^= id >> 33;
+	id *= 0xff51afd7ed558ccdULL;
+	id ^= id >> 33;
+	return id & (cap - 1);
+}
+
+static int table_grow(struct resolver *r)
+{
+	size_t cap = r->cap ? r->cap * 2 : 256;
+	struct workload **slots = calloc(cap, sizeof(*slots));
+
+	if (!slots)
+		return -ENOMEM;
+	for (size_t i = 0; i < r->cap; i++) {
+		size_t pos;
+
+		if (!r->slots[i])
+			continue;
+		pos = slot_of(r->slots[i]->cgroup_id, cap);
+		while (slots[pos])
+			pos = (pos + 1) & (cap - 1);
+		slots[pos] = r->slots[i];
+	}
+	free(r->slots);
+	r->slots = slots;
+	r->cap = cap;
+	return 0;
+}
+
+static struct workload **table_slot(const struct resolver *r, uint64_t id)
+{
+	size_t pos = slot_of(id, r->cap);
+
+	while (r->slots[pos] && r->slots[pos]->cgroup_id != id)
+		pos = (pos + 1) & (r->cap - 1);
+	return &r->slots[pos];
+}
+
+static int list_push(struct resolver *r, struct workload *w)
+{
+	if (r->nlist == r->list_cap) {
+		size_t cap = r->list_cap ? r->list_cap * 2 : 256;
+		void *n = realloc(r->list, cap * sizeof(*r->list));
+
+		if (!n)
+			return -ENOMEM;
+		r->list = n;
+		r->list_cap = cap;
+	}
+	r->list[r->nlist++] = w;
+	return 0;
+}
+
+static void short_id(char *buf, size_t len, const char *id)
+{
+	snprintf(buf, len, "%.12s", id);
+}
+
+/* What people call it: names from the runtime, or what the path says. */
+static void workload__name(struct workload *w)
+{
+	const struct container_meta *m = &w->meta;
+	const char *ns = m->pod_namespace[0] ? m->pod_namespace : "?";
+
+	if (m->name[0])
+		snprintf(w->container, sizeof(w->container), "%s", m->name);
+	else if (w->info.container_id[0])
+		short_id(w->container, sizeof(w->container), w->info.container_id);
+	if (m->pod_name[0])
+		snprintf(w->pod, sizeof(w->pod), "%s/%s", ns, m->pod_name);
+	else if (w->info.pod_uid[0])
+		snprintf(w->pod, sizeof(w->pod), "?/pod%s", w->info.pod_uid);
+}
+
+static void workload__describe(struct resolver *r, struct workload *w)
+{
+	struct meta_roots roots = { .host_root = r->host_root };
+
+	if (cgroup_path__parse(w->path, &w->info))
+		memset(&w->info, 0, sizeof(w->info));
+	if (w->info.runtime != RUNTIME_NONE)
+		w->meta_err = container_meta__read(&roots, w->info.runtime,
+						   w->info.container_id, &w->meta);
+	workload__name(w);
+}
+
+static struct workload *resolver__add(struct resolver *r, uint64_t id,
+				      const char *path)
+{
+	struct workload **slot, *w;
+
+	if (r->used == MAX_WORKLOADS)
+		return NULL;
+	if ((r->used + 1) * 2 > r->cap && table_grow(r))
+		return NULL;
+	slot = table_slot(r, id);
+	if (*slot)
+		return *slot;
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return NULL;
+	w->cgroup_id = id;
+	snprintf(w->path, sizeof(w->path), "%s", path[0] ? path : "/");
+	workload__describe(r, w);
+	if (list_push(r, w)) {
+		free(w);
+		return NULL;
+	}
+	*slot = w;
+	r->used++;
+	return w;
+}
+
+/*
+ * The cgroup id is a kernfs file handle: open the directory by it and read
+ * back its path, without walking the tree (systemd does the same).
+ */
+static int path_by_handle(const struct resolver *r, uint64_t id, char *buf,
+			  size_t len)
+{
+	struct {
+		struct file_handle fh;
+		uint64_t id;
+	} h = { .fh = { .handle_bytes = sizeof(uint64_t),
+			.handle_type = FILEID_KERNFS } };
+	char link[64], target[PATH_MAX];
+	size_t rlen = strlen(r->root);
+	ssize_t n;
+	int fd;
+
+	memcpy(h.fh.f_handle, &id, sizeof(id));
+	fd = open_by_handle_at(r->root_fd, &h.fh, O_RDONLY | O_CLOEXEC | O_PATH);
+	if (fd < 0)
+		return -errno;
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, target, sizeof(target) - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	target[n] = '\0';
+	if (strncmp(target, r->root, rlen) ||
+	    (target[rlen] && target[rlen] != '/'))
+		return -EXDEV;	/* outside our hierarchy's mount */
+	snprintf(buf, len, "%s", target[rlen] ? target + rlen : "/");
+	return 0;
+}
+
+const struct workload *resolver__get(struct resolver *r, uint64_t id)
+{
+	char path[CGROUP_PATH_MAX];
+
+	if (r->cap && *table_slot(r, id))
+		return *table_slot(r, id);
+	if (path_by_handle(r, id, path, sizeof(path)) == 0)
+		return resolver__add(r, id, path);
+	/* No handle support (old kernel, no CAP_DAC_READ_SEARCH): walk. */
+	resolver__scan(r);
+	return r->cap ? *table_slot(r, id) : NULL;
+}
+
+/* nftw has no context argument: one scan at a time. */
+static struct resolver *scanning;
+
+static int scan_one(const char *fpath, const struct stat *st, int type,
+		    struct FTW *ftw)
+{
+	const char *rel = fpath + strlen(scanning->root);
+
+	if (type != FTW_D || ftw->level > SCAN_DEPTH)
+		return 0;
+	if (!resolver__add(scanning, st->st_ino, rel))
+		return -1;
+	return 0;
+}
+
+int resolver__scan(struct resolver *r)
+{
+	int err;
+
+	scanning = r;
+	err = nftw(r->root, scan_one, 16, FTW_PHYS | FTW_MOUNT);
+	scanning = NULL;
+	return err ? -ENOMEM : 0;
+}
+
+size_t resolver__count(const struct resolver *r)
+{
+	return r->nlist;
+}
+
+const struct workload *resolver__at(const struct resolver *r, size_t i)
+{
+	return i < r->nlist ? r->list[i] : NULL;
+}
+
+int resolver__dir(const struct resolver *r, const struct workload *w,
+		  char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "%s%s", r->root,
+			 strcmp(w->path, "/") ? w->path : "");
+
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+struct resolver *resolver__new(const char *cgroup_root, const char *host_root)
+{
+	struct resolver *r = calloc(1, sizeof(*r));
+	size_t len;
+
+	if (!r)
+		return NULL;
+	snprintf(r->root, sizeof(r->root), "%s", cgroup_root);
+	len = strlen(r->root);
+	while (len > 1 && r->root[len - 1] == '/')
+		r->root[--len] = '\0';
+	snprintf(r->host_root, sizeof(r->host_root), "%s",
+		 host_root ? host_root : "");
+	r->root_fd = open(r->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (r->root_fd < 0) {
+		int err = errno;
+
+		free(r);
+		errno = err;
+		return NULL;
+	}
+	return r;
+}
+
+void resolver__free(struct resolver *r)
+{
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->nlist; i++)
+		free(r->list[i]);
+	free(r->list);
+	free(r->slots);
+	close(r->root_fd);
+	free(r);
+}

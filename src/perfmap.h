@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * JIT symbol maps, /tmp/perf-<pid>.map: "START SIZE name" per line, in hex,
+ * as Node's --perf-basic-prof, Python 3.12's -X perf and Java's
+ * perf-map-agent write them. Written by the profiled process: untrusted.
+ */
+#ifndef SYSSCOPE_PERFMAP_H
+#define SYSSCOPE_PERFMAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PERFMAP_MAX_FILE (64u << 20)	/* larger maps are refused */
+#define PERFMAP_MAX_LINE 4096		/* longer lines are skipped */
+#define PERFMAP_MAX_ENTRIES (1u << 20)
+
+struct perfmap;
+
+/* Parses one line in place; 0, or -EINVAL. *name points into line. */
+int perfmap__parse_line(char *line, uint64_t *start, uint64_t *size,
+			const char **name);
+
+/* Reads a map from fd; NULL and errno (EFBIG over the limits). */
+struct perfmap *perfmap__load(int fd);
+void perfmap__free(struct perfmap *m);
+/* The symbol containing addr, or NULL. */
+const char *perfmap__lookup(const struct perfmap *m, uint64_t addr);
+size_t perfmap__count(const struct perfmap *m);
+
+#endif
