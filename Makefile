@@ -30,7 +30,7 @@ CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP $(SANFLAGS) \
 	  -I$(OUTPUT) -Ibpf -Isrc -Icgroup -Icontainer -DSYSSCOPE_VERSION='"$(VERSION)"'
 LDFLAGS += $(SANFLAGS)
-LDLIBS := -lbpf -lelf -lz -lcap -ljson-c
+LDLIBS := -lbpf -lelf -lz -lcap -ljson-c -lseccomp
 TEST_LDLIBS := -lcmocka $(LDLIBS)
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
@@ -125,6 +125,7 @@ e2e: all workloads
 test: deps
 	$(Q)$(MAKE) --no-print-directory SAN=1 CC=gcc unit e2e
 	$(Q)$(MAKE) --no-print-directory OUTPUT=build/clang CC=clang all
+	$(Q)tests/fuzz/run.sh $(or $(CI_FUZZ_SECONDS),20)
 
 bench: deps all workloads
 	$(Q)bench/oncpu.sh $(OUTPUT)

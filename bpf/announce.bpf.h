@@ -40,4 +40,18 @@ static __always_inline bool announce_proc(__u32 tgid, __u64 cgroup_id)
 	return true;
 }
 
+/*
+ * exec replaces every mapping: forget the process so its next sample
+ * announces it again and user space reads the new ones. (A container's
+ * first process is runc's until it execs the container's binary.)
+ */
+SEC("raw_tp/sched_process_exec")
+int on_exec(void *ctx)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+
+	bpf_map_delete_elem(&seen_procs, &tgid);
+	return 0;
+}
+
 #endif

@@ -40,7 +40,8 @@ const volatile bool use_task_storage = true;
 
 /*
  * The run's window (CLOCK_MONOTONIC), set by user space once every
- * collector is attached, and at the stop.
+ * collector is attached (until then run_start_ns is ~0: nothing counts),
+ * and at the stop.
  */
 __u64 run_start_ns;
 __u64 run_end_ns;
@@ -102,6 +103,18 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } stats SEC(".maps");
+
+/*
+ * The iterator runs outside the tasks it looks at, so the cgroup filter's
+ * "current task under cgroup" test does not apply: user space lists the
+ * selected cgroups and everything below them here instead.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__type(key, __u64);
+	__type(value, __u8);
+} open_cgroups SEC(".maps");
 
 /* Room for one open-interval record: too big for the BPF stack. */
 struct {
@@ -292,17 +305,25 @@ static __always_inline void switch_in(struct task_struct *next)
 {
 	__u32 tid = BPF_CORE_READ(next, pid);
 	struct offcpu_key key = {};
+	__u64 delta, now, since;
 	struct start *s;
-	__u64 delta;
 
 	if (!tid)
 		return;
 	s = start_get(next, tid, false);
 	if (!s || !s->ts)
 		return;
-	/* Only the part inside the run's window counts. */
-	delta = bpf_ktime_get_ns() - (s->ts > run_start_ns ? s->ts : run_start_ns);
+	since = s->ts;
 	s->ts = 0;
+	/* Only the part inside the run's window counts. */
+	now = bpf_ktime_get_ns();
+	if (now < run_start_ns)
+		return;		/* closed before the window opened */
+	if (run_end_ns && now > run_end_ns)
+		now = run_end_ns;
+	if (since < run_start_ns)
+		since = run_start_ns;
+	delta = now > since ? now - since : 0;
 	if (delta < min_block_ns) {
 		stat_inc(OFFCPU_STAT_SHORT);
 		return;
@@ -415,6 +436,8 @@ int dump_open(struct bpf_iter__task *ctx)
 	if (!rec)
 		return 0;
 	rec->cgroup_id = task_cgroup_id(task);
+	if (filter_cgroup && !bpf_map_lookup_elem(&open_cgroups, &rec->cgroup_id))
+		return 0;
 	rec->tgid = tgid;
 	rec->tid = tid;
 	rec->reason = reason;

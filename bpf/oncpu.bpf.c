@@ -10,6 +10,9 @@
 #define EFAULT 14
 #define EEXIST 17
 
+/* Samples count from here (CLOCK_MONOTONIC), set once all is attached. */
+__u64 window_start_ns;
+
 const volatile bool user_stacks = true;
 const volatile bool kernel_stacks = true;
 
@@ -95,6 +98,8 @@ int do_sample(struct bpf_perf_event_data *ctx)
 	struct oncpu_key key = {};
 	bool kthread;
 
+	if (bpf_ktime_get_ns() < window_start_ns)
+		return 0;	/* setting up: not part of the run */
 	stat_inc(ONCPU_STAT_SAMPLES);
 	key.tgid = id >> 32;
 	key.tid = (__u32)id;

@@ -24,6 +24,7 @@
 #include "profile.h"
 #include "record.h"
 #include "resolver.h"
+#include "sandbox.h"
 #include "select.h"
 #include "symbolize.h"
 
@@ -285,6 +286,8 @@ struct run {
 	bool whole_node;		/* no --pid, --tid or cgroup selection */
 	int cgroup_fds[SELECT_MAX];
 	size_t ncgroups;
+	uint64_t *cgroup_ids;		/* selected cgroups and their subtrees */
+	size_t ncgroup_ids;
 	struct oncpu *oncpu;
 	struct offcpu *offcpu;
 	struct ring_buffer *notices;
@@ -337,6 +340,8 @@ static int sample_until_done(struct run *r)
 	/* One window for every collector: from here to the stop. */
 	if (r->offcpu)
 		offcpu__begin(r->offcpu, start);
+	if (r->oncpu)
+		oncpu__begin(r->oncpu, start);
 	while (!stop_requested && now_ns(CLOCK_MONOTONIC) < deadline) {
 		uint64_t left = (deadline - now_ns(CLOCK_MONOTONIC)) / 1000000;
 		int timeout = left < POLL_MS ? (int)left + 1 : POLL_MS;
@@ -388,6 +393,7 @@ static int start_collectors(struct run *r)
 			o->sched_hook == HOOK_TP_BTF ? SCHED_HOOK_TP_BTF :
 						       SCHED_HOOK_AUTO,
 		.value_ns = l->off_ns, .value_count = l->off_count,
+		.cgroup_ids = r->cgroup_ids, .ncgroup_ids = r->ncgroup_ids,
 	};
 	struct oncpu_config on = {
 		.frequency = o->frequency,
@@ -902,10 +908,80 @@ static int check_options(const struct opts *o)
 	return 0;
 }
 
+/* Loading is done: keep only what reading needs (see sandbox.c). */
+static int enter_sandbox(const struct run *r)
+{
+	int fd = r->oncpu ? oncpu__stats_fd(r->oncpu) : offcpu__stats_fd(r->offcpu);
+	bool kept_bpf;
+	int err;
+
+	err = sandbox__drop_privileges(fd, &kept_bpf);
+	if (err) {
+		log_error("dropping capabilities: %s", strerror(-err));
+		return err;
+	}
+	if (kept_bpf)
+		log_warn("this kernel checks CAP_BPF to read maps: kept it");
+	if (r->opts->no_seccomp) {
+		log_warn("--no-seccomp: running WITHOUT the seccomp filter (debugging only)");
+	} else {
+		err = sandbox__install_seccomp();
+		if (err) {
+			log_error("seccomp filter: %s", strerror(-err));
+			return err;
+		}
+	}
+	if (r->opts->sandbox_selftest && sandbox__selftest(stderr)) {
+		log_error("sandbox self-test: a forbidden call was allowed");
+		return -EPERM;
+	}
+	return 0;
+}
+
+/* Is path equal to or below dir (both relative to the hierarchy)? */
+static bool path_under(const char *path, const char *dir)
+{
+	size_t len = strlen(dir);
+
+	if (!strcmp(dir, "/"))
+		return true;
+	return !strncmp(path, dir, len) && (!path[len] || path[len] == '/');
+}
+
+/* The ids of every cgroup in the selected subtrees, as they are now. */
+static int list_selected_ids(struct run *r)
+{
+	const struct workload *sel[SELECT_MAX];
+	size_t nsel = 0, cap;
+	struct stat st;
+
+	for (size_t i = 0; i < r->ncgroups; i++)
+		if (!fstat(r->cgroup_fds[i], &st) &&
+		    (sel[nsel] = resolver__get(r->res, st.st_ino)))
+			nsel++;
+	resolver__scan(r->res);
+	cap = resolver__count(r->res);
+	r->cgroup_ids = calloc(cap ? cap : 1, sizeof(*r->cgroup_ids));
+	if (!r->cgroup_ids)
+		return -ENOMEM;
+	for (size_t i = 0; i < resolver__count(r->res); i++) {
+		const struct workload *w = resolver__at(r->res, i);
+
+		for (size_t j = 0; j < nsel; j++) {
+			if (path_under(w->path, sel[j]->path)) {
+				r->cgroup_ids[r->ncgroup_ids++] = w->cgroup_id;
+				break;
+			}
+		}
+	}
+	return 0;
+}
+
 static int select_cgroups(struct run *r)
 {
 	const struct opts *o = r->opts;
 	bool selecting = o->container || o->pod || o->namespace;
+	int err = 0;
 
 	if ((selecting || o->cgroup) && r->cgroup_v1) {
 		log_error("--container, --pod, -n and --cgroup need cgroup v2");
@@ -913,11 +989,13 @@ static int select_cgroups(struct run *r)
 	}
 	if (o->cgroup) {
 		r->ncgroups = 1;
-		return open_cgroup(o->cgroup, &r->cgroup_fds[0]);
+		err = open_cgroup(o->cgroup, &r->cgroup_fds[0]);
+	} else if (selecting) {
+		err = open_selection(o, r->res, r->cgroup_fds, &r->ncgroups);
 	}
-	if (selecting)
-		return open_selection(o, r->res, r->cgroup_fds, &r->ncgroups);
-	return 0;
+	if (!err && r->ncgroups && r->res)
+		err = list_selected_ids(r);
+	return err;
 }
 
 static int run(const struct opts *o)
@@ -948,6 +1026,10 @@ static int run(const struct opts *o)
 	for (size_t i = 0; i < o->npids; i++)
 		symbolizer__add_process(r.sym, o->pids[i]);
 	err = start_collectors(&r);
+	/* After loading (our programs are in kallsyms), before the sandbox. */
+	if (!err && o->kernel_stacks && symbolizer__load_kernel(r.sym))
+		log_warn("kernel symbols unreadable (kptr_restrict?): kernel frames will be addresses");
+	err = err ?: enter_sandbox(&r);
 	if (err)
 		goto cleanup;
 	r.start_real_ns = now_ns(CLOCK_REALTIME);
@@ -966,6 +1048,7 @@ cleanup:
 	profile__free(r.profile);
 	symbolizer__free(r.sym);
 	resolver__free(r.res);
+	free(r.cgroup_ids);
 	return err;
 }
 
@@ -988,7 +1071,7 @@ static long count_lines(const char *path)
 /* CPU seconds used: v2 cpu.stat usage_usec, or v1 cpuacct.usage (ns). */
 static double cpu_seconds(const char *dir, bool v1)
 {
-	char path[PATH_MAX + 32], key[64];
+	char path[PATH_MAX * 2 + 32], key[64];
 	unsigned long long v;
 	double secs = -1;
 	FILE *f;
@@ -1007,16 +1090,20 @@ static double cpu_seconds(const char *dir, bool v1)
 }
 
 static void ps_row(const struct resolver *res, const struct workload *w,
-		   bool v1)
+		   const char *cpuacct)
 {
 	char dir[PATH_MAX], procs[PATH_MAX + 32], cpu[32] = "-";
+	char acct[PATH_MAX * 2];
 	double secs;
 	long n;
 
 	resolver__dir(res, w, dir, sizeof(dir));
 	snprintf(procs, sizeof(procs), "%s/cgroup.procs", dir);
 	n = count_lines(procs);
-	secs = cpu_seconds(dir, v1);
+	/* v1: cpuacct may be its own hierarchy, with the same paths. */
+	if (cpuacct)
+		snprintf(acct, sizeof(acct), "%s%s", cpuacct, w->path);
+	secs = cpu_seconds(cpuacct ? acct : dir, cpuacct != NULL);
 	if (secs >= 0)
 		snprintf(cpu, sizeof(cpu), "%.2f", secs);
 	printf("%-10s %-12.12s %-24s %-24s %-16s %-12llu %5ld %10s\n",
@@ -1028,6 +1115,7 @@ static void ps_row(const struct resolver *res, const struct workload *w,
 
 static int run_ps(const struct opts *o)
 {
+	char cpuacct[PATH_MAX];
 	struct resolver *res;
 	bool v1;
 	int err;
@@ -1035,6 +1123,9 @@ static int run_ps(const struct opts *o)
 	res = open_resolver(o, &v1);
 	if (!res)
 		return -ENOENT;
+	if (v1 && cgroup__find_v1_mount("/proc/self/mountinfo", "cpuacct",
+					cpuacct, sizeof(cpuacct)))
+		cpuacct[0] = '\0';
 	err = resolver__scan(res);
 	if (err) {
 		log_error("scanning cgroups: %s", strerror(-err));
@@ -1047,7 +1138,7 @@ static int run_ps(const struct opts *o)
 		const struct workload *w = resolver__at(res, i);
 
 		if (w->info.runtime != RUNTIME_NONE && w->info.container_id[0])
-			ps_row(res, w, v1);
+			ps_row(res, w, v1 && cpuacct[0] ? cpuacct : NULL);
 	}
 out:
 	resolver__free(res);

@@ -17,6 +17,8 @@
 struct offcpu {
 	struct offcpu_bpf *skel;
 	struct bpf_link *link;
+	struct bpf_link *iter;	/* made at start: the sandbox forbids it later */
+	struct bpf_link *exec_link;
 	bool raw_tp;
 	int value_ns, value_count;
 };
@@ -32,15 +34,6 @@ static const char *const reason_names[OFFCPU_REASON_MAX] = {
 const char *offcpu_reason__name(enum offcpu_reason r)
 {
 	return r < OFFCPU_REASON_MAX ? reason_names[r] : "other";
-}
-
-static uint64_t monotonic_ns(void)
-{
-	struct timespec ts;
-
-	/* bpf_ktime_get_ns() is CLOCK_MONOTONIC. */
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
 /* tp_btf needs the kernel's BTF; task storage came in 5.11. */
@@ -82,6 +75,8 @@ static int offcpu__configure(struct offcpu *oc, const struct offcpu_config *cfg)
 	err = err ?: choose_hook(oc, cfg->hook, cfg->max_threads);
 	err = err ?: bpf_map__set_max_entries(s->maps.counts, cfg->max_entries);
 	err = err ?: bpf_map__set_max_entries(s->maps.kstacks, cfg->max_stacks);
+	err = err ?: bpf_map__set_max_entries(s->maps.open_cgroups,
+					      cfg->ncgroup_ids ? cfg->ncgroup_ids : 1);
 	return err ?: bpf_map__set_max_entries(s->maps.stacks, cfg->max_stacks);
 }
 
@@ -91,7 +86,20 @@ static int offcpu__attach(struct offcpu *oc)
 						oc->skel->progs.on_switch_btf;
 	int err;
 
-	oc->skel->bss->run_start_ns = monotonic_ns();
+	oc->exec_link = bpf_program__attach(oc->skel->progs.on_exec);
+	if (!oc->exec_link) {
+		err = -errno;
+		log_error("off-CPU tracer: attach exec hook: %s", strerror(-err));
+		return err;
+	}
+	oc->iter = bpf_program__attach_iter(oc->skel->progs.dump_open, NULL);
+	if (!oc->iter) {
+		err = -errno;
+		log_error("off-CPU tracer: task iterator: %s", strerror(-err));
+		return err;
+	}
+	/* No window yet: offcpu__begin() opens it once all is attached. */
+	oc->skel->bss->run_start_ns = UINT64_MAX;
 	oc->link = bpf_program__attach(prog);
 	if (!oc->link) {
 		err = -errno;
@@ -131,6 +139,13 @@ struct offcpu *offcpu__start(const struct offcpu_config *cfg)
 	}
 	fv = FILTER_VARS_OF(oc->skel);
 	err = filter__fill(&fv, &cfg->filter);
+	for (size_t i = 0; i < cfg->ncgroup_ids && !err; i++) {
+		__u8 one = 1;
+
+		if (bpf_map_update_elem(bpf_map__fd(oc->skel->maps.open_cgroups),
+					&cfg->cgroup_ids[i], &one, BPF_ANY))
+			err = -errno;
+	}
 	if (err) {
 		log_error("off-CPU tracer: filters: %s", strerror(-err));
 		goto cleanup;
@@ -165,8 +180,15 @@ void offcpu__free(struct offcpu *oc)
 	if (!oc)
 		return;
 	bpf_link__destroy(oc->link);
+	bpf_link__destroy(oc->iter);
+	bpf_link__destroy(oc->exec_link);
 	offcpu_bpf__destroy(oc->skel);
 	free(oc);
+}
+
+int offcpu__stats_fd(const struct offcpu *oc)
+{
+	return bpf_map__fd(oc->skel->maps.stats);
 }
 
 int offcpu__new_proc_fd(const struct offcpu *oc)
@@ -352,19 +374,13 @@ static int add_open(struct offcpu *oc, struct symbolizer *sym,
 static int collect_open(struct offcpu *oc, struct symbolizer *sym,
 			struct recorder *rec)
 {
-	struct bpf_link *link;
 	struct offcpu_open *o = malloc(sizeof(*o));
 	int fd = -1, err = 0;
 	ssize_t n;
 
 	if (!o)
 		return -ENOMEM;
-	link = bpf_program__attach_iter(oc->skel->progs.dump_open, NULL);
-	if (!link) {
-		err = -errno;
-		goto out;
-	}
-	fd = bpf_iter_create(bpf_link__fd(link));
+	fd = bpf_iter_create(bpf_link__fd(oc->iter));
 	if (fd < 0) {
 		err = -errno;
 		goto out;
@@ -376,7 +392,6 @@ static int collect_open(struct offcpu *oc, struct symbolizer *sym,
 out:
 	if (fd >= 0)
 		close(fd);
-	bpf_link__destroy(link);
 	free(o);
 	return err;
 }

@@ -25,6 +25,9 @@ struct offcpu_config {
 	uint32_t max_entries, max_stacks;
 	uint32_t max_threads;		/* raw_tp fallback: start-time slots */
 	enum sched_hook hook;
+	/* With a cgroup filter: every cgroup id in (and below) the selection. */
+	const uint64_t *cgroup_ids;
+	size_t ncgroup_ids;
 	int value_ns;			/* value index of off-CPU ns, or -1 */
 	int value_count;		/* value index of interval counts, or -1 */
 };
@@ -40,6 +43,8 @@ void offcpu__stop(struct offcpu *oc, uint64_t now_ns);
 void offcpu__free(struct offcpu *oc);
 
 int offcpu__read_stats(struct offcpu *oc, uint64_t *stats);
+/* A map to test reading with (the sandbox's CAP_BPF probe). */
+int offcpu__stats_fd(const struct offcpu *oc);
 /* The ring buffer of struct new_proc notices (bpf/announce.h). */
 int offcpu__new_proc_fd(const struct offcpu *oc);
 /* Recorded intervals and the ones still open at the stop. */

@@ -17,6 +17,7 @@
 
 struct oncpu {
 	struct oncpu_bpf *skel;
+	struct bpf_link *exec_link;
 	struct bpf_link **links;
 	int *pmu_fds;
 	int ncpus;
@@ -138,6 +139,13 @@ struct oncpu *oncpu__start(const struct oncpu_config *cfg)
 		log_error("on-CPU sampler: filters: %s", strerror(-err));
 		goto cleanup;
 	}
+	oc->skel->bss->window_start_ns = UINT64_MAX;
+	oc->exec_link = bpf_program__attach(oc->skel->progs.on_exec);
+	if (!oc->exec_link) {
+		err = -errno;
+		log_error("on-CPU sampler: attach exec hook: %s", strerror(-err));
+		goto cleanup;
+	}
 	err = oncpu__attach(oc, cfg->cpu);
 cleanup:
 	if (err) {
@@ -146,6 +154,11 @@ cleanup:
 		return NULL;
 	}
 	return oc;
+}
+
+void oncpu__begin(struct oncpu *oc, uint64_t now_ns)
+{
+	oc->skel->bss->window_start_ns = now_ns;
 }
 
 void oncpu__stop(struct oncpu *oc)
@@ -165,10 +178,16 @@ void oncpu__free(struct oncpu *oc)
 		return;
 	if (oc->links && oc->pmu_fds)
 		oncpu__stop(oc);
+	bpf_link__destroy(oc->exec_link);
 	oncpu_bpf__destroy(oc->skel);
 	free(oc->links);
 	free(oc->pmu_fds);
 	free(oc);
+}
+
+int oncpu__stats_fd(const struct oncpu *oc)
+{
+	return bpf_map__fd(oc->skel->maps.stats);
 }
 
 int oncpu__new_proc_fd(const struct oncpu *oc)

@@ -27,10 +27,14 @@ struct oncpu;
 
 /* Opens, loads and attaches; NULL and errno (the failing step is logged). */
 struct oncpu *oncpu__start(const struct oncpu_config *cfg);
+/* Samples count from now_ns (CLOCK_MONOTONIC) on. */
+void oncpu__begin(struct oncpu *oc, uint64_t now_ns);
 /* Stops sampling (perf events closed); the maps stay readable. */
 void oncpu__stop(struct oncpu *oc);
 void oncpu__free(struct oncpu *oc);
 
+/* A map to test reading with (the sandbox's CAP_BPF probe). */
+int oncpu__stats_fd(const struct oncpu *oc);
 /* The ring buffer of struct new_proc notices (bpf/announce.h). */
 int oncpu__new_proc_fd(const struct oncpu *oc);
 

@@ -26,6 +26,8 @@ enum {
 	OPT_POD,
 	OPT_HOST_ROOT,
 	OPT_CGROUP_VERSION,
+	OPT_NO_SECCOMP,
+	OPT_SANDBOX_SELFTEST,
 };
 
 static const struct option long_options[] = {
@@ -39,6 +41,8 @@ static const struct option long_options[] = {
 	{ "namespace", required_argument, NULL, 'n' },
 	{ "host-root", required_argument, NULL, OPT_HOST_ROOT },
 	{ "cgroup-version", required_argument, NULL, OPT_CGROUP_VERSION },
+	{ "no-seccomp", no_argument, NULL, OPT_NO_SECCOMP },
+	{ "sandbox-selftest", no_argument, NULL, OPT_SANDBOX_SELFTEST },
 	{ "cpu", required_argument, NULL, 'c' },
 	{ "min-block", required_argument, NULL, 'm' },
 	{ "user-threads-only", no_argument, NULL, OPT_USER_THREADS },
@@ -89,6 +93,8 @@ static const char usage[] =
 "      --proc DIR             procfs of the host (default /proc)\n"
 "      --max-entries N        distinct thread/stack keys kept (default 65536)\n"
 "      --max-stacks N         distinct stacks kept (default 32768)\n"
+"      --no-seccomp           debugging only: run without the seccomp filter\n"
+"      --sandbox-selftest     tests: check that forbidden calls fail, then run\n"
 "  -v, --verbose              libbpf messages (-vv: debug)\n"
 "  -h, --help                 this help\n"
 "      --version              the version\n"
@@ -253,6 +259,12 @@ static enum opts_result parse_one(int c, const char *arg, struct opts *o,
 		break;
 	case OPT_HOST_ROOT:
 		o->host_root = arg;
+		break;
+	case OPT_NO_SECCOMP:
+		o->no_seccomp = true;
+		break;
+	case OPT_SANDBOX_SELFTEST:
+		o->sandbox_selftest = true;
 		break;
 	case OPT_CGROUP_VERSION:
 		if (strcmp(arg, "1") && strcmp(arg, "2"))

@@ -571,17 +571,27 @@ void symbolizer__user(struct symbolizer *s, uint32_t pid, uint64_t ip,
 	snprintf(buf, len, "%s+0x%llx", m->name, (unsigned long long)off);
 }
 
+int symbolizer__load_kernel(struct symbolizer *s)
+{
+	char path[PATH_MAX];
+
+	if (s->ksyms_tried)
+		return s->ksyms ? 0 : -ENOENT;
+	s->ksyms_tried = true;
+	snprintf(path, sizeof(path), "%s/kallsyms", s->proc_root);
+	s->ksyms = ksyms__load(path);
+	if (!s->ksyms)
+		return -errno;
+	/* Hidden addresses read as 0 and are dropped: nothing is left. */
+	return ksyms__count(s->ksyms) ? 0 : -EPERM;
+}
+
 void symbolizer__kernel(struct symbolizer *s, uint64_t ip, char *buf,
 			size_t len)
 {
 	const struct ksym *k;
-	char path[PATH_MAX];
 
-	if (!s->ksyms_tried) {
-		s->ksyms_tried = true;
-		snprintf(path, sizeof(path), "%s/kallsyms", s->proc_root);
-		s->ksyms = ksyms__load(path);
-	}
+	symbolizer__load_kernel(s);
 	k = s->ksyms ? ksyms__find(s->ksyms, ip) : NULL;
 	if (!k) {
 		s->stats.kernel_unresolved++;

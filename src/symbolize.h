@@ -29,6 +29,12 @@ struct symbolizer_stats {
 struct symbolizer *symbolizer__new(const char *proc_root);
 void symbolizer__free(struct symbolizer *s);
 
+/*
+ * Reads kallsyms now: it shows addresses only to CAP_SYSLOG (or a low
+ * perf_event_paranoid), which the sandbox drops. 0 or -errno.
+ */
+int symbolizer__load_kernel(struct symbolizer *s);
+
 /* Snapshots pid's mappings (again, if known). 0, -ESRCH if it is gone. */
 int symbolizer__add_process(struct symbolizer *s, uint32_t pid);
 bool symbolizer__has_process(const struct symbolizer *s, uint32_t pid);

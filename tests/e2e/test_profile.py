@@ -44,7 +44,7 @@ def parse_tags(text, tag):
 
 
 def test_pid_profile_shows_chain_and_ratio(tmp_path, spawn, burn):
-    w = spawn([burn, "-d", "8", "-r", "3"])
+    w = spawn([burn, "-d", "30", "-r", "3"])
     out = tmp_path / "out"
     run_sysscope(["profile", "-p", w.pid, "-d", "5", "-f", "99", "-o", out])
 
@@ -63,7 +63,7 @@ def test_pid_profile_shows_chain_and_ratio(tmp_path, spawn, burn):
 
 
 def test_whole_node_finds_workload(tmp_path, spawn, burn):
-    w = spawn([burn, "-d", "6"])
+    w = spawn([burn, "-d", "30"])
     out = tmp_path / "out"
     run_sysscope(["profile", "-d", "3", "-f", "99", "-o", out])
 
@@ -77,7 +77,7 @@ def test_whole_node_finds_workload(tmp_path, spawn, burn):
 
 
 def test_user_stacks_only(tmp_path, spawn, burn):
-    w = spawn([burn, "-d", "6"])
+    w = spawn([burn, "-d", "30"])
     out = tmp_path / "out"
     run_sysscope(["profile", "-U", "-p", w.pid, "-d", "3", "-f", "199",
                   "-o", out])
@@ -102,9 +102,16 @@ def test_kernel_stacks_only(tmp_path, spawn, burn):
 
 
 def test_tid_filter(tmp_path, spawn, burn):
-    w = spawn([burn, "-d", "6", "-t", "2"])
+    w = spawn([burn, "-d", "30", "-t", "2"])
     task = Path(f"/proc/{w.pid}/task")
-    assert wait_for(lambda: len(list(task.iterdir())) == 2)
+
+    def names():
+        try:
+            return {(t / "comm").read_text().strip() for t in task.iterdir()}
+        except FileNotFoundError:
+            return set()
+    # Threads are named just after they start: wait for the names.
+    assert wait_for(lambda: names() == {"burn-0", "burn-1"})
     tid = next(t.name for t in task.iterdir()
                if (t / "comm").read_text().strip() == "burn-1")
     out = tmp_path / "out"
@@ -118,8 +125,8 @@ def test_cgroup_filter_includes_subtree(tmp_path, spawn, burn, cgroup_dir):
     parent = cgroup_dir(f"sysscope-e2e-{os.getpid()}")
     child = parent / "child"
     child.mkdir()
-    inside = spawn([copy_workload(burn, tmp_path / "burn_in"), "-d", "6"])
-    spawn([copy_workload(burn, tmp_path / "burn_out"), "-d", "6"])
+    inside = spawn([copy_workload(burn, tmp_path / "burn_in"), "-d", "30"])
+    spawn([copy_workload(burn, tmp_path / "burn_out"), "-d", "30"])
     (child / "cgroup.procs").write_text(str(inside.pid))
 
     out = tmp_path / "out"
@@ -135,7 +142,7 @@ def test_cgroup_filter_includes_subtree(tmp_path, spawn, burn, cgroup_dir):
 def test_cpu_filter(tmp_path, spawn, burn):
     if os.cpu_count() < 2:
         pytest.fail("needs 2 CPUs")
-    w = spawn(["taskset", "-c", "0", burn, "-d", "8"])
+    w = spawn(["taskset", "-c", "0", burn, "-d", "30"])
     other, same = tmp_path / "cpu1", tmp_path / "cpu0"
     run_sysscope(["profile", "-p", w.pid, "-c", "1", "-d", "2", "-o", other])
     run_sysscope(["profile", "-p", w.pid, "-c", "0", "-d", "2", "-o", same])
@@ -144,7 +151,7 @@ def test_cpu_filter(tmp_path, spawn, burn):
 
 
 def test_sigint_writes_complete_outputs(tmp_path, spawn, burn):
-    w = spawn([burn, "-d", "10"])
+    w = spawn([burn, "-d", "30"])
     out = tmp_path / "out"
     p = start_sysscope(["profile", "-p", w.pid, "-f", "99", "-o", out])
     time.sleep(2)
@@ -163,7 +170,7 @@ def test_sigint_writes_complete_outputs(tmp_path, spawn, burn):
 
 
 def test_sigterm_writes_outputs(tmp_path, spawn, burn):
-    w = spawn([burn, "-d", "10"])
+    w = spawn([burn, "-d", "30"])
     out = tmp_path / "out"
     p = start_sysscope(["profile", "-p", w.pid, "-o", out])
     time.sleep(1.5)
@@ -175,7 +182,7 @@ def test_sigterm_writes_outputs(tmp_path, spawn, burn):
 
 
 def test_pprof_readable_by_go_tool(tmp_path, spawn, burn):
-    w = spawn([burn, "-d", "6"])
+    w = spawn([burn, "-d", "30"])
     out = tmp_path / "out"
     run_sysscope(["profile", "-p", w.pid, "-d", "3", "-f", "99", "-o", out])
     top = go_pprof(["-top", "-sample_index=samples", out / "profile.pb.gz"],
@@ -203,11 +210,12 @@ def test_exited_process_keeps_symbols(tmp_path, spawn, burn):
     assert p.returncode == 0, err
     stacks = read_folded(out / "stacks.folded")
     mine = {s: c for s, c in stacks.items() if process_of(s) == "burn_exit"}
-    assert samples_where(mine, lambda s: has_chain(s, "leaf_hot")) > 30, mine
+    # Presence is the point: ~110 on an idle machine, fewer under load.
+    assert samples_where(mine, lambda s: has_chain(s, "leaf_hot")) > 10, mine
 
 
 def test_svg_is_wellformed_and_names_leaves(tmp_path, spawn, burn):
-    w = spawn([burn, "-d", "6"])
+    w = spawn([burn, "-d", "30"])
     out = tmp_path / "out"
     run_sysscope(["profile", "-p", w.pid, "-d", "3", "-f", "99", "-o", out])
     svg = out / "flamegraph.svg"
@@ -218,11 +226,14 @@ def test_svg_is_wellformed_and_names_leaves(tmp_path, spawn, burn):
 
 def test_full_map_is_counted_and_reported(tmp_path, spawn, burn):
     # 32 threads x 2 leaves at 999 Hz make well over 64 distinct keys.
-    w = spawn([burn, "-d", "6", "-t", "32"])
+    # Long-lived: it must outlast a slow start; teardown kills it.
+    w = spawn([burn, "-d", "30", "-t", "32"])
     out = tmp_path / "out"
     res = run_sysscope(["profile", "-p", w.pid, "-d", "3", "-f", "999",
                         "--max-entries", "64", "-o", out])
-    assert "raise --max-entries" in res.stderr, res.stderr
+    assert w.popen.poll() is None, "the workload exited early"
+    summary = (out / "summary.txt").read_text()
+    assert "raise --max-entries" in res.stderr, res.stderr + summary
     m = re.search(r"lost: counts map full\s+(\d+)",
                   (out / "summary.txt").read_text())
     assert m and int(m.group(1)) > 0

@@ -95,7 +95,7 @@ def test_pinned_threads_wait_for_the_cpu(tmp_path, spawn):
         # Three threads share one CPU: each waits ~2/3 of the time, more
         # when other processes of this shared machine run there too.
         share = b["runqueue"] / 4.0
-        assert 0.55 < share < 0.92, b
+        assert 0.55 < share < 0.97, b
         assert 90.0 < b["coverage"] < 110.0, b
 
 

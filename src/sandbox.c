@@ -1,0 +1,246 @@
+// SPDX-License-Identifier: MIT
+/*
+ * After loading and attaching, sysscope only reads: BPF maps through fds it
+ * already holds, /proc, cgroupfs and other processes' files. The sandbox
+ * makes that all it can do: the capabilities for reading and nothing else
+ * (in every set, bounding included), no_new_privs, and a seccomp allow-list.
+ */
+#include <errno.h>
+#include <linux/bpf.h>
+#include <seccomp.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/capability.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+#include <linux/perf_event.h>
+#include <bpf/bpf.h>
+#include "sandbox.h"
+
+/*
+ * What the run phase needs:
+ *  CAP_SYS_PTRACE       /proc/PID/{maps,root,status} of any process;
+ *  CAP_DAC_READ_SEARCH  open_by_handle_at() (cgroup id -> path), and files
+ *                       in containers whatever their owner and mode;
+ *  CAP_CHECKPOINT_RESTORE  /proc/PID/map_files, the only way to a mapped
+ *                       binary that was deleted or replaced.
+ * CAP_BPF stays only where the kernel (before 6.5) still checks it for
+ * reading maps.
+ */
+static const cap_value_t run_caps[] = {
+	CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH, CAP_CHECKPOINT_RESTORE,
+};
+#define NRUN_CAPS (sizeof(run_caps) / sizeof(run_caps[0]))
+
+static bool is_run_cap(cap_value_t c, bool keep_bpf)
+{
+	for (size_t i = 0; i < NRUN_CAPS; i++)
+		if (run_caps[i] == c)
+			return true;
+	return keep_bpf && c == CAP_BPF;
+}
+
+/*
+ * effective_only: a trial (permitted keeps everything, and CAP_SETPCAP
+ * stays effective for dropping the bounding set afterwards).
+ */
+static int set_caps(bool keep_bpf, bool effective_only)
+{
+	cap_t caps = cap_get_proc();
+	cap_value_t list[NRUN_CAPS + 2];
+	int n = 0, err = 0;
+
+	if (!caps)
+		return -errno;
+	for (size_t i = 0; i < NRUN_CAPS; i++)
+		list[n++] = run_caps[i];
+	if (keep_bpf)
+		list[n++] = CAP_BPF;
+	if (effective_only)
+		list[n++] = CAP_SETPCAP;
+	if (cap_clear_flag(caps, CAP_EFFECTIVE) ||
+	    (!effective_only && (cap_clear_flag(caps, CAP_PERMITTED) ||
+				 cap_clear_flag(caps, CAP_INHERITABLE))) ||
+	    cap_set_flag(caps, CAP_EFFECTIVE, n, list, CAP_SET) ||
+	    (!effective_only && cap_set_flag(caps, CAP_PERMITTED, n, list,
+					     CAP_SET)) ||
+	    cap_set_proc(caps))
+		err = -errno;
+	cap_free(caps);
+	return err;
+}
+
+/* The bounding set goes first: dropping it needs CAP_SETPCAP. */
+static int drop_bounding(bool keep_bpf)
+{
+	for (cap_value_t c = 0; c <= CAP_LAST_CAP; c++) {
+		if (is_run_cap(c, keep_bpf))
+			continue;
+		if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) && errno != EINVAL)
+			return -errno;
+	}
+	return 0;
+}
+
+int sandbox__drop_privileges(int probe_map_fd, bool *kept_bpf)
+{
+	__u32 key = 0;
+	char value[4096];
+	int err;
+
+	/* Try reading a map without CAP_BPF while it can still come back. */
+	*kept_bpf = false;
+	err = set_caps(false, true);
+	if (err)
+		return err;
+	if (probe_map_fd >= 0 &&
+	    bpf_map_lookup_elem(probe_map_fd, &key, value) && errno == EPERM)
+		*kept_bpf = true;
+	err = drop_bounding(*kept_bpf);
+	err = err ?: set_caps(*kept_bpf, false);
+	if (!err && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0))
+		err = -errno;
+	if (!err && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+		err = -errno;
+	return err;
+}
+
+/* ---- seccomp ---- */
+
+/* The run phase: reading files and maps, writing outputs, waiting. */
+static const int allowed[] = {
+	SCMP_SYS(read), SCMP_SYS(pread64), SCMP_SYS(readv),
+	SCMP_SYS(write), SCMP_SYS(pwrite64), SCMP_SYS(writev),
+	SCMP_SYS(open), SCMP_SYS(openat), SCMP_SYS(openat2),
+	SCMP_SYS(open_by_handle_at), SCMP_SYS(close), SCMP_SYS(dup),
+	SCMP_SYS(fcntl), SCMP_SYS(lseek), SCMP_SYS(fstat), SCMP_SYS(stat),
+	SCMP_SYS(lstat), SCMP_SYS(newfstatat), SCMP_SYS(statx),
+	SCMP_SYS(access), SCMP_SYS(faccessat), SCMP_SYS(faccessat2),
+	SCMP_SYS(getdents64), SCMP_SYS(readlink), SCMP_SYS(readlinkat),
+	SCMP_SYS(mkdir), SCMP_SYS(mkdirat), SCMP_SYS(rename),
+	SCMP_SYS(renameat), SCMP_SYS(renameat2), SCMP_SYS(link),
+	SCMP_SYS(linkat), SCMP_SYS(unlink), SCMP_SYS(unlinkat),
+	SCMP_SYS(ftruncate), SCMP_SYS(fsync), SCMP_SYS(fdatasync),
+	SCMP_SYS(brk), SCMP_SYS(mmap), SCMP_SYS(munmap), SCMP_SYS(mremap),
+	SCMP_SYS(mprotect), SCMP_SYS(madvise),
+	SCMP_SYS(epoll_wait), SCMP_SYS(epoll_pwait), SCMP_SYS(epoll_pwait2),
+	SCMP_SYS(epoll_ctl), SCMP_SYS(poll), SCMP_SYS(ppoll),
+	SCMP_SYS(futex), SCMP_SYS(sched_yield), SCMP_SYS(nanosleep),
+	SCMP_SYS(clock_nanosleep), SCMP_SYS(clock_gettime),
+	SCMP_SYS(gettimeofday), SCMP_SYS(restart_syscall),
+	SCMP_SYS(rt_sigaction), SCMP_SYS(rt_sigprocmask),
+	SCMP_SYS(rt_sigreturn), SCMP_SYS(sigaltstack), SCMP_SYS(tgkill),
+	SCMP_SYS(getpid), SCMP_SYS(gettid), SCMP_SYS(getuid),
+	SCMP_SYS(geteuid), SCMP_SYS(getgid), SCMP_SYS(getegid),
+	SCMP_SYS(getrandom), SCMP_SYS(getrusage), SCMP_SYS(uname),
+	SCMP_SYS(sysinfo), SCMP_SYS(set_robust_list), SCMP_SYS(rseq),
+	SCMP_SYS(exit), SCMP_SYS(exit_group),
+};
+
+/*
+ * The sanitized test build only: LeakSanitizer stops the world at exit
+ * with a ptrace()ing clone. Production builds never allow these.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define SANITIZER_BUILD 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SANITIZER_BUILD 1
+#endif
+#endif
+static const int sanitizer_allowed[] = {
+	SCMP_SYS(clone), SCMP_SYS(clone3), SCMP_SYS(ptrace), SCMP_SYS(wait4),
+	SCMP_SYS(waitid), SCMP_SYS(prctl), SCMP_SYS(sched_getaffinity),
+	SCMP_SYS(getppid), SCMP_SYS(kill), SCMP_SYS(setpgid), SCMP_SYS(getdents),
+	SCMP_SYS(sched_getparam), SCMP_SYS(arch_prctl),
+};
+
+/* bpf(): the commands that read maps (and run an existing iterator link). */
+static const int bpf_cmds[] = {
+	BPF_MAP_LOOKUP_ELEM, BPF_MAP_UPDATE_ELEM, BPF_MAP_DELETE_ELEM,
+	BPF_MAP_GET_NEXT_KEY, BPF_MAP_LOOKUP_BATCH,
+	BPF_MAP_LOOKUP_AND_DELETE_BATCH, BPF_ITER_CREATE,
+};
+
+static int allow_all(scmp_filter_ctx ctx, const int *calls, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		/* A call this architecture lacks (e.g. open): nothing to allow. */
+		if (calls[i] < 0)
+			continue;
+		int err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, calls[i], 0);
+
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int allow_args(scmp_filter_ctx ctx)
+{
+	int err = 0;
+
+	for (size_t i = 0; i < sizeof(bpf_cmds) / sizeof(bpf_cmds[0]) && !err; i++)
+		err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(bpf), 1,
+				       SCMP_A0(SCMP_CMP_EQ, bpf_cmds[i]));
+	/* Detaching a perf_event link disables the event first. */
+	err = err ?: seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+				      SCMP_A1(SCMP_CMP_EQ, PERF_EVENT_IOC_DISABLE));
+	return err;
+}
+
+/*
+ * Anything else fails with EPERM rather than killing the process: the
+ * caller then reports a clear error, and what was collected is written.
+ */
+int sandbox__install_seccomp(void)
+{
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ERRNO(EPERM));
+	int err;
+
+	if (!ctx)
+		return -ENOMEM;
+	err = allow_all(ctx, allowed, sizeof(allowed) / sizeof(allowed[0]));
+#ifdef SANITIZER_BUILD
+	err = err ?: allow_all(ctx, sanitizer_allowed,
+			       sizeof(sanitizer_allowed) / sizeof(sanitizer_allowed[0]));
+#else
+	(void)sanitizer_allowed;
+#endif
+	err = err ?: allow_args(ctx);
+	err = err ?: seccomp_load(ctx);
+	seccomp_release(ctx);
+	return err;
+}
+
+/* ---- proof, for tests ---- */
+
+static bool denied(long ret)
+{
+	return ret < 0 && errno == EPERM;
+}
+
+int sandbox__selftest(FILE *out)
+{
+	char *const argv[] = { "/bin/true", NULL };
+	struct perf_event_attr attr = { .type = PERF_TYPE_SOFTWARE,
+					.size = sizeof(attr),
+					.config = PERF_COUNT_SW_CPU_CLOCK };
+	union bpf_attr load = { .prog_type = BPF_PROG_TYPE_SOCKET_FILTER };
+	struct { const char *what; bool ok; } r[3];
+	int failed = 0;
+
+	r[0].what = "execve";
+	r[0].ok = denied(execve(argv[0], argv, NULL));
+	r[1].what = "bpf(BPF_PROG_LOAD)";
+	r[1].ok = denied(syscall(__NR_bpf, BPF_PROG_LOAD, &load, sizeof(load)));
+	r[2].what = "perf_event_open";
+	r[2].ok = denied(syscall(__NR_perf_event_open, &attr, 0, -1, -1, 0));
+	for (int i = 0; i < 3; i++) {
+		fprintf(out, "sandbox: %-20s %s\n", r[i].what,
+			r[i].ok ? "denied (EPERM)" : "NOT DENIED");
+		failed += !r[i].ok;
+	}
+	return failed ? -EPERM : 0;
+}
