@@ -1,13 +1,17 @@
 #!/bin/sh
-# The main job: profile this whole node for DURATION seconds (default 10).
+# The main job: profile this whole node for DURATION seconds (default 10),
+# wall-clock (on-CPU and off-CPU), every pod and container attributed.
 set -eu
 bin=${1:?usage: run-node-profile.sh SYSSCOPE}
 duration=${DURATION:-10}
 out=${OUT:-sysscope-node-$(date +%Y%m%d-%H%M%S)}
 echo "sysscope: profiling this node for ${duration}s ..."
-"$bin" profile -d "$duration" -o "$out"
+"$bin" wallclock -d "$duration" -o "$out"
 echo
 echo "Outputs in $out/:"
-ls -l "$out"
+ls "$out"
 echo
-echo "Open $out/flamegraph.svg in a browser; 'go tool pprof -http=: $out/profile.pb.gz' for pprof."
+echo "  $out/node.svg              pods and containers as roots, host processes under [host]"
+echo "  $out/flamegraph-oncpu.svg  on-CPU only;  flamegraph-offcpu.svg: off-CPU only"
+echo "  $out/summary.txt, threads.txt; pods/ and containers/ per pod and container"
+echo "  go tool pprof -http=: $out/profile.pb.gz"
