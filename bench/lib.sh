@@ -7,11 +7,12 @@
 #
 # Background processes started with bg_start are tracked and stopped by
 # bench_cleanup (installed on EXIT/INT/TERM by bench_init), which also
-# restores kernel.bpf_stats_enabled if bpf_stats_on changed it.
+# restores kernel.bpf_stats_enabled if bpf_stats_on changed it. Needs
+# flock (util-linux) for bpf_stats_on.
 
 BENCH_PIDS=""		# tracked background processes, "pid pid ..."
 BENCH_TMP=""		# scratch directory, removed on exit
-BPF_STATS_SAVED=""	# kernel.bpf_stats_enabled before bpf_stats_on
+BENCH_FAILURES=""	# profilers that failed after a valid run, one a line
 
 log() { printf 'bench: %s\n' "$*" >&2; }
 die() { printf 'bench: error: %s\n' "$*" >&2; exit 1; }
@@ -235,7 +236,10 @@ proc_hwm_kib() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"; }
 # matches READY_REGEX unless that is empty, and it holds a perf event per
 # CPU, then SETTLE_S more seconds), runs the workload "${WORKLOAD[@]}"
 # (see run_workload), stops the profiler with SIGINT and waits for it;
-# dies unless its exit status is in OK_CODES (e.g. "0 130"). A CMD of
+# its exit status must be in OK_CODES (e.g. "0 130"). It dies if the
+# profiler is not running when the workload ends; if it fails only on its
+# way out (writing outputs), the timing stands: the failure is logged and
+# appended to BENCH_FAILURES for the caller to report. A CMD of
 # "none" runs the workload alone. PROFILER_CPU_S: the profiler process's
 # user+sys seconds while the workload ran. Optional, set by the caller:
 #   AFTER_READY, BEFORE_STOP  functions called with the profiler's pid
@@ -268,13 +272,19 @@ run_with_profiler() {
 	[ -z "${AFTER_READY:-}" ] || "$AFTER_READY" "$pid"
 	cpu0=$(proc_cpu_s "$pid")
 	run_workload
+	pid_alive "$pid" ||
+		die "$1 died while the workload ran:$(echo; tail -n 20 "$log_file")"
 	PROFILER_CPU_S=$(calc "$(proc_cpu_s "$pid") - $cpu0")
 	[ -z "${BEFORE_STOP:-}" ] || "$BEFORE_STOP" "$pid"
 	stop_pid "$wrapper" 300 "$pid"
 	untrack_pid "$pid"
 	case " $ok " in
 	*" $STOP_RC "*) ;;
-	*) die "$1 exited with status $STOP_RC:$(echo; tail -n 20 "$log_file")" ;;
+	*)
+		log "error: ${1##*/} exited with status $STOP_RC after the run:$(echo; tail -n 5 "$log_file")"
+		BENCH_FAILURES="$BENCH_FAILURES${1##*/} (log ${log_file##*/}): exit status $STOP_RC: $(grep -m1 -i error "$log_file" || tail -n 1 "$log_file")
+"
+		;;
 	esac
 }
 
@@ -300,18 +310,64 @@ field() { sed -n "s/.*\\b$1=\\([^ ]*\\).*/\\1/p" "$2" | head -n 1; }
 
 # ---------------------------------------------------------------- BPF stats
 
-# bpf_stats_on: enable kernel.bpf_stats_enabled; bench_cleanup restores the
-# previous value (it is only ever left as it was found).
+# kernel.bpf_stats_enabled is one switch for the whole node, and several
+# benchmarks may measure at once. Each user registers its pid in
+# $BPF_STATS_DIR/users under a lock: the first one records the value it
+# found, the last one to leave puts it back. Dead users (SIGKILL) are
+# pruned, so the next benchmark to leave still restores the value.
+BPF_STATS_DIR=${BPF_STATS_DIR:-/run/lock/sysscope-bench-bpf-stats}
+BPF_STATS_HELD=""	# non-empty while this shell holds bpf stats on
+
+# _bpf_stats_live: the registered users still alive, minus pid $1.
+_bpf_stats_live() {
+	local p
+
+	[ -f "$BPF_STATS_DIR/users" ] || return 0
+	while read -r p; do
+		[ -z "$p" ] || [ "$p" = "$1" ] || ! [ -d "/proc/$p" ] || echo "$p"
+	done <"$BPF_STATS_DIR/users"
+}
+
+# bpf_stats_on: enable kernel.bpf_stats_enabled; bpf_stats_restore (also
+# run by bench_cleanup) leaves it as it was found once nobody measures.
 bpf_stats_on() {
-	[ -n "$BPF_STATS_SAVED" ] || BPF_STATS_SAVED=$(sysctl -n kernel.bpf_stats_enabled)
-	sysctl -q -w kernel.bpf_stats_enabled=1
+	local users
+
+	[ -z "$BPF_STATS_HELD" ] || return 0
+	mkdir -p "$BPF_STATS_DIR" || die "cannot create $BPF_STATS_DIR"
+	{
+		flock -x 9 || die "cannot lock $BPF_STATS_DIR/lock"
+		users=$(_bpf_stats_live $$)
+		# Alone: record the value found, unless a crashed user left
+		# its record (and the switch on).
+		if [ -z "$users" ] && ! [ -s "$BPF_STATS_DIR/orig" ]; then
+			sysctl -n kernel.bpf_stats_enabled >"$BPF_STATS_DIR/orig"
+		fi
+		{ [ -z "$users" ] || echo "$users"; echo $$; } >"$BPF_STATS_DIR/users"
+		BPF_STATS_HELD=1
+		sysctl -q -w kernel.bpf_stats_enabled=1 ||
+			die "cannot set kernel.bpf_stats_enabled=1"
+	} 9>"$BPF_STATS_DIR/lock"
 }
 
 bpf_stats_restore() {
-	[ -n "$BPF_STATS_SAVED" ] || return 0
-	sysctl -q -w kernel.bpf_stats_enabled="$BPF_STATS_SAVED" ||
-		log "could not restore kernel.bpf_stats_enabled=$BPF_STATS_SAVED"
-	BPF_STATS_SAVED=""
+	local users orig
+
+	[ -n "$BPF_STATS_HELD" ] || return 0
+	{
+		flock -x 9
+		users=$(_bpf_stats_live $$)
+		{ [ -z "$users" ] || echo "$users"; } >"$BPF_STATS_DIR/users"
+		if [ -z "$users" ]; then
+			orig=$(cat "$BPF_STATS_DIR/orig" 2>/dev/null || true)
+			sysctl -q -w kernel.bpf_stats_enabled="${orig:-0}" ||
+				log "could not restore kernel.bpf_stats_enabled=${orig:-0}"
+			rm -f "$BPF_STATS_DIR/orig"
+		else
+			log "kernel.bpf_stats_enabled stays on for pids: $(echo "$users" | tr '\n' ' ')"
+		fi
+	} 9>"$BPF_STATS_DIR/lock"
+	BPF_STATS_HELD=""
 }
 
 # perf_event_prog_ids PID: ids of the perf_event BPF programs PID holds

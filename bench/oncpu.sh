@@ -46,7 +46,7 @@ TARGET_NS=2000		# BPF run time per sample
 
 preflight() {
 	require_tools id nproc cc perf bpftrace bpftool sysctl shuf awk sed \
-		getconf find /usr/bin/time
+		getconf find flock /usr/bin/time
 	require_root
 	NCPU=$(nproc)
 	COPIES=${COPIES:-$NCPU}
@@ -56,6 +56,12 @@ preflight() {
 	[ -x "$SYSSCOPE" ] || die "$SYSSCOPE not found: run 'make' first"
 	[ -r /proc/sys/kernel/bpf_stats_enabled ] ||
 		die "kernel.bpf_stats_enabled missing: kernel too old"
+}
+
+# Others may rebuild sysscope while this runs: every run uses one copy.
+snapshot_sysscope() {
+	cp "$SYSSCOPE" "$BENCH_TMP/sysscope" || die "cannot copy $SYSSCOPE"
+	SYSSCOPE_RUN=$BENCH_TMP/sysscope
 }
 
 build_cpubench() {
@@ -80,7 +86,7 @@ run_condition() {
 	sysscope)
 		# "sampling at 99 Hz" or "sampling (MODE) at 99 Hz"
 		run_with_profiler "$log_file" 'sampling.* at [0-9]+ Hz' 0 0 \
-			"$SYSSCOPE" profile -d 3600 -f "$hz" -o "$BENCH_TMP/sysscope-out"
+			"$SYSSCOPE_RUN" profile -d 3600 -f "$hz" -o "$BENCH_TMP/sysscope-out"
 		rm -rf "$BENCH_TMP/sysscope-out" ;;
 	perf)
 		# perf prints nothing when ready: let it finish synthesizing
@@ -193,7 +199,8 @@ measure_cost() {
 		SELF_SECS=$secs
 		SELF_CPU_ALL=$COST_CPU1
 		SELF_CPU_SAMPLING=$(calc "$COST_CPU1 - $COST_CPU0")
-		read -r _ SELF_USER SELF_SYS SELF_MAXRSS <"$BENCH_TMP/time.txt" ||
+		# Last line: GNU time puts "Command exited with ..." before it.
+		read -r _ SELF_USER SELF_SYS SELF_MAXRSS < <(tail -n 1 "$BENCH_TMP/time.txt") ||
 			die "no /usr/bin/time output"
 	fi
 }
@@ -234,7 +241,7 @@ report() {
 	echo
 	echo "Kernel $(uname -r), $NCPU CPUs (${model:-unknown}), $ROUNDS rounds," \
 		"$(date -u '+%Y-%m-%d %H:%M UTC')."
-	echo "$("$SYSSCOPE" --version 2>/dev/null | head -n 1) \`profile\` (it logged:" \
+	echo "$("$SYSSCOPE_RUN" --version 2>/dev/null | head -n 1) \`profile\` (it logged:" \
 		"\"$SYSSCOPE_SAID\"); perf $(perf --version | awk '{ print $3 }');" \
 		"$(bpftrace --version)."
 	echo "Workload: \`cpubench -j $COPIES$( [ -z "${WORK:-}" ] || echo " -w $WORK")\`" \
@@ -287,8 +294,8 @@ report() {
 	echo
 	echo "## BPF program cost per sample (kernel.bpf_stats_enabled=1, one run each, all CPUs busy)"
 	echo
-	echo "| profiler | Hz | program | samples | expected | run time ms | ns/sample | target |"
-	echo "|---|---:|---|---:|---:|---:|---:|---|"
+	echo "| profiler | Hz | program | samples | expected | run time ms | ns/sample | share of a CPU | target |"
+	echo "|---|---:|---|---:|---:|---:|---:|---:|---|"
 	while read -r prof hz name n expected ms ns; do
 		target=""
 		[ "$prof" != sysscope ] ||
@@ -298,11 +305,14 @@ report() {
 		bpftrace-count) label="bpftrace \`@ = count()\` (floor: no stack walk)" ;;
 		*) label=$prof ;;
 		esac
-		echo "| $label | $hz | $name | $n | $expected | $ms | $ns | $target |"
+		echo "| $label | $hz | $name | $n | $expected | $ms | $ns |" \
+			"$(awk -v n="$ns" -v h="$hz" 'BEGIN { printf "%.3f%%", n * h / 1e7 }') | $target |"
 	done <"$BENCH_TMP/cost.txt"
 	echo
 	echo "Samples and run time are counted while cpubench ran (expected = Hz x CPUs x seconds);" \
-		"run time is the BPF program alone (bpf_stats), not the interrupt around it."
+		"run time is the BPF program alone (bpf_stats), not the interrupt around it." \
+		"Share of a CPU = ns/sample x Hz: the program's direct cost, a lower bound" \
+		"of the slowdown that the noise above does not blur."
 	echo
 	echo "## sysscope's own cost at 99 Hz (the same 99 Hz run)"
 	echo
@@ -322,14 +332,25 @@ report() {
 main() {
 	preflight
 	bench_init
+	snapshot_sysscope
 	build_cpubench
 	log "$ROUNDS rounds x $(echo "$CONDITIONS" | wc -w) conditions, ${WORKLOAD[*]}"
 	run_rounds
 	run_costs
 	report >"$BENCH_TMP/report.md"
+	if [ -n "$BENCH_FAILURES" ]; then
+		{
+			echo
+			echo "## Profiler failures (their runs' timings are kept above)"
+			echo
+			printf '%s' "$BENCH_FAILURES" | sed 's/^/- /'
+		} >>"$BENCH_TMP/report.md"
+	fi
 	cp "$BENCH_TMP/report.md" "$REPORT"
 	cat "$REPORT"
 	log "saved $REPORT"
+	[ -z "$BENCH_FAILURES" ] ||
+		die "a profiler failed on exit:$(echo; printf '%s' "$BENCH_FAILURES")"
 }
 
 main "$@"

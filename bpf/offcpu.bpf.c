@@ -28,6 +28,7 @@
 #define TASK_NOLOAD 0x400
 #define EFAULT 14
 #define EEXIST 17
+#define ENODATA 61
 
 const volatile __u64 min_block_ns = 1000000;
 const volatile bool user_stacks = true;
@@ -411,6 +412,41 @@ static __always_inline __u32 user_stack_of(struct task_struct *task,
 	return n;
 }
 
+/*
+ * Run once as the window opens: a thread already off the CPU gets a start
+ * at run_start_ns, so waking later in the run still counts its wait. Its
+ * user stack cannot be walked from here: -ENODATA marks it lost.
+ */
+SEC("iter/task")
+int seed_open(struct bpf_iter__task *ctx)
+{
+	struct task_struct *task = ctx->task;
+	struct start *s;
+	__u64 cgroup_id;
+	__u32 tid, tgid;
+
+	if (!task)
+		return 0;
+	tid = task->pid;
+	tgid = task->tgid;
+	if (!tid || !ids_wanted(tgid, tid, task) || BPF_CORE_READ(task, on_cpu))
+		return 0;
+	/* Not "current": the selection is the list of cgroup ids. */
+	cgroup_id = task_cgroup_id(task);
+	if (filter_cgroup && !bpf_map_lookup_elem(&open_cgroups, &cgroup_id))
+		return 0;
+	s = start_get(task, tid, false);
+	if (s && s->ts)
+		return 0;	/* switched out since attach: it has a start */
+	s = start_get(task, tid, true);
+	if (!s)
+		return 0;
+	s->ts = run_start_ns;
+	s->reason = reason_of(task, task_state(task), false);
+	s->user_stack_id = is_kthread(task) ? STACK_ID_NONE : -ENODATA;
+	return 0;
+}
+
 SEC("iter.s/task")
 int dump_open(struct bpf_iter__task *ctx)
 {
@@ -452,6 +488,9 @@ int dump_open(struct bpf_iter__task *ctx)
 	/* Taken at switch-out if it switched during the run; else walk now. */
 	rec->user_stack_id = user_stack_id;
 	rec->nuser = 0;
+	/* Seeded at the start (-ENODATA): it has not run since, walk now. */
+	if (user_stack_id == -ENODATA)
+		rec->user_stack_id = user_stack_id = STACK_ID_NONE;
 	if (user_stacks && !is_kthread(task) && user_stack_id == STACK_ID_NONE)
 		rec->nuser = user_stack_of(task, rec->user);
 	bpf_seq_write(ctx->meta->seq, rec, sizeof(*rec));

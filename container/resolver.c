@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include "resolver.h"
 
@@ -22,6 +23,7 @@ struct resolver {
 	size_t cap, used;
 	struct workload **list;		/* insertion order, for listing */
 	size_t nlist, list_cap;
+	time_t last_scan;		/* walks are rate-limited */
 };
 
 static size_t slot_of(uint64_t id, size_t cap)
@@ -176,14 +178,26 @@ static int path_by_handle(const struct resolver *r, uint64_t id, char *buf,
 const struct workload *resolver__get(struct resolver *r, uint64_t id)
 {
 	char path[CGROUP_PATH_MAX];
+	int err;
 
 	if (r->cap && *table_slot(r, id))
 		return *table_slot(r, id);
-	if (path_by_handle(r, id, path, sizeof(path)) == 0)
+	err = path_by_handle(r, id, path, sizeof(path));
+	if (!err)
 		return resolver__add(r, id, path);
-	/* No handle support (old kernel, no CAP_DAC_READ_SEARCH): walk. */
-	resolver__scan(r);
-	return r->cap ? *table_slot(r, id) : NULL;
+	/*
+	 * No handle support (old kernel, no CAP_DAC_READ_SEARCH): walk, at
+	 * most once a second. Anything else (the cgroup is gone, or outside
+	 * our mount) is remembered as "no container", not looked up again.
+	 */
+	if ((err == -EOPNOTSUPP || err == -ENOTSUP || err == -EPERM ||
+	     err == -EINVAL) && time(NULL) != r->last_scan) {
+		r->last_scan = time(NULL);
+		resolver__scan(r);
+		if (r->cap && *table_slot(r, id))
+			return *table_slot(r, id);
+	}
+	return resolver__add(r, id, "");
 }
 
 /* nftw has no context argument: one scan at a time. */

@@ -338,8 +338,8 @@ static int sample_until_done(struct run *r)
 	int n = 0;
 
 	/* One window for every collector: from here to the stop. */
-	if (r->offcpu)
-		offcpu__begin(r->offcpu, start);
+	if (r->offcpu && offcpu__begin(r->offcpu, start))
+		log_warn("off-CPU: threads asleep since before the run may be missed");
 	if (r->oncpu)
 		oncpu__begin(r->oncpu, start);
 	while (!stop_requested && now_ns(CLOCK_MONOTONIC) < deadline) {

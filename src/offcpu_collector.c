@@ -18,6 +18,7 @@ struct offcpu {
 	struct offcpu_bpf *skel;
 	struct bpf_link *link;
 	struct bpf_link *iter;	/* made at start: the sandbox forbids it later */
+	struct bpf_link *seed;
 	struct bpf_link *exec_link;
 	bool raw_tp;
 	int value_ns, value_count;
@@ -92,8 +93,9 @@ static int offcpu__attach(struct offcpu *oc)
 		log_error("off-CPU tracer: attach exec hook: %s", strerror(-err));
 		return err;
 	}
+	oc->seed = bpf_program__attach_iter(oc->skel->progs.seed_open, NULL);
 	oc->iter = bpf_program__attach_iter(oc->skel->progs.dump_open, NULL);
-	if (!oc->iter) {
+	if (!oc->iter || !oc->seed) {
 		err = -errno;
 		log_error("off-CPU tracer: task iterator: %s", strerror(-err));
 		return err;
@@ -160,9 +162,26 @@ cleanup:
 	return oc;
 }
 
-void offcpu__begin(struct offcpu *oc, uint64_t now_ns)
+/* Runs an iterator to its end (it writes nothing we need). */
+static int run_iter(struct bpf_link *link)
+{
+	char buf[64];
+	int fd = bpf_iter_create(bpf_link__fd(link));
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		;
+	close(fd);
+	return n < 0 ? -errno : 0;
+}
+
+int offcpu__begin(struct offcpu *oc, uint64_t now_ns)
 {
 	oc->skel->bss->run_start_ns = now_ns;
+	/* Threads asleep since before the run: their wait starts now. */
+	return run_iter(oc->seed);
 }
 
 void offcpu__stop(struct offcpu *oc, uint64_t now_ns)
@@ -181,6 +200,7 @@ void offcpu__free(struct offcpu *oc)
 		return;
 	bpf_link__destroy(oc->link);
 	bpf_link__destroy(oc->iter);
+	bpf_link__destroy(oc->seed);
 	bpf_link__destroy(oc->exec_link);
 	offcpu_bpf__destroy(oc->skel);
 	free(oc);
@@ -389,6 +409,8 @@ static int collect_open(struct offcpu *oc, struct symbolizer *sym,
 		err = add_open(oc, sym, rec, o);
 	if (!err && n < 0)
 		err = -errno;
+	else if (!err && n > 0)
+		err = -EIO;	/* a partial record: the iterator broke off */
 out:
 	if (fd >= 0)
 		close(fd);
@@ -405,7 +427,7 @@ int offcpu__collect(struct offcpu *oc, struct symbolizer *sym,
 		return err;
 	err = collect_open(oc, sym, rec);
 	if (err)
-		log_warn("off-CPU tracer: intervals open at the end: %s",
-			 strerror(-err));
-	return 0;
+		log_error("off-CPU tracer: intervals open at the end: %s",
+			  strerror(-err));
+	return err;
 }

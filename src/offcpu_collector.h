@@ -36,8 +36,11 @@ struct offcpu;
 
 /* Opens, loads and attaches; NULL and errno (the failing step is logged). */
 struct offcpu *offcpu__start(const struct offcpu_config *cfg);
-/* The run starts now (CLOCK_MONOTONIC ns): earlier time is not counted. */
-void offcpu__begin(struct offcpu *oc, uint64_t now_ns);
+/*
+ * The run starts now (CLOCK_MONOTONIC ns): earlier time is not counted,
+ * and threads off the CPU now are counted from now. 0 or -errno.
+ */
+int offcpu__begin(struct offcpu *oc, uint64_t now_ns);
 /* Stops tracing: intervals open now are closed at now_ns. */
 void offcpu__stop(struct offcpu *oc, uint64_t now_ns);
 void offcpu__free(struct offcpu *oc);

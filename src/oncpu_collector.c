@@ -76,6 +76,7 @@ static int oncpu__attach(struct oncpu *oc, int only_cpu)
 			log_error("cpu %d: attach failed: %s", cpu, strerror(errno));
 			return -errno;
 		}
+		oc->pmu_fds[cpu] = -1;	/* the link owns and closes it now */
 		attached++;
 	}
 	if (!attached) {

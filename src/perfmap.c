@@ -79,20 +79,25 @@ static int entry_cmp(const void *a, const void *b)
 	return (x->start > y->start) - (x->start < y->start);
 }
 
-/* Reads lines; a line too long is dropped whole, not split. */
-static int perfmap__read(struct perfmap *m, FILE *f)
+/*
+ * Reads lines; a line too long is dropped whole, not split. At most limit
+ * bytes: the JIT may keep appending while we read, and must not hold us.
+ */
+static int perfmap__read(struct perfmap *m, FILE *f, uint64_t limit)
 {
 	char line[PERFMAP_MAX_LINE];
+	uint64_t done = 0;
 	int err = 0;
 
-	while (!err && fgets(line, sizeof(line), f)) {
+	while (!err && done < limit && fgets(line, sizeof(line), f)) {
 		uint64_t start, size;
 		const char *name;
 		int c;
 
+		done += strlen(line);
 		if (!strchr(line, '\n') && !feof(f)) {
-			while ((c = fgetc(f)) != EOF && c != '\n')
-				;
+			while (done < limit && (c = fgetc(f)) != EOF && c != '\n')
+				done++;
 			continue;
 		}
 		if (!perfmap__parse_line(line, &start, &size, &name))
@@ -125,7 +130,7 @@ struct perfmap *perfmap__load(int fd)
 		errno = err;
 		return NULL;
 	}
-	err = perfmap__read(m, f);
+	err = perfmap__read(m, f, st.st_size);
 	fclose(f);
 	if (err) {
 		perfmap__free(m);

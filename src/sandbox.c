@@ -6,16 +6,20 @@
  * (in every set, bounding included), no_new_privs, and a seccomp allow-list.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/bpf.h>
+#include <stdlib.h>
 #include <seccomp.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/capability.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include <linux/perf_event.h>
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include "sandbox.h"
 
 /*
@@ -85,18 +89,23 @@ static int drop_bounding(bool keep_bpf)
 
 int sandbox__drop_privileges(int probe_map_fd, bool *kept_bpf)
 {
+	int ncpus = libbpf_num_possible_cpus();
+	/* The probe map is per-CPU: one value per possible CPU. */
+	void *value = calloc(ncpus > 0 ? ncpus : 1, 4096);
 	__u32 key = 0;
-	char value[4096];
 	int err;
 
+	if (!value)
+		return -ENOMEM;
 	/* Try reading a map without CAP_BPF while it can still come back. */
 	*kept_bpf = false;
 	err = set_caps(false, true);
-	if (err)
-		return err;
-	if (probe_map_fd >= 0 &&
+	if (!err && probe_map_fd >= 0 &&
 	    bpf_map_lookup_elem(probe_map_fd, &key, value) && errno == EPERM)
 		*kept_bpf = true;
+	free(value);
+	if (err)
+		return err;
 	err = drop_bounding(*kept_bpf);
 	err = err ?: set_caps(*kept_bpf, false);
 	if (!err && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0))
@@ -130,7 +139,7 @@ static const int allowed[] = {
 	SCMP_SYS(clock_nanosleep), SCMP_SYS(clock_gettime),
 	SCMP_SYS(gettimeofday), SCMP_SYS(restart_syscall),
 	SCMP_SYS(rt_sigaction), SCMP_SYS(rt_sigprocmask),
-	SCMP_SYS(rt_sigreturn), SCMP_SYS(sigaltstack), SCMP_SYS(tgkill),
+	SCMP_SYS(rt_sigreturn), SCMP_SYS(sigaltstack),
 	SCMP_SYS(getpid), SCMP_SYS(gettid), SCMP_SYS(getuid),
 	SCMP_SYS(geteuid), SCMP_SYS(getgid), SCMP_SYS(getegid),
 	SCMP_SYS(getrandom), SCMP_SYS(getrusage), SCMP_SYS(uname),
@@ -184,6 +193,9 @@ static int allow_args(scmp_filter_ctx ctx)
 	for (size_t i = 0; i < sizeof(bpf_cmds) / sizeof(bpf_cmds[0]) && !err; i++)
 		err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(bpf), 1,
 				       SCMP_A0(SCMP_CMP_EQ, bpf_cmds[i]));
+	/* Signals to ourselves only (abort(), raise()). */
+	err = err ?: seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
+				      SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()));
 	/* Detaching a perf_event link disables the event first. */
 	err = err ?: seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
 				      SCMP_A1(SCMP_CMP_EQ, PERF_EVENT_IOC_DISABLE));
@@ -216,9 +228,10 @@ int sandbox__install_seccomp(void)
 
 /* ---- proof, for tests ---- */
 
+/* seccomp answers EPERM; a missing capability may answer EACCES. */
 static bool denied(long ret)
 {
-	return ret < 0 && errno == EPERM;
+	return ret < 0 && (errno == EPERM || errno == EACCES);
 }
 
 int sandbox__selftest(FILE *out)
@@ -228,18 +241,22 @@ int sandbox__selftest(FILE *out)
 					.size = sizeof(attr),
 					.config = PERF_COUNT_SW_CPU_CLOCK };
 	union bpf_attr load = { .prog_type = BPF_PROG_TYPE_SOCKET_FILTER };
-	struct { const char *what; bool ok; } r[3];
+	struct { const char *what; bool ok; int err; } r[3];
 	int failed = 0;
 
 	r[0].what = "execve";
 	r[0].ok = denied(execve(argv[0], argv, NULL));
+	r[0].err = errno;
 	r[1].what = "bpf(BPF_PROG_LOAD)";
 	r[1].ok = denied(syscall(__NR_bpf, BPF_PROG_LOAD, &load, sizeof(load)));
+	r[1].err = errno;
 	r[2].what = "perf_event_open";
 	r[2].ok = denied(syscall(__NR_perf_event_open, &attr, 0, -1, -1, 0));
+	r[2].err = errno;
 	for (int i = 0; i < 3; i++) {
-		fprintf(out, "sandbox: %-20s %s\n", r[i].what,
-			r[i].ok ? "denied (EPERM)" : "NOT DENIED");
+		fprintf(out, "sandbox: %-20s %s\n", r[i].what, !r[i].ok ?
+			"NOT DENIED" : r[i].err == EPERM ? "denied (EPERM)" :
+			"denied (EACCES)");
 		failed += !r[i].ok;
 	}
 	return failed ? -EPERM : 0;

@@ -235,24 +235,39 @@ static int dso__share_by_build_id(struct symbolizer *s, struct dso *d)
 	return 0;
 }
 
+/*
+ * Opens path inside pid's root: O_PATH first, so that a symlink to a device
+ * or FIFO is never opened for real; only a regular file is reopened.
+ */
 static int open_in_root(const struct symbolizer *s, uint32_t pid,
 			const char *path)
 {
 	struct open_how how = {
-		.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
+		.flags = O_PATH | O_CLOEXEC,
 		/* Absolute links inside the container stay inside it. */
 		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
 	};
-	char root[PATH_MAX];
-	int dirfd, fd, err;
+	char root[PATH_MAX], self[64];
+	struct stat st;
+	int dirfd, pathfd, fd, err;
 
 	snprintf(root, sizeof(root), "%s/%u/root", s->proc_root, pid);
 	dirfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (dirfd < 0)
 		return -errno;
-	fd = syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+	pathfd = syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
 	err = -errno;
 	close(dirfd);
+	if (pathfd < 0)
+		return err;
+	if (fstat(pathfd, &st) || !S_ISREG(st.st_mode)) {
+		close(pathfd);
+		return -EINVAL;
+	}
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", pathfd);
+	fd = open(self, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	err = -errno;
+	close(pathfd);
 	return fd < 0 ? err : fd;
 }
 

@@ -134,6 +134,17 @@ static int collect(const struct profile *p, const struct threads_opts *o,
 	return err;
 }
 
+/* Names are the tenants' (prctl PR_SET_NAME): one row per line, always. */
+static const char *clean(const char *s, char *buf, size_t len)
+{
+	size_t i = 0;
+
+	for (; s[i] && i + 1 < len; i++)
+		buf[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
+	buf[i] = '\0';
+	return buf;
+}
+
 static void print_threads(const struct table *t, const struct threads_opts *o,
 			  FILE *f)
 {
@@ -146,9 +157,11 @@ static void print_threads(const struct table *t, const struct threads_opts *o,
 	for (size_t i = 0; i < t->n; i++) {
 		const struct thread_row *r = &t->v[i];
 		uint64_t off = off_total(r);
+		char name[64];
 
 		fprintf(f, "%-8u %-8u %-16s %9.3f %9.3f", r->pid, r->tid,
-			r->thread, r->on_ns / 1e9, off / 1e9);
+			clean(r->thread, name, sizeof(name)), r->on_ns / 1e9,
+			off / 1e9);
 		for (int k = 0; k < NREASONS; k++)
 			fprintf(f, " %9.3f", r->off_ns[k] / 1e9);
 		fprintf(f, " %8.1f%%\n",
@@ -175,9 +188,11 @@ static void print_process(const struct proc_row *pr,
 {
 	double want = (double)o->duration_ns * pr->threads;
 	double cov = want > 0 ? (pr->on_ns + pr->off_ns) / want : 0;
+	char name[64];
 
-	fprintf(f, "%-8u %-16s %7zu %9.3f %9.3f %8.1f%%", pr->pid, pr->process,
-		pr->threads, pr->on_ns / 1e9, pr->off_ns / 1e9, 100 * cov);
+	fprintf(f, "%-8u %-16s %7zu %9.3f %9.3f %8.1f%%", pr->pid,
+		clean(pr->process, name, sizeof(name)), pr->threads,
+		pr->on_ns / 1e9, pr->off_ns / 1e9, 100 * cov);
 	if (cov < COVERAGE_LOW)
 		fprintf(f, "  low: threads were idle in intervals under "
 			"--min-block, lived only part of the run, or data was lost");

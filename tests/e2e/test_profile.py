@@ -58,8 +58,9 @@ def test_pid_profile_shows_chain_and_ratio(tmp_path, spawn, burn):
     assert all(s[0] == "burn" for s in stacks), "root frame is the process name"
     # Most samples sit exactly on the full chain ending in a leaf.
     assert hot + cold > 0.9 * total, stacks
-    # True ratio 3; with ~120 cold samples the 3-sigma band is about +-0.9.
-    assert 2.2 < hot / cold < 4.0, f"hot {hot} cold {cold}"
+    # True ratio 3 in expectation; with ~60..120 cold samples (fewer on a
+    # loaded machine) the 3-sigma band is about +-1.3.
+    assert 2.0 < hot / cold < 4.5, f"hot {hot} cold {cold}"
 
 
 def test_whole_node_finds_workload(tmp_path, spawn, burn):

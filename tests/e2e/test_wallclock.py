@@ -95,7 +95,7 @@ def test_pinned_threads_wait_for_the_cpu(tmp_path, spawn):
         # Three threads share one CPU: each waits ~2/3 of the time, more
         # when other processes of this shared machine run there too.
         share = b["runqueue"] / 4.0
-        assert 0.55 < share < 0.97, b
+        assert 0.55 < share <= 1.0, b
         assert 90.0 < b["coverage"] < 110.0, b
 
 
@@ -235,7 +235,7 @@ def test_cfs_throttling_is_its_own_reason(tmp_path, spawn):
         t = read_threads(out / "threads.txt")["burn"]
         # 20% quota: ~80% of the time throttled (some of it on the runqueue
         # once the quota is back).
-        assert t["throttled"] > 1.5, t
+        assert t["throttled"] > 1.2, t
         assert t["on-cpu"] < 1.2, t
         stat = dict(l.split() for l in (cg / "cpu.stat").read_text().splitlines())
         assert int(stat["nr_throttled"]) > 0

@@ -41,9 +41,10 @@ elf		16384	src/elfsyms.c
 ksyms		8192	src/ksyms.c
 "
 
+all=$(echo "$TARGETS" | awk 'NF { printf "%s ", $1 }')
+
 usage() {
-	echo "usage: $0 [SECONDS [TARGET...]]" >&2
-	echo "targets:" $(echo "$TARGETS" | awk 'NF { print $1 }') >&2
+	echo "usage: $0 [SECONDS [TARGET...]]; targets: $all" >&2
 	exit 2
 }
 
@@ -52,19 +53,27 @@ case $secs in
 '' | *[!0-9]* | 0) usage ;;
 esac
 [ $# -gt 0 ] && shift
-only=$*
-for t in $only; do
-	echo "$TARGETS" | awk -v t="$t" '$1 == t { f = 1 } END { exit !f }' ||
-		usage
+selected=${*:-$all}
+for t in $selected; do
+	case " $all " in
+	*" $t "*) ;;
+	*) usage ;;
+	esac
 done
 
 if ! command -v "$CC" >/dev/null 2>&1; then
 	echo "fuzz: $CC not found (apt-get install clang-14)" >&2
-	echo "fuzz: 0 passed, $(echo "$TARGETS" | awk NF | wc -l) failed"
+	echo "fuzz: 0 passed, $(echo "$selected" | wc -w) failed"
 	exit 1
 fi
 
 mkdir -p "$OUT/logs" "$OUT/artifacts"
+# One run at a time: they share the binaries, logs and artifacts.
+exec 9>"$OUT/.lock"
+if ! flock -n 9; then
+	echo "fuzz: waiting for another tests/fuzz/run.sh to finish" >&2
+	flock 9
+fi
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/sysscope-fuzz.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 trap 'exit 130' INT TERM
@@ -188,8 +197,8 @@ passed=0
 failed=0
 echo "$TARGETS" | awk NF >"$tmp/targets"
 while read -r name maxlen srcs; do
-	case " $only " in
-	"  " | *" $name "*) ;;
+	case " $selected " in
+	*" $name "*) ;;
 	*) continue ;;
 	esac
 	echo "fuzz: $name ($secs s)..." >&2

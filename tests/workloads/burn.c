@@ -6,9 +6,10 @@
  *
  *   burn [-d SECONDS] [-r RATIO] [-t THREADS]
  *
- * Each round spins RATIO ms in leaf_hot and 1 ms in leaf_cold, timed by
- * the TSC read inline (no call leaves the leaf), so CPU time splits RATIO:1
- * whatever the code's speed; preemption stretches both alike.
+ * Each round does RATIO units of work in leaf_hot and one in leaf_cold,
+ * the same inlined loop, so CPU time splits RATIO:1 in expectation whatever
+ * the machine's speed or load (a time budget would not: preemption eats
+ * more of a longer budget).
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -20,37 +21,28 @@
 
 static double duration = 5.0;
 static int ratio = 3;
-static uint64_t ticks_per_ms;
 volatile unsigned long sink;
 
-static inline uint64_t rdtsc(void)
-{
-	uint32_t lo, hi;
+#define UNIT_ITERS 100000
 
-	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-	return ((uint64_t)hi << 32) | lo;
-}
-
-/* Spins for ms milliseconds of TSC time; inlined into each leaf. */
-static inline __attribute__((always_inline)) void spin_ms(int ms)
+/* One unit of work, inlined into each leaf so samples land there. */
+static inline __attribute__((always_inline)) void work(int units)
 {
-	uint64_t end = rdtsc() + ms * ticks_per_ms;
 	unsigned long x = sink;
 
-	while (rdtsc() < end)
-		for (int i = 0; i < 64; i++)
-			x = x * 6364136223846793005UL + 1442695040888963407UL;
+	for (long i = 0; i < (long)units * UNIT_ITERS; i++)
+		x = x * 6364136223846793005UL + 1442695040888963407UL;
 	sink = x;
 }
 
 __attribute__((noinline)) void leaf_hot(void)
 {
-	spin_ms(ratio);
+	work(ratio);
 }
 
 __attribute__((noinline)) void leaf_cold(void)
 {
-	spin_ms(1);
+	work(1);
 }
 
 __attribute__((noinline)) void stage_two(void)
@@ -87,16 +79,6 @@ __attribute__((noinline)) void *run(void *arg)
 	return NULL;
 }
 
-static void calibrate(void)
-{
-	double t0 = now();
-	uint64_t c0 = rdtsc();
-
-	while (now() < t0 + 0.05)
-		;
-	ticks_per_ms = (rdtsc() - c0) / ((now() - t0) * 1000);
-}
-
 int main(int argc, char **argv)
 {
 	pthread_t threads[64];
@@ -114,7 +96,6 @@ int main(int argc, char **argv)
 	}
 	if (nthreads < 1 || nthreads > 64 || ratio < 1)
 		return 2;
-	calibrate();
 	/* Threads 1..n-1 run beside the main thread, which is thread 0. */
 	for (long i = 1; i < nthreads; i++)
 		if (pthread_create(&threads[i], NULL, run, (void *)(i + 1)))
