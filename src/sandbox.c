@@ -186,19 +186,27 @@ static int allow_all(scmp_filter_ctx ctx, const int *calls, size_t n)
 	return 0;
 }
 
+/* Allows call when its argument arg equals value. */
+static int allow_if(scmp_filter_ctx ctx, int call, unsigned int arg,
+		    scmp_datum_t value)
+{
+	struct scmp_arg_cmp cmp = {
+		.arg = arg, .op = SCMP_CMP_EQ, .datum_a = value, .datum_b = 0,
+	};
+
+	return seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, call, 1, &cmp);
+}
+
 static int allow_args(scmp_filter_ctx ctx)
 {
 	int err = 0;
 
 	for (size_t i = 0; i < sizeof(bpf_cmds) / sizeof(bpf_cmds[0]) && !err; i++)
-		err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(bpf), 1,
-				       SCMP_A0(SCMP_CMP_EQ, bpf_cmds[i]));
+		err = allow_if(ctx, SCMP_SYS(bpf), 0, bpf_cmds[i]);
 	/* Signals to ourselves only (abort(), raise()). */
-	err = err ?: seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
-				      SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()));
+	err = err ?: allow_if(ctx, SCMP_SYS(tgkill), 0, getpid());
 	/* Detaching a perf_event link disables the event first. */
-	err = err ?: seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
-				      SCMP_A1(SCMP_CMP_EQ, PERF_EVENT_IOC_DISABLE));
+	err = err ?: allow_if(ctx, SCMP_SYS(ioctl), 1, PERF_EVENT_IOC_DISABLE);
 	return err;
 }
 
