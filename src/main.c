@@ -634,6 +634,7 @@ static bool sample_of_tid(const struct profile_sample *s, void *ctx)
 	return s->tid == *(const uint32_t *)ctx;
 }
 
+/* A file name from names tenants choose: no '/', and no "." or "..". */
 static void safe_name(char *out, size_t len, const char *in)
 {
 	size_t i = 0;
@@ -645,6 +646,8 @@ static void safe_name(char *out, size_t len, const char *in)
 			 (c >= '0' && c <= '9') || c == '-' || c == '.' ? c : '_';
 	}
 	out[i] = '\0';
+	if (out[0] == '.' || !out[0])
+		out[0] = '_';	/* ".", "..", ".hidden", "": never a path step */
 }
 
 static int write_thread_graph(struct run *r, const struct thread_weight *w)
@@ -1115,11 +1118,17 @@ static void ps_row(const struct resolver *res, const struct workload *w,
 
 static int run_ps(const struct opts *o)
 {
-	char cpuacct[PATH_MAX];
+	char cpuacct[PATH_MAX], missing[128];
 	struct resolver *res;
 	bool v1;
 	int err;
 
+	/* Runtime state (/run/containerd, ...) is root's, mode 0700. */
+	err = privs__check_read(missing, sizeof(missing));
+	if (err) {
+		log_error("missing capability %s: run as root", missing);
+		return err;
+	}
 	res = open_resolver(o, &v1);
 	if (!res)
 		return -ENOENT;

@@ -271,34 +271,54 @@ static int open_in_root(const struct symbolizer *s, uint32_t pid,
 	return fd < 0 ? err : fd;
 }
 
-/* map_files reaches a mapping whose file was deleted or replaced. */
+/*
+ * map_files is the mapped file itself, whatever its path says now: a path
+ * swapped after the mmap cannot point us elsewhere. O_PATH first, so that
+ * only a regular file is ever opened for real.
+ */
 static int open_map_file(const struct symbolizer *s, uint32_t pid,
 			 const struct procmap *m)
 {
-	char path[PATH_MAX];
-	int fd;
+	char path[PATH_MAX], self[64];
+	struct stat st;
+	int pathfd, fd, err;
 
 	snprintf(path, sizeof(path), "%s/%u/map_files/%llx-%llx", s->proc_root,
 		 pid, (unsigned long long)m->start, (unsigned long long)m->end);
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	return fd < 0 ? -errno : fd;
+	pathfd = open(path, O_PATH | O_CLOEXEC);
+	if (pathfd < 0)
+		return -errno;
+	if (fstat(pathfd, &st) || !S_ISREG(st.st_mode)) {
+		close(pathfd);
+		return -EINVAL;
+	}
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", pathfd);
+	fd = open(self, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	err = -errno;
+	close(pathfd);
+	return fd < 0 ? err : fd;
 }
 
+/*
+ * The mapped file: by map_files when we may, else by its path inside the
+ * process's root, accepted only if it is still the inode maps names (the
+ * device differs on overlayfs, the inode number does not).
+ */
 static int open_mapped_file(const struct symbolizer *s, uint32_t pid,
 			    const struct procmap *m)
 {
 	struct stat st;
-	int fd = -ENOENT;
+	int fd;
 
-	if (!m->deleted)
-		fd = open_in_root(s, pid, m->path);
-	if (fd < 0)
-		fd = open_map_file(s, pid, m);
+	fd = open_map_file(s, pid, m);
+	if (fd >= 0 || m->deleted)
+		return fd;
+	fd = open_in_root(s, pid, m->path);
 	if (fd < 0)
 		return fd;
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+	if (fstat(fd, &st) || st.st_ino != m->inode) {
 		close(fd);
-		return -EINVAL;
+		return -ESTALE;
 	}
 	return fd;
 }
