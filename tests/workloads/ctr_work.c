@@ -6,7 +6,8 @@
  * alpha_stage -> alpha_leaf) and copied into each container's root only.
  *
  *   ctr_work [-d SECONDS] [-u PERCENT]   burn PERCENT of one CPU (default
- *                                        100) in TAG_leaf, in 10 ms periods
+ *                                        100) in TAG_leaf, in cycles of random
+ *                                        length (6..14 ms)
  *   ctr_work -j [-d SECONDS]             JIT: one thread spins in code
  *                                        copied into an anonymous RWX
  *                                        mapping, named in
@@ -97,15 +98,33 @@ __attribute__((noinline)) void FN(nap)(long us)
 	sink++;		/* not a tail call */
 }
 
+/*
+ * A cycle length in µs, uniform in 6..14 ms (mean 10 ms). A fixed 10 ms
+ * cycle (plus wake-up latency) phase-locks with a 99 Hz sampler on a VM,
+ * and then every sample lands in the burn or none does.
+ */
+static long cycle_us(void)
+{
+	static uint64_t x;
+
+	if (!x)
+		x = (uint64_t)getpid() * 2654435761ULL + rdtsc();
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	return 6000 + (long)(x % 8001);
+}
+
 __attribute__((noinline)) void FN(main_loop)(void)
 {
 	double end = duration > 0 ? now() + duration : 1e300;
-	long on = duty * 100, off = (100 - duty) * 100;	/* of 10 ms */
 
 	while (now() < end) {
+		long cycle = cycle_us(), on = cycle * duty / 100;
+
 		FN(stage)(on);
-		if (off)
-			FN(nap)(off);
+		if (cycle - on > 0)
+			FN(nap)(cycle - on);
 	}
 }
 

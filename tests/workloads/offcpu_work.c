@@ -2,7 +2,8 @@
 /*
  * Ground truth for the off-CPU and wall-clock tests. One scenario per run:
  *
- *   offcpu_work spin-sleep SEC   spin ~3 ms in spin_work, sleep 7 ms in nap
+ *   offcpu_work spin-sleep SEC   spin 30% in spin_work, sleep 70% in nap, in
+ *                                cycles of random length (6..14 ms)
  *   offcpu_work pipe SEC         reader blocks in blocking_read; a writer
  *                                thread writes every 100 ms
  *   offcpu_work fsync SEC FILE   write 4 KiB + fsync in sync_write, looping
@@ -36,11 +37,35 @@ static double now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-__attribute__((noinline)) void sleep_ms(long ms)
+__attribute__((noinline)) void sleep_us(long us)
 {
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	struct timespec ts = { us / 1000000, (us % 1000000) * 1000L };
 
 	nanosleep(&ts, NULL);
+}
+
+__attribute__((noinline)) void sleep_ms(long ms)
+{
+	sleep_us(ms * 1000);
+}
+
+/*
+ * A cycle length in µs, uniform in 6..14 ms (mean 10 ms). A fixed 10 ms
+ * cycle (plus wake-up latency) beats against a 99 or 199 Hz sampler and
+ * phase-locks to it on a VM: every sample then lands in the spin, or none
+ * does. Real profilers sample periodic work the same way, so the ground
+ * truth must not be periodic.
+ */
+static long cycle_us(void)
+{
+	static unsigned long long x;
+
+	if (!x)
+		x = (unsigned long long)getpid() * 2654435761ULL + 1;
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	return 6000 + (long)(x % 8001);
 }
 
 __attribute__((noinline)) void spin_work(double seconds)
@@ -54,18 +79,21 @@ __attribute__((noinline)) void spin_work(double seconds)
 	sink = x;
 }
 
-__attribute__((noinline)) void nap(long ms)
+__attribute__((noinline)) void nap(long us)
 {
-	sleep_ms(ms);
+	sleep_us(us);
 }
 
+/* 30% spin, 70% sleep, in cycles of random length (mean 10 ms). */
 __attribute__((noinline)) void spin_sleep_loop(void)
 {
 	double end = now() + duration;
 
 	while (now() < end) {
-		spin_work(0.003);
-		nap(7);
+		long cycle = cycle_us();
+
+		spin_work(cycle * 0.3e-6);
+		nap(cycle * 7 / 10);
 	}
 }
 
