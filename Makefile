@@ -30,7 +30,7 @@ CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP $(SANFLAGS) \
 	  -I$(OUTPUT) -Ibpf -Isrc -Icgroup -Icontainer -DSYSSCOPE_VERSION='"$(VERSION)"'
 LDFLAGS += $(SANFLAGS)
-LDLIBS := -lbpf -lelf -lz -lcap -ljson-c -lseccomp
+LDLIBS := -lbpf -lelf -lz -lcap -ljson-c -lseccomp -lmicrohttpd -lpthread
 TEST_LDLIBS := -lcmocka $(LDLIBS)
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
@@ -119,10 +119,12 @@ unit: $(UNIT_BINS)
 e2e: all workloads
 	$(Q)SYSSCOPE=$(abspath $(OUTPUT)/sysscope) \
 	 SYSSCOPE_WORKLOADS=$(abspath $(OUTPUT)/workloads) \
+	 SYSSCOPE_PLAIN=$(abspath build/sysscope) \
 	 $(PYTEST) -v tests/e2e
 
 # The README's test command: everything, sanitized.
 test: deps
+	$(Q)$(MAKE) --no-print-directory CC=gcc all
 	$(Q)$(MAKE) --no-print-directory SAN=1 CC=gcc unit e2e
 	$(Q)$(MAKE) --no-print-directory OUTPUT=build/clang CC=clang all
 	$(Q)tests/fuzz/run.sh $(or $(CI_FUZZ_SECONDS),20)

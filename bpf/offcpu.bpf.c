@@ -47,12 +47,20 @@ const volatile bool use_task_storage = true;
 __u64 run_start_ns;
 __u64 run_end_ns;
 
+/*
+ * Bumped by user space each time it empties the stack map (the agent does
+ * at every window): a user stack id taken under an older epoch may name a
+ * stack that is gone, so it is neither reused nor reported.
+ */
+__u32 stack_epoch;
+
 struct start {
 	__u64 ts;		/* switch-out time; 0 while on the CPU */
 	__u64 kstack;		/* raw_tp only: kernel stack at switch-out */
 	__u64 uip, usp, ubp, uret;	/* where user_stack_id was taken */
 	__s32 user_stack_id;
 	__u32 reason;
+	__u32 epoch;		/* stack_epoch when user_stack_id was taken */
 };
 
 struct {
@@ -180,14 +188,17 @@ static __always_inline __s32 user_stack(void *ctx, struct start *s)
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
 	__u64 ip = BPF_CORE_READ(regs, ip), sp = BPF_CORE_READ(regs, sp);
 	__u64 bp = BPF_CORE_READ(regs, bp), ret = 0;
+	__u32 epoch = stack_epoch;
 
 	/* The caller's return address tells apart siblings of one depth. */
 	bpf_probe_read_user(&ret, sizeof(ret), (void *)(bp + 8));
-	if (s->user_stack_id >= 0 && s->uip == ip && s->usp == sp &&
-	    s->ubp == bp && s->uret == ret) {
+	if (s->user_stack_id >= 0 && s->epoch == epoch && s->uip == ip &&
+	    s->usp == sp && s->ubp == bp && s->uret == ret) {
 		stat_inc(OFFCPU_STAT_USTACK_REUSED);
 		return s->user_stack_id;
 	}
+	/* Read before the walk: a map emptied meanwhile makes it stale. */
+	s->epoch = epoch;
 	s->uip = ip;
 	s->usp = sp;
 	s->ubp = bp;
@@ -228,6 +239,14 @@ static __always_inline struct kstack *kstack_buf(void)
 	__u32 zero = 0;
 
 	return bpf_map_lookup_elem(&kstack_scratch, &zero);
+}
+
+/* The interval's user stack id, or STACK_ID_STALE if the map was emptied. */
+static __always_inline __s32 user_stack_valid(const struct start *s)
+{
+	if (s->user_stack_id >= 0 && s->epoch != stack_epoch)
+		return STACK_ID_STALE;
+	return s->user_stack_id;
 }
 
 /* Runs as prev, the thread leaving the CPU. */
@@ -314,14 +333,19 @@ static __always_inline void switch_in(struct task_struct *next)
 	s = start_get(next, tid, false);
 	if (!s || !s->ts)
 		return;
+	/*
+	 * After the window's end the interval stays open: the end-of-window
+	 * dump counts it up to the end, and the next window (if any) from
+	 * its own start.
+	 */
+	now = bpf_ktime_get_ns();
+	if (run_end_ns && now > run_end_ns)
+		return;
 	since = s->ts;
 	s->ts = 0;
 	/* Only the part inside the run's window counts. */
-	now = bpf_ktime_get_ns();
 	if (now < run_start_ns)
 		return;		/* closed before the window opened */
-	if (run_end_ns && now > run_end_ns)
-		now = run_end_ns;
 	if (since < run_start_ns)
 		since = run_start_ns;
 	delta = now > since ? now - since : 0;
@@ -333,7 +357,7 @@ static __always_inline void switch_in(struct task_struct *next)
 	key.tgid = BPF_CORE_READ(next, tgid);
 	key.tid = tid;
 	key.reason = s->reason;
-	key.user_stack_id = s->user_stack_id;
+	key.user_stack_id = user_stack_valid(s);
 	key.kern_stack = kernel_stack_of(next, s);
 	if (!is_kthread(next) && !announce_proc(key.tgid, key.cgroup_id))
 		stat_inc(OFFCPU_STAT_NEW_PROC_LOST);
@@ -375,7 +399,7 @@ static __always_inline bool open_since(struct task_struct *task, __u32 tid,
 	if (s) {
 		*since = s->ts;
 		*reason = s->reason;
-		*user_stack_id = s->user_stack_id;
+		*user_stack_id = user_stack_valid(s);
 		return s->ts != 0;
 	}
 	if (BPF_CORE_READ(task, on_cpu))
@@ -488,8 +512,11 @@ int dump_open(struct bpf_iter__task *ctx)
 	/* Taken at switch-out if it switched during the run; else walk now. */
 	rec->user_stack_id = user_stack_id;
 	rec->nuser = 0;
-	/* Seeded at the start (-ENODATA): it has not run since, walk now. */
-	if (user_stack_id == -ENODATA)
+	/*
+	 * Seeded at the start (-ENODATA), or taken before the stack map was
+	 * emptied (stale): it has not run since, so walk it now.
+	 */
+	if (user_stack_id == -ENODATA || user_stack_id == STACK_ID_STALE)
 		rec->user_stack_id = user_stack_id = STACK_ID_NONE;
 	if (user_stacks && !is_kthread(task) && user_stack_id == STACK_ID_NONE)
 		rec->nuser = user_stack_of(task, rec->user);

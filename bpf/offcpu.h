@@ -15,6 +15,9 @@ enum offcpu_reason {
 	OFFCPU_REASON_MAX,
 };
 
+/* A user stack id taken before the stack map was last emptied (-ESTALE). */
+#define STACK_ID_STALE (-116)
+
 struct offcpu_key {
 	__u64 cgroup_id;	/* of the thread that was off the CPU */
 	__u64 kern_stack;	/* key in kstacks; 0: none or lost */

@@ -4,11 +4,11 @@
 set -eu
 
 PKGS="make gcc clang llvm bpftool libbpf-dev libelf-dev libdw-dev zlib1g-dev
-libcap-dev libseccomp-dev libjson-c-dev pkg-config
+libcap-dev libseccomp-dev libjson-c-dev libmicrohttpd-dev pkg-config
 libcmocka-dev python3-pytest golang-go libxml2-utils binutils elfutils
 gcc-multilib nodejs
 linux-perf bpftrace procps util-linux
-containerd runc podman"
+containerd runc podman debootstrap chromium"
 
 missing=""
 for p in $PKGS; do

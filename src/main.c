@@ -13,6 +13,10 @@
 #include <unistd.h>
 #include <bpf/libbpf.h>
 #include <linux/types.h>
+#include <malloc.h>
+#include <pthread.h>
+#include <bpf/bpf.h>
+#include "agent_http.h"
 #include "announce.h"
 #include "cgroup.h"
 #include "log.h"
@@ -27,6 +31,7 @@
 #include "sandbox.h"
 #include "select.h"
 #include "symbolize.h"
+#include "window_store.h"
 
 #define POLL_MS 100
 #define MAX_THREAD_GRAPHS 32
@@ -330,18 +335,11 @@ static int open_notices(struct run *r)
 	return err;
 }
 
-static int sample_until_done(struct run *r)
+/* Reads process notices until deadline (CLOCK_MONOTONIC) or a signal. */
+static int poll_notices_until(struct run *r, uint64_t deadline)
 {
-	uint64_t start = now_ns(CLOCK_MONOTONIC);
-	uint64_t end, deadline = r->opts->duration_s > 0 ?
-		start + (uint64_t)(r->opts->duration_s * 1e9) : UINT64_MAX;
 	int n = 0;
 
-	/* One window for every collector: from here to the stop. */
-	if (r->offcpu && offcpu__begin(r->offcpu, start))
-		log_warn("off-CPU: threads asleep since before the run may be missed");
-	if (r->oncpu)
-		oncpu__begin(r->oncpu, start);
 	while (!stop_requested && now_ns(CLOCK_MONOTONIC) < deadline) {
 		uint64_t left = (deadline - now_ns(CLOCK_MONOTONIC)) / 1000000;
 		int timeout = left < POLL_MS ? (int)left + 1 : POLL_MS;
@@ -351,9 +349,25 @@ static int sample_until_done(struct run *r)
 			n = 0;
 		if (n < 0) {
 			log_error("ring buffer poll: %s", strerror(-n));
-			break;
+			return n;
 		}
 	}
+	return 0;
+}
+
+static int sample_until_done(struct run *r)
+{
+	uint64_t start = now_ns(CLOCK_MONOTONIC);
+	uint64_t end, deadline = r->opts->duration_s > 0 ?
+		start + (uint64_t)(r->opts->duration_s * 1e9) : UINT64_MAX;
+	int err;
+
+	/* One window for every collector: from here to the stop. */
+	if (r->offcpu && offcpu__begin(r->offcpu, start))
+		log_warn("off-CPU: threads asleep since before the run may be missed");
+	if (r->oncpu)
+		oncpu__begin(r->oncpu, start);
+	err = poll_notices_until(r, deadline);
 	end = now_ns(CLOCK_MONOTONIC);
 	if (r->oncpu)
 		oncpu__stop(r->oncpu);
@@ -362,7 +376,7 @@ static int sample_until_done(struct run *r)
 	r->duration_ns = end - start;
 	/* Notices already queued still name processes worth reading. */
 	ring_buffer__consume(r->notices);
-	return n < 0 ? n : 0;
+	return err;
 }
 
 static struct filter_config filter_of(const struct run *r)
@@ -878,12 +892,12 @@ static int read_stats(struct run *r)
 	return 0;
 }
 
-static int collect_and_write(struct run *r)
+/* Reads the collectors' maps into a new r->profile. */
+static int build_profile(struct run *r)
 {
 	struct recorder rec;
 	int err;
 
-	read_stats(r);
 	r->profile = profile__new(r->layout->types, 2);
 	if (!r->profile)
 		return -errno;
@@ -892,10 +906,19 @@ static int collect_and_write(struct run *r)
 		err = oncpu__collect(r->oncpu, r->sym, &rec);
 	if (!err && r->offcpu)
 		err = offcpu__collect(r->offcpu, r->sym, &rec);
-	if (err) {
+	if (err)
 		log_error("reading samples: %s", strerror(-err));
+	return err;
+}
+
+static int collect_and_write(struct run *r)
+{
+	int err;
+
+	read_stats(r);
+	err = build_profile(r);
+	if (err)
 		return err;
-	}
 	err = write_outputs(r);
 	if (!err)
 		report(r);
@@ -918,6 +941,13 @@ static int enter_sandbox(const struct run *r)
 	bool kept_bpf;
 	int err;
 
+	if (r->opts->user) {
+		err = sandbox__switch_user(r->opts->uid, r->opts->gid);
+		if (err) {
+			log_error("--user %s: %s", r->opts->user, strerror(-err));
+			return err;
+		}
+	}
 	err = sandbox__drop_privileges(fd, &kept_bpf);
 	if (err) {
 		log_error("dropping capabilities: %s", strerror(-err));
@@ -928,7 +958,7 @@ static int enter_sandbox(const struct run *r)
 	if (r->opts->no_seccomp) {
 		log_warn("--no-seccomp: running WITHOUT the seccomp filter (debugging only)");
 	} else {
-		err = sandbox__install_seccomp();
+		err = sandbox__install_seccomp(r->opts->mode == MODE_AGENT);
 		if (err) {
 			log_error("seccomp filter: %s", strerror(-err));
 			return err;
@@ -1018,6 +1048,9 @@ static int run(const struct opts *o)
 	err = select_cgroups(&r);
 	r.whole_node = !o->npids && !o->ntids && !r.ncgroups;
 	err = err ?: make_output_dir(o, r.dir, sizeof(r.dir));
+	if (!err && o->user && (err = sandbox__give_dir(r.dir, o->uid, o->gid)))
+		log_error("--user %s: output folder '%s': %s", o->user, r.dir,
+			  strerror(-err));
 	err = err ?: install_signals();
 	if (err)
 		goto cleanup;
@@ -1052,6 +1085,314 @@ cleanup:
 	symbolizer__free(r.sym);
 	resolver__free(r.res);
 	free(r.cgroup_ids);
+	return err;
+}
+
+/* ---- sysscope agent ---- */
+
+/* How often the agent empties the off-CPU stack maps (offcpu__empty). */
+#define STACKS_EVERY_S 600
+/* Resident memory the agent keeps under, in % of --memory-limit. */
+#define RSS_TARGET 80
+
+struct prog_stats {
+	uint64_t run_ns, runs;
+};
+
+struct agent {
+	struct run r;
+	struct window_store *store;
+	struct agent_http *http;
+	int bpf_stats_fd;		/* held: the kernel times our programs */
+	pthread_mutex_t lock;		/* guards what follows */
+	uint64_t on_stats[ONCPU_STAT_MAX];
+	uint64_t off_stats[OFFCPU_STAT_MAX];
+	struct prog_stats prog[2];	/* oncpu, offcpu */
+	uint64_t windows, window_errors;
+	uint64_t windows_since_stacks;	/* off-CPU stack maps last emptied */
+	uint64_t covered_ns, gap_ns;	/* time in windows, between them */
+	double last_collect_s;
+};
+
+static uint64_t self_rss_bytes(void)
+{
+	unsigned long long size, rss = 0;
+	FILE *f = fopen("/proc/self/statm", "re");
+
+	if (f) {
+		if (fscanf(f, "%llu %llu", &size, &rss) != 2)
+			rss = 0;
+		fclose(f);
+	}
+	return rss * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+static void prog_stats_read(int fd, struct prog_stats *out)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+
+	if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len)) {
+		out->run_ns = info.run_time_ns;
+		out->runs = info.run_cnt;
+	}
+}
+
+static void agent_metrics(void *ctx, FILE *f)
+{
+	struct agent *a = ctx;
+	struct window_store_stats ws;
+	struct agent copy;
+	static const char *const progs[2] = { "oncpu", "offcpu" };
+
+	pthread_mutex_lock(&a->lock);
+	memcpy(copy.on_stats, a->on_stats, sizeof(copy.on_stats));
+	memcpy(copy.off_stats, a->off_stats, sizeof(copy.off_stats));
+	memcpy(copy.prog, a->prog, sizeof(copy.prog));
+	copy.windows = a->windows;
+	copy.window_errors = a->window_errors;
+	copy.covered_ns = a->covered_ns;
+	copy.gap_ns = a->gap_ns;
+	copy.last_collect_s = a->last_collect_s;
+	pthread_mutex_unlock(&a->lock);
+	window_store__stats(a->store, &ws);
+
+	fprintf(f, "# HELP sysscope_samples_total On-CPU samples counted.\n"
+		"# TYPE sysscope_samples_total counter\n"
+		"sysscope_samples_total %llu\n",
+		(unsigned long long)copy.on_stats[ONCPU_STAT_COUNTED]);
+	fprintf(f, "# HELP sysscope_offcpu_intervals_total Off-CPU intervals counted.\n"
+		"# TYPE sysscope_offcpu_intervals_total counter\n"
+		"sysscope_offcpu_intervals_total %llu\n",
+		(unsigned long long)copy.off_stats[OFFCPU_STAT_COUNTED]);
+	fprintf(f, "# HELP sysscope_lost_samples_total Samples and intervals dropped (full maps, no storage).\n"
+		"# TYPE sysscope_lost_samples_total counter\n"
+		"sysscope_lost_samples_total{collector=\"oncpu\"} %llu\n"
+		"sysscope_lost_samples_total{collector=\"offcpu\"} %llu\n",
+		(unsigned long long)copy.on_stats[ONCPU_STAT_LOST_MAP_FULL],
+		(unsigned long long)(copy.off_stats[OFFCPU_STAT_LOST_MAP_FULL] +
+				     copy.off_stats[OFFCPU_STAT_LOST_NO_STORAGE]));
+	fputs("# HELP sysscope_collector_events_total Every counter of the BPF collectors.\n"
+	      "# TYPE sysscope_collector_events_total counter\n", f);
+	for (int i = 0; i < ONCPU_STAT_MAX; i++) {
+		fputs("sysscope_collector_events_total{collector=\"oncpu\",event=\"", f);
+		agent_http__label(f, on_stat_names[i]);
+		fprintf(f, "\"} %llu\n", (unsigned long long)copy.on_stats[i]);
+	}
+	for (int i = 0; i < OFFCPU_STAT_MAX; i++) {
+		fputs("sysscope_collector_events_total{collector=\"offcpu\",event=\"", f);
+		agent_http__label(f, off_stat_names[i]);
+		fprintf(f, "\"} %llu\n", (unsigned long long)copy.off_stats[i]);
+	}
+	fputs("# HELP sysscope_bpf_run_seconds_total Time the kernel spent in our BPF programs.\n"
+	      "# TYPE sysscope_bpf_run_seconds_total counter\n", f);
+	for (int i = 0; i < 2; i++)
+		fprintf(f, "sysscope_bpf_run_seconds_total{program=\"%s\"} %.9f\n",
+			progs[i], copy.prog[i].run_ns / 1e9);
+	fputs("# HELP sysscope_bpf_runs_total Runs of our BPF programs.\n"
+	      "# TYPE sysscope_bpf_runs_total counter\n", f);
+	for (int i = 0; i < 2; i++)
+		fprintf(f, "sysscope_bpf_runs_total{program=\"%s\"} %llu\n",
+			progs[i], (unsigned long long)copy.prog[i].runs);
+	fprintf(f, "# HELP sysscope_windows_total Windows collected (and failed).\n"
+		"# TYPE sysscope_windows_total counter\n"
+		"sysscope_windows_total{result=\"ok\"} %llu\n"
+		"sysscope_windows_total{result=\"error\"} %llu\n",
+		(unsigned long long)copy.windows,
+		(unsigned long long)copy.window_errors);
+	fprintf(f, "# HELP sysscope_windows_kept Windows held in memory.\n"
+		"# TYPE sysscope_windows_kept gauge\n"
+		"sysscope_windows_kept %zu\n"
+		"# HELP sysscope_windows_bytes Estimated bytes the kept windows hold.\n"
+		"# TYPE sysscope_windows_bytes gauge\n"
+		"sysscope_windows_bytes %zu\n"
+		"# HELP sysscope_windows_evicted_total Windows dropped, by why.\n"
+		"# TYPE sysscope_windows_evicted_total counter\n"
+		"sysscope_windows_evicted_total{reason=\"age\"} %llu\n"
+		"sysscope_windows_evicted_total{reason=\"memory\"} %llu\n",
+		ws.windows, ws.bytes, (unsigned long long)ws.evicted_age,
+		(unsigned long long)ws.evicted_memory);
+	fprintf(f, "# HELP sysscope_window_gap_seconds_total Time between windows (collecting), not profiled.\n"
+		"# TYPE sysscope_window_gap_seconds_total counter\n"
+		"sysscope_window_gap_seconds_total %.6f\n"
+		"# HELP sysscope_window_covered_seconds_total Time inside windows.\n"
+		"# TYPE sysscope_window_covered_seconds_total counter\n"
+		"sysscope_window_covered_seconds_total %.6f\n"
+		"# HELP sysscope_last_collect_seconds How long reading the last window took.\n"
+		"# TYPE sysscope_last_collect_seconds gauge\n"
+		"sysscope_last_collect_seconds %.6f\n",
+		copy.gap_ns / 1e9, copy.covered_ns / 1e9, copy.last_collect_s);
+	fprintf(f, "# HELP sysscope_agent_resident_bytes The agent's resident memory.\n"
+		"# TYPE sysscope_agent_resident_bytes gauge\n"
+		"sysscope_agent_resident_bytes %llu\n"
+		"# HELP sysscope_agent_memory_limit_bytes --memory-limit.\n"
+		"# TYPE sysscope_agent_memory_limit_bytes gauge\n"
+		"sysscope_agent_memory_limit_bytes %llu\n",
+		(unsigned long long)self_rss_bytes(),
+		(unsigned long long)a->r.opts->memory_limit);
+}
+
+/* Ends the window begun at start: reads it into the store, empties maps. */
+static int agent_close_window(struct agent *a, uint64_t start,
+			      uint64_t start_real)
+{
+	struct run *r = &a->r;
+	uint64_t end = now_ns(CLOCK_MONOTONIC), t0;
+	double window_s = r->opts->window_s;
+	bool stacks;
+	int err;
+
+	oncpu__pause(r->oncpu);
+	offcpu__end_window(r->offcpu, end);
+	ring_buffer__consume(r->notices);
+	t0 = now_ns(CLOCK_MONOTONIC);
+	err = build_profile(r);
+	/* What exited cannot sample again: its maps go; pids get reused. */
+	symbolizer__forget_exited(r->sym);
+	err = oncpu__empty(r->oncpu) ?: err;
+	/* Stacks only now and then: see offcpu__empty. */
+	stacks = ++a->windows_since_stacks * window_s >= STACKS_EVERY_S;
+	if (stacks)
+		a->windows_since_stacks = 0;
+	err = offcpu__empty(r->offcpu, stacks) ?: err;
+	if (err) {
+		log_warn("window: %s (its data is dropped)", strerror(-err));
+		profile__free(r->profile);
+	} else {
+		err = window_store__add(a->store, r->profile, start_real,
+					end - start, now_ns(CLOCK_REALTIME));
+	}
+	r->profile = NULL;
+	/*
+	 * The cap is on resident memory, which the windows' estimate does not
+	 * see whole: past RSS_TARGET of it, old windows go first, leaving
+	 * room for the next window's collection and for HTTP requests.
+	 */
+	while (self_rss_bytes() > r->opts->memory_limit / 100 * RSS_TARGET &&
+	       window_store__evict_oldest(a->store))
+		malloc_trim(0);
+	read_stats(r);
+	pthread_mutex_lock(&a->lock);
+	memcpy(a->on_stats, r->on_stats, sizeof(a->on_stats));
+	memcpy(a->off_stats, r->off_stats, sizeof(a->off_stats));
+	prog_stats_read(oncpu__prog_fd(r->oncpu), &a->prog[0]);
+	prog_stats_read(offcpu__prog_fd(r->offcpu), &a->prog[1]);
+	if (err)
+		a->window_errors++;
+	else
+		a->windows++;
+	a->covered_ns += end - start;
+	a->last_collect_s = (now_ns(CLOCK_MONOTONIC) - t0) / 1e9;
+	pthread_mutex_unlock(&a->lock);
+	return err;
+}
+
+static int agent_loop(struct agent *a)
+{
+	struct run *r = &a->r;
+	uint64_t window = (uint64_t)(r->opts->window_s * 1e9), last_end = 0;
+	uint64_t stop_at = r->opts->duration_s > 0 ? now_ns(CLOCK_MONOTONIC) +
+		(uint64_t)(r->opts->duration_s * 1e9) : UINT64_MAX;
+	int err = 0;
+
+	for (bool first = true; !stop_requested &&
+	     now_ns(CLOCK_MONOTONIC) < stop_at; first = false) {
+		uint64_t start = now_ns(CLOCK_MONOTONIC);
+		uint64_t start_real = now_ns(CLOCK_REALTIME);
+
+		if (first) {
+			if (offcpu__begin(r->offcpu, start))
+				log_warn("off-CPU: threads asleep since before the start may be missed");
+		} else {
+			offcpu__next_window(r->offcpu, start);
+			pthread_mutex_lock(&a->lock);
+			a->gap_ns += start - last_end;
+			pthread_mutex_unlock(&a->lock);
+		}
+		oncpu__begin(r->oncpu, start);
+		err = poll_notices_until(r, start + window < stop_at ?
+					 start + window : stop_at);
+		if (err)
+			break;
+		agent_close_window(a, start, start_real);
+		last_end = now_ns(CLOCK_MONOTONIC);
+	}
+	return err;
+}
+
+static int run_agent(const struct opts *o)
+{
+	struct agent a = {
+		.r = { .opts = o, .layout = &layouts[MODE_WALLCLOCK],
+		       .whole_node = true },
+		.bpf_stats_fd = -1,
+		.lock = PTHREAD_MUTEX_INITIALIZER,
+	};
+	struct run *r = &a.r;
+	int listen_fd = -1, err;
+
+	for (size_t i = 0; i < SELECT_MAX; i++)
+		r->cgroup_fds[i] = -1;
+	err = check_privileges();
+	err = err ?: install_signals();
+	if (err)
+		return err;
+	r->res = open_resolver(o, &r->cgroup_v1);
+	r->sym = symbolizer__new(o->proc_root);
+	if (!r->sym) {
+		err = -errno;
+		goto out;
+	}
+	listen_fd = agent_http__listen(o->listen);
+	if (listen_fd < 0) {
+		err = listen_fd;
+		log_error("--listen %s: %s", o->listen, strerror(-err));
+		goto out;
+	}
+	err = start_collectors(r);
+	if (!err && symbolizer__load_kernel(r->sym))
+		log_warn("kernel symbols unreadable (kptr_restrict?): kernel frames will be addresses");
+	/* While held, the kernel times our programs (for /metrics). */
+	a.bpf_stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+	if (a.bpf_stats_fd < 0)
+		log_warn("BPF run-time statistics unavailable: %s",
+			 strerror(errno));
+	err = err ?: enter_sandbox(r);
+	if (err)
+		goto out;
+	a.store = window_store__new((uint64_t)(o->retention_s * 1e9),
+				    o->memory_limit / 2);
+	if (!a.store) {
+		err = -ENOMEM;
+		goto out;
+	}
+	a.http = agent_http__start(listen_fd, &(struct agent_http_config){
+		.store = a.store, .period_ns = oncpu__period_ns(r->oncpu),
+		.metrics = agent_metrics, .metrics_ctx = &a,
+	});
+	listen_fd = -1;		/* the server has it, or closed it */
+	if (!a.http) {
+		err = -errno;
+		log_error("HTTP server on %s: %s", o->listen, strerror(errno));
+		goto out;
+	}
+	log_info("agent: serving http://%s/ ; %.0f s windows kept %.0f s, memory limit %llu MiB",
+		 o->listen, o->window_s, o->retention_s,
+		 (unsigned long long)(o->memory_limit >> 20));
+	err = agent_loop(&a);
+	log_info("agent: stopping");
+out:
+	agent_http__stop(a.http);
+	if (listen_fd >= 0)
+		close(listen_fd);
+	if (a.bpf_stats_fd >= 0)
+		close(a.bpf_stats_fd);
+	ring_buffer__free(r->notices);
+	oncpu__free(r->oncpu);
+	offcpu__free(r->offcpu);
+	window_store__free(a.store);
+	symbolizer__free(r->sym);
+	resolver__free(r->res);
 	return err;
 }
 
@@ -1172,5 +1513,7 @@ int main(int argc, char **argv)
 	libbpf_set_print(libbpf_print);
 	if (o.mode == MODE_PS)
 		return run_ps(&o) ? 1 : 0;
+	if (o.mode == MODE_AGENT)
+		return run_agent(&o) ? 1 : 0;
 	return run(&o) ? 1 : 0;
 }

@@ -184,6 +184,32 @@ int offcpu__begin(struct offcpu *oc, uint64_t now_ns)
 	return run_iter(oc->seed);
 }
 
+void offcpu__end_window(struct offcpu *oc, uint64_t now_ns)
+{
+	__atomic_store_n(&oc->skel->bss->run_end_ns, now_ns, __ATOMIC_RELEASE);
+}
+
+int offcpu__empty(struct offcpu *oc, bool stacks)
+{
+	int err = map__empty(oc->skel->maps.counts);
+
+	if (!stacks)
+		return err;
+	err = map__empty(oc->skel->maps.kstacks) ?: err;
+	err = map__empty(oc->skel->maps.stacks) ?: err;
+	/* After emptying: ids taken until now may name deleted stacks. */
+	__atomic_fetch_add(&oc->skel->bss->stack_epoch, 1, __ATOMIC_SEQ_CST);
+	return err;
+}
+
+void offcpu__next_window(struct offcpu *oc, uint64_t now_ns)
+{
+	/* Start first: with the end cleared first, the gap would count. */
+	__atomic_store_n(&oc->skel->bss->run_start_ns, now_ns,
+			 __ATOMIC_SEQ_CST);
+	__atomic_store_n(&oc->skel->bss->run_end_ns, 0, __ATOMIC_SEQ_CST);
+}
+
 void offcpu__stop(struct offcpu *oc, uint64_t now_ns)
 {
 	if (!oc->link)
@@ -204,6 +230,12 @@ void offcpu__free(struct offcpu *oc)
 	bpf_link__destroy(oc->exec_link);
 	offcpu_bpf__destroy(oc->skel);
 	free(oc);
+}
+
+int offcpu__prog_fd(const struct offcpu *oc)
+{
+	return bpf_program__fd(oc->raw_tp ? oc->skel->progs.on_switch_raw :
+					    oc->skel->progs.on_switch_btf);
 }
 
 int offcpu__stats_fd(const struct offcpu *oc)

@@ -43,11 +43,27 @@ struct offcpu *offcpu__start(const struct offcpu_config *cfg);
 int offcpu__begin(struct offcpu *oc, uint64_t now_ns);
 /* Stops tracing: intervals open now are closed at now_ns. */
 void offcpu__stop(struct offcpu *oc, uint64_t now_ns);
+/*
+ * The agent's windows: end_window (intervals stop counting; those still
+ * open are counted up to now_ns by offcpu__collect), collect, empty, and
+ * next_window, which opens the next one at now_ns.
+ */
+void offcpu__end_window(struct offcpu *oc, uint64_t now_ns);
+/*
+ * Empties the counts; with stacks, the stack maps too. Threads asleep
+ * since before that lose their user stack when they wake (it was taken
+ * when they blocked), so stacks are emptied rarely: their ids stay valid
+ * (a stack keeps its id) until then.
+ */
+int offcpu__empty(struct offcpu *oc, bool stacks);
+void offcpu__next_window(struct offcpu *oc, uint64_t now_ns);
 void offcpu__free(struct offcpu *oc);
 
 int offcpu__read_stats(struct offcpu *oc, uint64_t *stats);
 /* A map to test reading with (the sandbox's CAP_BPF probe). */
 int offcpu__stats_fd(const struct offcpu *oc);
+/* The sched_switch program, for its run-time statistics. */
+int offcpu__prog_fd(const struct offcpu *oc);
 /* The ring buffer of struct new_proc notices (bpf/announce.h). */
 int offcpu__new_proc_fd(const struct offcpu *oc);
 /* Recorded intervals and the ones still open at the stop. */

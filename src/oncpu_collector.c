@@ -162,6 +162,19 @@ void oncpu__begin(struct oncpu *oc, uint64_t now_ns)
 	oc->skel->bss->window_start_ns = now_ns;
 }
 
+void oncpu__pause(struct oncpu *oc)
+{
+	__atomic_store_n(&oc->skel->bss->window_start_ns, UINT64_MAX,
+			 __ATOMIC_RELEASE);
+}
+
+int oncpu__empty(struct oncpu *oc)
+{
+	int err = map__empty(oc->skel->maps.counts);
+
+	return map__empty(oc->skel->maps.stacks) ?: err;
+}
+
 void oncpu__stop(struct oncpu *oc)
 {
 	for (int i = 0; i < oc->ncpus; i++) {
@@ -184,6 +197,11 @@ void oncpu__free(struct oncpu *oc)
 	free(oc->links);
 	free(oc->pmu_fds);
 	free(oc);
+}
+
+int oncpu__prog_fd(const struct oncpu *oc)
+{
+	return bpf_program__fd(oc->skel->progs.do_sample);
 }
 
 int oncpu__stats_fd(const struct oncpu *oc)

@@ -29,12 +29,20 @@ struct oncpu;
 struct oncpu *oncpu__start(const struct oncpu_config *cfg);
 /* Samples count from now_ns (CLOCK_MONOTONIC) on. */
 void oncpu__begin(struct oncpu *oc, uint64_t now_ns);
+/*
+ * The agent's windows: pause (samples stop counting), collect, empty the
+ * maps, and begin again. Pausing keeps the perf events open.
+ */
+void oncpu__pause(struct oncpu *oc);
+int oncpu__empty(struct oncpu *oc);
 /* Stops sampling (perf events closed); the maps stay readable. */
 void oncpu__stop(struct oncpu *oc);
 void oncpu__free(struct oncpu *oc);
 
 /* A map to test reading with (the sandbox's CAP_BPF probe). */
 int oncpu__stats_fd(const struct oncpu *oc);
+/* The sampling program, for its run-time statistics. */
+int oncpu__prog_fd(const struct oncpu *oc);
 /* The ring buffer of struct new_proc notices (bpf/announce.h). */
 int oncpu__new_proc_fd(const struct oncpu *oc);
 

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,11 @@ enum {
 	OPT_CGROUP_VERSION,
 	OPT_NO_SECCOMP,
 	OPT_SANDBOX_SELFTEST,
+	OPT_USER,
+	OPT_LISTEN,
+	OPT_WINDOW,
+	OPT_RETENTION,
+	OPT_MEMORY_LIMIT,
 };
 
 static const struct option long_options[] = {
@@ -52,6 +58,11 @@ static const struct option long_options[] = {
 	{ "kernel-stacks-only", no_argument, NULL, 'K' },
 	{ "output", required_argument, NULL, 'o' },
 	{ "proc", required_argument, NULL, OPT_PROC },
+	{ "user", required_argument, NULL, OPT_USER },
+	{ "listen", required_argument, NULL, OPT_LISTEN },
+	{ "window", required_argument, NULL, OPT_WINDOW },
+	{ "retention", required_argument, NULL, OPT_RETENTION },
+	{ "memory-limit", required_argument, NULL, OPT_MEMORY_LIMIT },
 	{ "max-entries", required_argument, NULL, OPT_MAX_ENTRIES },
 	{ "max-stacks", required_argument, NULL, OPT_MAX_STACKS },
 	{ "verbose", no_argument, NULL, 'v' },
@@ -70,6 +81,8 @@ static const char usage[] =
 "  profile                    on-CPU sampling\n"
 "  offcputime                 off-CPU time: blocked, sleeping, waiting for a CPU\n"
 "  ps                         list the containers and pods on this node\n"
+"  agent                      wall-clock profiles of every pod, in windows,\n"
+"                             served over HTTP (until SIGTERM or -d)\n"
 "\n"
 "Options:\n"
 "  -d, --duration SEC         stop after SEC seconds (default: at Ctrl-C)\n"
@@ -91,6 +104,14 @@ static const char usage[] =
 "  -K, --kernel-stacks-only   kernel stacks only\n"
 "  -o, --output DIR           output folder (default sysscope-MODE-TIME/)\n"
 "      --proc DIR             procfs of the host (default /proc)\n"
+"      --user USER            after loading, run as USER (name or uid), keeping\n"
+"                             the reading capabilities; the output folder is USER's\n"
+"      --listen ADDR:PORT     agent: where to serve HTTP (default 0.0.0.0:8080)\n"
+"      --window SEC           agent: one profile per SEC seconds (default 60)\n"
+"      --retention TIME       agent: keep windows this long: SEC, or with\n"
+"                             s, m, h (default 1h)\n"
+"      --memory-limit SIZE    agent: resident memory cap, bytes or K, M, G\n"
+"                             (default 256M); the oldest windows go first\n"
 "      --max-entries N        distinct thread/stack keys kept (default 65536)\n"
 "      --max-stacks N         distinct stacks kept (default 32768)\n"
 "      --no-seccomp           debugging only: run without the seccomp filter\n"
@@ -170,6 +191,122 @@ static bool parse_duration(const char *s, double *out)
 	return true;
 }
 
+/*
+ * The passwd entry of name (by_uid: of uid) into *pw and buf: 1 found,
+ * 0 not found, or -errno. buf grows as getpw*_r() asks (ERANGE).
+ */
+static int lookup_user(const char *name, uid_t uid, bool by_uid,
+		       struct passwd *pw, char **buf)
+{
+	struct passwd *res = NULL;
+	size_t len = 1024;
+	int err;
+
+	for (;;) {
+		char *n = realloc(*buf, len);
+
+		if (!n)
+			return -ENOMEM;
+		*buf = n;
+		err = by_uid ? getpwuid_r(uid, pw, *buf, len, &res) :
+			       getpwnam_r(name, pw, *buf, len, &res);
+		if (err != ERANGE || len >= (1u << 20))
+			break;
+		len *= 2;
+	}
+	if (res)
+		return 1;
+	/* "Not found" may come as 0 or as one of these (getpwnam_r(3)). */
+	if (!err || err == ENOENT || err == ESRCH || err == EBADF ||
+	    err == EPERM)
+		return 0;
+	return -err;
+}
+
+/*
+ * --user: a name, or a decimal uid (all digits; a passwd entry is then
+ * optional). The result is a uid and the entry's primary gid.
+ */
+static enum opts_result parse_user(const char *arg, struct opts *o,
+				   char *err, size_t errlen)
+{
+	bool numeric = *arg && strspn(arg, "0123456789") == strlen(arg);
+	struct passwd pw;
+	char *buf = NULL;
+	uint64_t v = 0;
+	int found;
+
+	if (!*arg)
+		return fail(err, errlen, "invalid user '': expected a user name or uid");
+	/* (uid_t)-1 means "unchanged" to setresuid(): never a user. */
+	if (numeric && !parse_u64(arg, 0, (uid_t)-2, &v))
+		return fail(err, errlen, "invalid user '%s': uid out of range", arg);
+	found = lookup_user(arg, (uid_t)v, numeric, &pw, &buf);
+	if (found < 0) {
+		free(buf);
+		return fail(err, errlen, "user '%s': cannot read the user database: %s",
+			    arg, strerror(-found));
+	}
+	if (!found && !numeric) {
+		free(buf);
+		return fail(err, errlen, "unknown user '%s' (not in the user database)", arg);
+	}
+	o->user = arg;
+	o->uid = found ? pw.pw_uid : (uid_t)v;
+	o->gid = found ? pw.pw_gid : (gid_t)v;
+	free(buf);
+	return OPTS_RUN;
+}
+
+/* "90", "90s", "15m", "1h": seconds into *out, within 1 s .. 7 days. */
+static bool parse_time(const char *s, double *out)
+{
+	char *end;
+	double v, unit = 1;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || !(v > 0))
+		return false;
+	if (*end == 's' || *end == 'm' || *end == 'h') {
+		unit = *end == 'h' ? 3600 : *end == 'm' ? 60 : 1;
+		end++;
+	}
+	if (*end || v * unit < 1 || v * unit > 7 * 86400)
+		return false;
+	*out = v * unit;
+	return true;
+}
+
+/* "268435456", "256M", "1G", "512K": bytes, 16 MiB .. 1 TiB. */
+static bool parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+	uint64_t unit = 1;
+
+	if (*s < '0' || *s > '9')
+		return false;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return false;
+	switch (*end) {
+	case 'K': case 'k': unit = 1ULL << 10; end++; break;
+	case 'M': case 'm': unit = 1ULL << 20; end++; break;
+	case 'G': case 'g': unit = 1ULL << 30; end++; break;
+	}
+	if (*end == 'i' && end[1] == 'B')
+		end += 2;
+	else if (*end == 'B' && unit > 1)
+		end++;
+	if (*end || v > (1ULL << 40) / unit || v * unit < (16ULL << 20) ||
+	    v * unit > (1ULL << 40))
+		return false;
+	*out = v * unit;
+	return true;
+}
+
 static void opts__defaults(struct opts *o)
 {
 	memset(o, 0, sizeof(*o));
@@ -183,6 +320,10 @@ static void opts__defaults(struct opts *o)
 	o->host_root = "";
 	o->max_entries = 65536;
 	o->max_stacks = 32768;
+	o->listen = "0.0.0.0:8080";
+	o->window_s = 60;
+	o->retention_s = 3600;
+	o->memory_limit = 256ULL << 20;
 }
 
 static enum opts_result parse_one(int c, const char *arg, struct opts *o,
@@ -274,6 +415,25 @@ static enum opts_result parse_one(int c, const char *arg, struct opts *o,
 	case OPT_PROC:
 		o->proc_root = arg;
 		break;
+	case OPT_USER:
+		return parse_user(arg, o, err, errlen);
+	case OPT_LISTEN:
+		if (!strchr(arg, ':') || strlen(arg) > 300)
+			return fail(err, errlen, "invalid listen address '%s': expected ADDR:PORT or :PORT", arg);
+		o->listen = arg;
+		break;
+	case OPT_WINDOW:
+		if (!parse_time(arg, &o->window_s))
+			return fail(err, errlen, "invalid window '%s': expected seconds, 1 s .. 7 days", arg);
+		break;
+	case OPT_RETENTION:
+		if (!parse_time(arg, &o->retention_s))
+			return fail(err, errlen, "invalid retention '%s': expected a time such as 3600, 90m or 1h", arg);
+		break;
+	case OPT_MEMORY_LIMIT:
+		if (!parse_size(arg, &o->memory_limit))
+			return fail(err, errlen, "invalid memory limit '%s': expected a size such as 256M, 16M .. 1T", arg);
+		break;
 	case OPT_MAX_ENTRIES:
 	case OPT_MAX_STACKS:
 		if (!parse_u64(arg, 64, 1 << 24, &v))
@@ -313,7 +473,7 @@ static enum opts_result parse_mode(const char *arg, struct opts *o, char *err,
 				   size_t errlen)
 {
 	static const enum mode modes[] = { MODE_PROFILE, MODE_OFFCPUTIME,
-					   MODE_WALLCLOCK, MODE_PS };
+					   MODE_WALLCLOCK, MODE_PS, MODE_AGENT };
 
 	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
 		if (!strcmp(arg, mode__name(modes[i]))) {
@@ -322,7 +482,7 @@ static enum opts_result parse_mode(const char *arg, struct opts *o, char *err,
 		}
 	}
 	return fail(err, errlen,
-		    "unknown mode '%s' (modes: wallclock, profile, offcputime, ps)", arg);
+		    "unknown mode '%s' (modes: wallclock, profile, offcputime, ps, agent)", arg);
 }
 
 enum opts_result opts__parse(int argc, char **argv, struct opts *o,
@@ -364,6 +524,15 @@ enum opts_result opts__parse(int argc, char **argv, struct opts *o,
 		return fail(err, errlen, "--container, --pod, -n and --cgroup exclude each other");
 	if (o->user_threads_only && o->kernel_threads_only)
 		return fail(err, errlen, "--user-threads-only and --kernel-threads-only exclude each other");
+	if (o->mode == MODE_AGENT &&
+	    (o->npids || o->ntids || o->cgroup || o->container || o->pod ||
+	     o->namespace || o->output_dir || o->cpu >= 0 ||
+	     !o->user_stacks || !o->kernel_stacks))
+		return fail(err, errlen, "agent profiles the whole node: -p, -t, --cgroup, --container, --pod, -n, -o, -c, -U and -K do not apply");
+	if (o->retention_s < o->window_s)
+		return fail(err, errlen, "--retention must be at least --window");
+	if (o->user && o->mode == MODE_PS)
+		return fail(err, errlen, "--user applies to the profiling modes, not ps");
 	return OPTS_RUN;
 }
 
@@ -378,6 +547,8 @@ const char *mode__name(enum mode m)
 		return "wallclock";
 	case MODE_PS:
 		return "ps";
+	case MODE_AGENT:
+		return "agent";
 	}
 	return "?";
 }

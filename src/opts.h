@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #define OPTS_MAX_IDS 1024
 
@@ -15,6 +16,7 @@ enum mode {
 	MODE_OFFCPUTIME,	/* off-CPU intervals */
 	MODE_WALLCLOCK,		/* both, as time: the default */
 	MODE_PS,		/* list the containers on this node */
+	MODE_AGENT,		/* wall-clock, in windows, served over HTTP */
 };
 
 enum hook_choice {
@@ -48,6 +50,19 @@ struct opts {
 	enum hook_choice sched_hook;
 	const char *output_dir;		/* NULL: sysscope-<mode>-<time> */
 	const char *proc_root;
+	/*
+	 * --user NAME|UID: run as this user after loading (sandbox.h), with
+	 * the reading capabilities. Resolved while parsing: uid and its
+	 * primary gid (a UID without a passwd entry: gid = uid).
+	 */
+	const char *user;		/* NULL: stay root */
+	uid_t uid;
+	gid_t gid;
+	/* sysscope agent */
+	const char *listen;		/* "ADDR:PORT" */
+	double window_s;		/* one profile per window */
+	double retention_s;		/* windows older are dropped */
+	uint64_t memory_limit;		/* bytes: RSS the agent keeps under */
 	uint32_t max_entries;		/* distinct (thread, stack) keys */
 	uint32_t max_stacks;		/* distinct stacks */
 	int verbose;

@@ -54,6 +54,9 @@ int svg__write(const struct profile_tree *t, const struct svg_opts *o,
 /* gzip-compressed profile.proto; 0 or -errno. */
 int pprof__write(const struct profile *p, const struct profile_meta *m,
 		 const char *path);
+/* The same, to a stream (an HTTP response). */
+int pprof__write_stream(const struct profile *p, const struct profile_meta *m,
+			FILE *f);
 
 struct summary_opts {
 	value_mask_t mask;		/* what "samples" means here */

@@ -80,30 +80,53 @@ static int entry_cmp(const void *a, const void *b)
 }
 
 /*
- * Reads lines; a line too long is dropped whole, not split. At most limit
- * bytes: the JIT may keep appending while we read, and must not hold us.
+ * Reads lines; a line too long, or with a NUL byte, is dropped whole, not
+ * split (fgets() would see a NUL as the end of the line, then take what
+ * follows for the rest of an overlong one and drop the next line too).
+ * About limit bytes: the JIT may keep appending while we read, and must
+ * not hold us. A line that started before limit is read to its end while
+ * it fits in a line.
  */
 static int perfmap__read(struct perfmap *m, FILE *f, uint64_t limit)
 {
 	char line[PERFMAP_MAX_LINE];
 	uint64_t done = 0;
-	int err = 0;
+	size_t len = 0;
+	bool drop = false;
+	int c, err = 0;
 
-	while (!err && done < limit && fgets(line, sizeof(line), f)) {
+	while (!err && (done < limit || (len && !drop)) &&
+	       (c = getc_unlocked(f)) != EOF) {
 		uint64_t start, size;
 		const char *name;
-		int c;
 
-		done += strlen(line);
-		if (!strchr(line, '\n') && !feof(f)) {
-			while (done < limit && (c = fgetc(f)) != EOF && c != '\n')
-				done++;
+		done++;
+		if (c != '\n') {
+			/* Room for the '\n' and the NUL, as fgets() left. */
+			if (c && len < sizeof(line) - 2)
+				line[len++] = (char)c;
+			else
+				drop = true;
 			continue;
 		}
+		line[len] = '\0';
+		if (!drop && !perfmap__parse_line(line, &start, &size, &name))
+			err = perfmap__push(m, start, size, name);
+		len = 0;
+		drop = false;
+	}
+	if (!err && ferror(f))
+		err = -EIO;
+	/* The last line, without its '\n'. */
+	if (!err && len && !drop) {
+		uint64_t start, size;
+		const char *name;
+
+		line[len] = '\0';
 		if (!perfmap__parse_line(line, &start, &size, &name))
 			err = perfmap__push(m, start, size, name);
 	}
-	return err ? err : ferror(f) ? -EIO : 0;
+	return err;
 }
 
 struct perfmap *perfmap__load(int fd)

@@ -570,10 +570,18 @@ static void enc_free(struct pprof_enc *e)
 
 /* ---- gzip and the file ---- */
 
-static int write_all(int fd, const uint8_t *p, size_t n)
+/* Where the gzip stream goes: a file descriptor, or a stdio stream. */
+struct sink {
+	int fd;
+	FILE *f;
+};
+
+static int write_all(const struct sink *out, const uint8_t *p, size_t n)
 {
+	if (out->f)
+		return n && fwrite(p, 1, n, out->f) != n ? -EIO : 0;
 	while (n) {
-		ssize_t w = write(fd, p, n);
+		ssize_t w = write(out->fd, p, n);
 
 		if (w < 0 && errno == EINTR)
 			continue;
@@ -586,21 +594,22 @@ static int write_all(int fd, const uint8_t *p, size_t n)
 }
 
 /* Deflates p[0..n) into fd; with Z_FINISH also ends the gzip stream. */
-static int deflate_chunk(z_stream *zs, int fd, const uint8_t *p, size_t n,
+static int deflate_chunk(z_stream *zs, const struct sink *out,
+			 const uint8_t *p, size_t n,
 			 int flush)
 {
-	uint8_t out[1 << 16];
+	uint8_t buf[1 << 16];
 	int rc, err;
 
 	zs->next_in = p;
 	zs->avail_in = (uInt)n;
 	do {
-		zs->next_out = out;
-		zs->avail_out = sizeof(out);
+		zs->next_out = buf;
+		zs->avail_out = sizeof(buf);
 		rc = deflate(zs, flush);
 		if (rc == Z_STREAM_ERROR)
 			return -EIO;
-		err = write_all(fd, out, sizeof(out) - zs->avail_out);
+		err = write_all(out, buf, sizeof(buf) - zs->avail_out);
 		if (err)
 			return err;
 		/* Without Z_FINISH, spare output room means input consumed. */
@@ -609,7 +618,8 @@ static int deflate_chunk(z_stream *zs, int fd, const uint8_t *p, size_t n,
 }
 
 /* avail_in is 32 bits wide, so big buffers go in slices. */
-static int deflate_buf(z_stream *zs, int fd, const struct pb_buf *b,
+static int deflate_buf(z_stream *zs, const struct sink *out,
+		       const struct pb_buf *b,
 		       bool last)
 {
 	const size_t slice = (size_t)1 << 30;
@@ -620,13 +630,14 @@ static int deflate_buf(z_stream *zs, int fd, const struct pb_buf *b,
 		size_t n = b->len - off < slice ? b->len - off : slice;
 		int flush = last && off + n == b->len ? Z_FINISH : Z_NO_FLUSH;
 
-		err = deflate_chunk(zs, fd, n ? b->data + off : NULL, n, flush);
+		err = deflate_chunk(zs, out, n ? b->data + off : NULL, n, flush);
 		off += n;
 	} while (!err && off < b->len);
 	return err;
 }
 
-static int gzip_to_fd(int fd, const struct pb_buf *a, const struct pb_buf *b)
+static int gzip_to(const struct sink *out, const struct pb_buf *a,
+		   const struct pb_buf *b)
 {
 	z_stream zs = { 0 };
 	int err;
@@ -641,9 +652,9 @@ static int gzip_to_fd(int fd, const struct pb_buf *a, const struct pb_buf *b)
 	default:
 		return -EINVAL;
 	}
-	err = deflate_buf(&zs, fd, a, false);
+	err = deflate_buf(&zs, out, a, false);
 	if (!err)
-		err = deflate_buf(&zs, fd, b, true);
+		err = deflate_buf(&zs, out, b, true);
 	deflateEnd(&zs);
 	return err;
 }
@@ -688,7 +699,7 @@ static int write_file(const char *path, const struct pb_buf *a,
 
 	if (fd < 0)
 		return fd;
-	err = gzip_to_fd(fd, a, b);
+	err = gzip_to(&(struct sink){ .fd = fd }, a, b);
 	/* close() can report a delayed write error (NFS, quota). */
 	if (close(fd) < 0 && !err)
 		err = -errno;
@@ -711,6 +722,22 @@ int pprof__write(const struct profile *p, const struct profile_meta *m,
 	err = enc_profile(&e, m);
 	if (!err)
 		err = write_file(path, &e.out, &e.strs.enc);
+	enc_free(&e);
+	return err;
+}
+
+int pprof__write_stream(const struct profile *p, const struct profile_meta *m,
+			FILE *f)
+{
+	struct pprof_enc e = { .p = p };
+	int err;
+
+	if (!p || !m || !f)
+		return -EINVAL;
+	err = enc_profile(&e, m);
+	if (!err)
+		err = gzip_to(&(struct sink){ .fd = -1, .f = f }, &e.out,
+			      &e.strs.enc);
 	enc_free(&e);
 	return err;
 }

@@ -32,6 +32,8 @@ struct profile {
 	struct profile_sample *samples;
 	size_t nsamples, samples_cap;
 	struct index sample_index;
+
+	size_t heap_bytes;	/* strings and frame lists (profile__bytes) */
 };
 
 static uint64_t hash_bytes(uint64_t h, const void *data, size_t len)
@@ -186,6 +188,7 @@ const char *profile__intern(struct profile *p, const char *s)
 	copy = strdup(s);
 	if (!copy)
 		return NULL;
+	p->heap_bytes += strlen(s) + 1 + 16;	/* + malloc's overhead */
 	p->strings[p->nstrings] = copy;
 	ix->slots[slot] = ++p->nstrings;
 	ix->used++;
@@ -289,6 +292,7 @@ static int sample_insert(struct profile *p, const struct profile_sample *key,
 	if (!frames)
 		return -ENOMEM;
 	memcpy(frames, key->frames, key->nframes * sizeof(*frames));
+	p->heap_bytes += (key->nframes ? key->nframes : 1) * sizeof(*frames) + 16;
 	s = &p->samples[p->nsamples];
 	*s = *key;
 	s->frames = frames;
@@ -440,4 +444,59 @@ uint64_t profile__total(const struct profile *p, size_t i)
 	for (size_t s = 0; s < p->nsamples; s++)
 		sum += p->samples[s].values[i];
 	return sum;
+}
+
+size_t profile__bytes(const struct profile *p)
+{
+	return sizeof(*p) + p->heap_bytes +
+	       p->strings_cap * sizeof(*p->strings) +
+	       p->frames_cap * sizeof(*p->frames) +
+	       p->samples_cap * sizeof(*p->samples) +
+	       (p->string_index.cap + p->frame_index.cap +
+		p->sample_index.cap) * sizeof(uint32_t);
+}
+
+int profile__merge(struct profile *dst, const struct profile *src,
+		   sample_pred_fn keep, void *ctx)
+{
+	uint32_t *map = calloc(src->nframes ? src->nframes : 1, sizeof(*map));
+	uint32_t frames[512];
+	int err = 0;
+
+	if (!map)
+		return -ENOMEM;
+	/* Frame ids of src in dst, made on first use (UINT32_MAX: not yet). */
+	memset(map, 0xff, src->nframes * sizeof(*map));
+	for (size_t i = 0; i < src->nsamples && !err; i++) {
+		const struct profile_sample *s = &src->samples[i];
+		uint32_t n = s->nframes;
+
+		if (keep && !keep(s, ctx))
+			continue;
+		if (n > sizeof(frames) / sizeof(frames[0])) {
+			err = -E2BIG;
+			break;
+		}
+		for (uint32_t f = 0; f < n && !err; f++) {
+			uint32_t id = s->frames[f];
+
+			if (map[id] == UINT32_MAX) {
+				const struct profile_frame *fr = &src->frames[id];
+				int64_t d = profile__frame(dst, fr->name, fr->kind);
+
+				if (d < 0)
+					err = (int)d;
+				else
+					map[id] = (uint32_t)d;
+			}
+			frames[f] = map[id];
+		}
+		/* Label and thread strings are interned into dst on the way. */
+		if (!err)
+			err = profile__add_labeled(dst, s->pid, s->tid, s->thread,
+						   s->labels, frames, n,
+						   s->values);
+	}
+	free(map);
+	return err;
 }

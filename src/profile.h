@@ -19,7 +19,7 @@
 #include <stdint.h>
 
 #define PROFILE_MAX_VALUES 4
-#define PROFILE_MAX_LABELS 4
+#define PROFILE_MAX_LABELS 5
 
 enum frame_kind {
 	FRAME_USER,	/* a function in a user-space binary or library */
@@ -138,5 +138,14 @@ struct profile_tree *profile_tree__new_filtered(const struct profile *p,
 						sample_pred_fn keep,
 						void *ctx);
 void profile_tree__free(struct profile_tree *t);
+
+/* Heap bytes the profile holds (an estimate within malloc's overhead). */
+size_t profile__bytes(const struct profile *p);
+/*
+ * Adds the samples of src that keep() accepts (all if keep is NULL) to
+ * dst, which must have the same value types and label keys. 0 or -errno.
+ */
+int profile__merge(struct profile *dst, const struct profile *src,
+		   sample_pred_fn keep, void *ctx);
 
 #endif

@@ -9,6 +9,7 @@ static const char *const label_keys[LABEL_MAX] = {
 	[LABEL_CONTAINER] = "container",
 	[LABEL_POD] = "pod",
 	[LABEL_NAMESPACE] = "namespace",
+	[LABEL_CONTAINER_ID] = "container_id",
 };
 
 int recorder__init(struct recorder *r, struct profile *p,
@@ -47,6 +48,8 @@ static int push_groups(struct recorder *r, const struct raw_sample *s,
 		snprintf(name, sizeof(name), "[container %s]", w->container);
 		err = stack_builder__push(&r->b, name, FRAME_GROUP);
 		labels[LABEL_CONTAINER] = w->container;
+		if (w->info.container_id[0])
+			labels[LABEL_CONTAINER_ID] = w->info.container_id;
 	}
 	return err;
 }

@@ -41,6 +41,7 @@ enum record_label {
 	LABEL_CONTAINER,
 	LABEL_POD,
 	LABEL_NAMESPACE,
+	LABEL_CONTAINER_ID,	/* the runtime's full id */
 	LABEL_MAX,
 };
 

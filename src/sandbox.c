@@ -5,16 +5,20 @@
  * makes that all it can do: the capabilities for reading and nothing else
  * (in every set, bounding included), no_new_privs, and a seccomp allow-list.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <linux/bpf.h>
 #include <stdlib.h>
+#include <sched.h>
 #include <seccomp.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/capability.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <linux/perf_event.h>
@@ -115,6 +119,110 @@ int sandbox__drop_privileges(int probe_map_fd, bool *kept_bpf)
 	return err;
 }
 
+/* ---- --user ---- */
+
+/* Does the directory open at fd hold nothing but "." and ".."? */
+static int dir_is_empty(int fd)
+{
+	int dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct dirent *d;
+	DIR *dir;
+	int ret = 1;
+
+	if (dfd < 0)
+		return -errno;
+	dir = fdopendir(dfd);
+	if (!dir) {
+		ret = -errno;
+		close(dfd);
+		return ret;
+	}
+	errno = 0;
+	while (ret == 1 && (d = readdir(dir)))
+		if (strcmp(d->d_name, ".") && strcmp(d->d_name, ".."))
+			ret = 0;
+	if (ret == 1 && errno)
+		ret = -errno;
+	closedir(dir);
+	return ret;
+}
+
+int sandbox__give_dir(const char *dir, uid_t uid, gid_t gid)
+{
+	/* O_NOFOLLOW: a symlink put there is refused, not followed. */
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+	int err = 0, empty;
+
+	if (fd < 0)
+		return errno == ELOOP ? -ENOTDIR : -errno;
+	if (fstat(fd, &st)) {
+		err = -errno;
+	} else if (st.st_uid == uid) {
+		/* Already the user's: only check it can write there. */
+		if ((st.st_mode & (S_IWUSR | S_IXUSR)) != (S_IWUSR | S_IXUSR))
+			err = -EACCES;
+	} else if (st.st_uid != geteuid()) {
+		err = -EPERM;
+	} else if ((empty = dir_is_empty(fd)) <= 0) {
+		err = empty ? empty : -EPERM;
+	} else if (fchown(fd, uid, gid)) {
+		err = -errno;
+	}
+	close(fd);
+	return err;
+}
+
+/* Are the reading capabilities effective and permitted? */
+static bool has_run_caps(void)
+{
+	cap_t caps = cap_get_proc();
+	cap_flag_value_t e, p;
+	bool ok = caps != NULL;
+
+	for (size_t i = 0; ok && i < NRUN_CAPS; i++)
+		ok = !cap_get_flag(caps, run_caps[i], CAP_EFFECTIVE, &e) &&
+		     !cap_get_flag(caps, run_caps[i], CAP_PERMITTED, &p) &&
+		     e == CAP_SET && p == CAP_SET;
+	cap_free(caps);
+	return ok;
+}
+
+int sandbox__switch_user(uid_t uid, gid_t gid)
+{
+	/* The sets as they are: restored after the switch, effective included. */
+	cap_t caps = cap_get_proc();
+	uid_t ru, eu, su;
+	gid_t rg, eg, sg;
+	int err = 0;
+
+	if (!caps)
+		return -errno;
+	/*
+	 * Keep-caps keeps permitted across the switch away from uid 0 (the
+	 * kernel still clears effective and ambient); groups before uids,
+	 * while CAP_SETGID is effective. setres[ug]id() change every thread.
+	 */
+	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) || setgroups(0, NULL) ||
+	    setresgid(gid, gid, gid) || setresuid(uid, uid, uid))
+		err = -errno;
+	if (!err && cap_set_proc(caps))
+		err = -errno;
+	/* Not kept across a later uid change; execve() resets it anyway. */
+	if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) && !err)
+		err = -errno;
+	cap_free(caps);
+	if (err)
+		return err;
+	/* Every id is the user's, no group is left, and the reading caps are. */
+	if (getresuid(&ru, &eu, &su) || getresgid(&rg, &eg, &sg))
+		return -errno;
+	if (ru != uid || eu != uid || su != uid || rg != gid || eg != gid ||
+	    sg != gid || getgroups(0, NULL) != 0 || !has_run_caps())
+		return -EPERM;
+	return 0;
+}
+
 /* ---- seccomp ---- */
 
 /* The run phase: reading files and maps, writing outputs, waiting. */
@@ -170,6 +278,19 @@ static const int bpf_cmds[] = {
 	BPF_MAP_LOOKUP_ELEM, BPF_MAP_UPDATE_ELEM, BPF_MAP_DELETE_ELEM,
 	BPF_MAP_GET_NEXT_KEY, BPF_MAP_LOOKUP_BATCH,
 	BPF_MAP_LOOKUP_AND_DELETE_BATCH, BPF_ITER_CREATE,
+	BPF_OBJ_GET_INFO_BY_FD,		/* the agent's program run times */
+};
+
+/*
+ * The agent's HTTP server: its thread, and serving connections on the
+ * socket made before the sandbox. No socket(), bind() or connect().
+ */
+static const int server_allowed[] = {
+	SCMP_SYS(accept4), SCMP_SYS(accept), SCMP_SYS(recvfrom),
+	SCMP_SYS(sendto), SCMP_SYS(recvmsg), SCMP_SYS(sendmsg),
+	SCMP_SYS(shutdown), SCMP_SYS(setsockopt), SCMP_SYS(getsockopt),
+	SCMP_SYS(getsockname), SCMP_SYS(getpeername),
+	SCMP_SYS(epoll_create1), SCMP_SYS(eventfd2), SCMP_SYS(pipe2),
 };
 
 static int allow_all(scmp_filter_ctx ctx, const int *calls, size_t n)
@@ -197,6 +318,24 @@ static int allow_if(scmp_filter_ctx ctx, int call, unsigned int arg,
 	return seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, call, 1, &cmp);
 }
 
+/*
+ * Threads, not processes: clone() only with CLONE_THREAD. clone3() passes
+ * its flags in memory seccomp cannot read: ENOSYS makes glibc fall back
+ * to clone().
+ */
+static int allow_threads(scmp_filter_ctx ctx)
+{
+	struct scmp_arg_cmp cmp = {
+		.arg = 0, .op = SCMP_CMP_MASKED_EQ,
+		.datum_a = CLONE_THREAD, .datum_b = CLONE_THREAD,
+	};
+	int err = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone),
+					 1, &cmp);
+
+	return err ?: seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS),
+				       SCMP_SYS(clone3), 0);
+}
+
 static int allow_args(scmp_filter_ctx ctx)
 {
 	int err = 0;
@@ -214,7 +353,7 @@ static int allow_args(scmp_filter_ctx ctx)
  * Anything else fails with EPERM rather than killing the process: the
  * caller then reports a clear error, and what was collected is written.
  */
-int sandbox__install_seccomp(void)
+int sandbox__install_seccomp(bool server)
 {
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ERRNO(EPERM));
 	int err;
@@ -222,6 +361,15 @@ int sandbox__install_seccomp(void)
 	if (!ctx)
 		return -ENOMEM;
 	err = allow_all(ctx, allowed, sizeof(allowed) / sizeof(allowed[0]));
+	if (server) {
+		err = err ?: allow_all(ctx, server_allowed,
+				       sizeof(server_allowed) / sizeof(server_allowed[0]));
+#ifndef SANITIZER_BUILD
+		err = err ?: allow_threads(ctx);
+#else
+		(void)allow_threads;	/* clone is allowed outright below */
+#endif
+	}
 #ifdef SANITIZER_BUILD
 	err = err ?: allow_all(ctx, sanitizer_allowed,
 			       sizeof(sanitizer_allowed) / sizeof(sanitizer_allowed[0]));

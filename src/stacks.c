@@ -98,3 +98,35 @@ int percpu_counters__read(int map_fd, uint32_t n, uint64_t *out)
 	free(percpu);
 	return err;
 }
+
+int map__empty(const struct bpf_map *map)
+{
+	int fd = bpf_map__fd(map);
+	size_t ksz = bpf_map__key_size(map), n = 0, cap = 1024;
+	char *keys = malloc(cap * ksz), *prev = NULL;
+	int err = 0;
+
+	if (!keys)
+		return -ENOMEM;
+	/* Keys first, then deletes: deleting while walking restarts walks. */
+	while (!bpf_map_get_next_key(fd, prev, keys + n * ksz)) {
+		prev = keys + n * ksz;
+		if (++n == cap) {
+			char *k = realloc(keys, 2 * cap * ksz);
+
+			if (!k) {
+				err = -ENOMEM;
+				break;
+			}
+			keys = k;
+			cap *= 2;
+			prev = keys + (n - 1) * ksz;
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		if (bpf_map_delete_elem(fd, keys + i * ksz) && errno != ENOENT &&
+		    !err)
+			err = -errno;
+	free(keys);
+	return err;
+}

@@ -33,4 +33,12 @@ int stack_map__read(int map_fd, int32_t id, uint64_t *ips);
 /* Sums a per-CPU array of n u64 counters into out[n]. 0 or -errno. */
 int percpu_counters__read(int map_fd, uint32_t n, uint64_t *out);
 
+struct bpf_map;
+
+/*
+ * Deletes every entry of a hash or stack map (programs may add new ones
+ * meanwhile: those stay). 0 or -errno.
+ */
+int map__empty(const struct bpf_map *map);
+
 #endif

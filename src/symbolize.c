@@ -534,6 +534,42 @@ int symbolizer__add_process(struct symbolizer *s, uint32_t pid)
 	return err;
 }
 
+size_t symbolizer__forget_exited(struct symbolizer *s)
+{
+	struct table live = { 0 };
+	char path[PATH_MAX];
+	size_t gone = 0;
+
+	for (size_t i = 0; i < s->procs.cap; i++) {
+		struct proc *p = s->procs.slots[i];
+		struct proc **slot;
+
+		if (!p)
+			continue;
+		snprintf(path, sizeof(path), "%s/%u", s->proc_root, p->pid);
+		if (access(path, F_OK) && errno == ENOENT) {
+			proc__free_maps(p);
+			free(p);
+			gone++;
+			continue;
+		}
+		/* Short of memory: forget it too; it is read again if it samples. */
+		if (table__reserve(&live, proc_hash)) {
+			proc__free_maps(p);
+			free(p);
+			gone++;
+			continue;
+		}
+		slot = (struct proc **)table__slot(&live, mix(p->pid), proc_equal,
+						   &p->pid);
+		*slot = p;
+		live.used++;
+	}
+	free(s->procs.slots);
+	s->procs = live;
+	return gone;
+}
+
 bool symbolizer__has_process(const struct symbolizer *s, uint32_t pid)
 {
 	struct proc *p = proc_find(s, pid);

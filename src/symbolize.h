@@ -38,6 +38,11 @@ int symbolizer__load_kernel(struct symbolizer *s);
 /* Snapshots pid's mappings (again, if known). 0, -ESRCH if it is gone. */
 int symbolizer__add_process(struct symbolizer *s, uint32_t pid);
 bool symbolizer__has_process(const struct symbolizer *s, uint32_t pid);
+/*
+ * Drops the maps of processes that have exited (the agent, between
+ * windows: they cannot sample again). Symbol tables stay. The count.
+ */
+size_t symbolizer__forget_exited(struct symbolizer *s);
 
 /* Writes the frame name of ip into buf (always something printable). */
 void symbolizer__user(struct symbolizer *s, uint32_t pid, uint64_t ip,

@@ -163,3 +163,30 @@ def wait_for(pred, timeout=5.0):
 
 def sigint(p):
     p.send_signal(signal.SIGINT)
+
+
+# ---- containers: one real containerd per test module, one module at a time ----
+
+@pytest.fixture(scope="module")
+def exclusive():
+    """One run of the container tests at a time on the node: their names
+    are fixed, and a second run would make them ambiguous."""
+    from containers import node_lock
+    with node_lock():
+        yield
+
+
+@pytest.fixture(scope="module")
+def containerd(tmp_path_factory, exclusive):
+    from containers import Containerd
+    c = Containerd(tmp_path_factory.mktemp("containerd"))
+    try:
+        yield c
+    finally:
+        c.close()
+
+
+@pytest.fixture(scope="module")
+def builds(tmp_path_factory):
+    """Where static workloads are built (build_static_workload)."""
+    return tmp_path_factory.mktemp("builds")

@@ -25,9 +25,8 @@ import pytest
 
 from conftest import (go_pprof, process_of, read_folded, run_sysscope,
                       start_sysscope, wait_for)
-from containers import (Containerd, Podman, SystemdLayout,
-                        build_static_workload, make_rootfs,
-                        node_lock, nspid, parse_ps, parse_tags, v1_cpu_mount)
+from containers import (Podman, SystemdLayout, build_static_workload,
+                        make_rootfs, nspid, parse_ps, parse_tags, v1_cpu_mount)
 
 FREQ = "99"
 MIN_SAMPLES = 30
@@ -67,23 +66,6 @@ def roots_of(stacks, tag):
 def bins(tmp_path_factory):
     d = tmp_path_factory.mktemp("static")
     return lambda tag: build_static_workload(tag, d)
-
-
-@pytest.fixture(scope="module")
-def exclusive():
-    """One run of these tests at a time on the node: the names (nginx-a in
-    shop/web-0...) are fixed, and a second run would make them ambiguous."""
-    with node_lock():
-        yield
-
-
-@pytest.fixture(scope="module")
-def containerd(tmp_path_factory, exclusive):
-    c = Containerd(tmp_path_factory.mktemp("containerd"))
-    try:
-        yield c
-    finally:
-        c.close()
 
 
 @pytest.fixture(scope="module")

@@ -14,6 +14,7 @@ files would make another session's whole-node profile read them too.
 """
 import json
 import os
+import pwd
 import re
 import secrets
 import shutil
@@ -27,8 +28,7 @@ import pytest
 
 from conftest import (SYSSCOPE, WORKLOADS, process_of, read_folded,
                       run_sysscope, wait_for)
-from containers import (Containerd, build_static_workload, make_rootfs,
-                        node_lock, nspid, parse_ps)
+from containers import (build_static_workload, make_rootfs, nspid, parse_ps)
 from hostile import (FAN_ACCESS, FAN_OPEN, OpenWatch, Running,
                      build_hostile_static, build_spin_lib, classify_roots,
                      copy_bundle, describe_events, fd_count, host_opens_of,
@@ -53,26 +53,6 @@ def caps_hex(mask):
 
 
 # ---- fixtures ---------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def exclusive():
-    with node_lock():
-        yield
-
-
-@pytest.fixture(scope="module")
-def containerd(tmp_path_factory, exclusive):
-    c = Containerd(tmp_path_factory.mktemp("containerd"))
-    try:
-        yield c
-    finally:
-        c.close()
-
-
-@pytest.fixture(scope="module")
-def builds(tmp_path_factory):
-    return tmp_path_factory.mktemp("builds")
-
 
 @pytest.fixture(scope="module")
 def plain(containerd, builds, tmp_path_factory):
@@ -917,3 +897,42 @@ def test_churn_keeps_fds_and_memory_flat(containerd, builds, tmp_path):
         f"{sorted(named)}"
     pods = {s[0] for s in stacks if s[0].startswith("[pod hard-churn/")}
     assert len(pods) >= max(3, len(started) // 3), sorted(pods)
+
+
+# ---- --user ------------------------------------------------------------------
+
+def test_user_switch_keeps_read_caps(tmp_path):
+    """--user nobody: every id of every thread is nobody's, no supplementary
+    group, the sandbox as usual (assert_sandboxed), and the outputs are
+    written to the folder, given to nobody."""
+    nobody = pwd.getpwnam("nobody")
+    out = tmp_path / "out"
+    run = Running(["profile", "--user", "nobody", "-d", "3", "-o", out])
+    try:
+        run.wait_sampling()
+        assert run.popen.poll() is None, run.stderr
+        for tid in os.listdir(f"/proc/{run.pid}/task"):
+            st = proc_status(run.pid, tid)
+            assert st["Uid"].split() == [str(nobody.pw_uid)] * 4, (tid, st)
+            assert st["Gid"].split() == [str(nobody.pw_gid)] * 4, (tid, st)
+            assert st["Groups"] == "", (tid, st["Groups"])
+        assert_sandboxed(run.pid, run.stderr)
+    finally:
+        rc = run.wait(60)
+    assert rc == 0, run.stderr
+    assert (out.stat().st_uid, out.stat().st_gid) == \
+        (nobody.pw_uid, nobody.pw_gid)
+    for name in ("flamegraph.svg", "stacks.folded", "profile.pb.gz",
+                 "summary.txt", "threads.txt"):
+        assert (out / name).is_file(), (name, run.stderr)
+        assert (out / name).stat().st_uid == nobody.pw_uid, name
+    assert (out / "summary.txt").stat().st_size > 0
+
+
+def test_user_unknown_is_a_usage_error(tmp_path):
+    res = run_sysscope(["profile", "--user", "sysscope-no-such-user", "-d",
+                        "1", "-o", tmp_path / "out"], check=False)
+    assert res.returncode == 2, res.stderr
+    assert "unknown user 'sysscope-no-such-user'" in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1, res.stderr
+    assert not (tmp_path / "out").exists()

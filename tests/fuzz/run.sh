@@ -39,6 +39,7 @@ cgroup_path	8192	cgroup/cgroup_path.c cgroup/cgroup.c
 container_meta	16384	container/meta.c container/oci.c container/docker.c container/podman.c container/containerd.c container/crio.c
 elf		16384	src/elfsyms.c
 ksyms		8192	src/ksyms.c
+perfmap		16384	src/perfmap.c
 "
 
 all=$(echo "$TARGETS" | awk 'NF { printf "%s ", $1 }')

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pwd.h>
 
 #include "opts.h"
 
@@ -74,6 +75,8 @@ static const char *opts_diff(const struct opts *o, char *buf, size_t len)
 	     o->sched_hook == HOOK_RAW_TP ? "raw_tp" : "?");
 	DIFF(o->output_dir, " output=%s", o->output_dir);
 	DIFF(strcmp(o->proc_root, "/proc"), " proc=%s", o->proc_root);
+	DIFF(o->user, " user=%s uid=%u gid=%u", o->user, (unsigned)o->uid,
+	     (unsigned)o->gid);
 	DIFF(o->max_entries != 65536, " max_entries=%u", o->max_entries);
 	DIFF(o->max_stacks != 32768, " max_stacks=%u", o->max_stacks);
 	DIFF(o->verbose, " verbose=%d", o->verbose);
@@ -106,6 +109,7 @@ static void test_defaults(void **state)
 	assert_int_equal(o.sched_hook, HOOK_AUTO);
 	assert_null(o.output_dir);
 	assert_string_equal(o.proc_root, "/proc");
+	assert_null(o.user);
 	assert_int_equal(o.max_entries, 65536);
 	assert_int_equal(o.max_stacks, 32768);
 	assert_int_equal(o.verbose, 0);
@@ -152,6 +156,11 @@ static const struct {
 	{ { "--proc", "/host/proc" }, "proc=/host/proc" },
 	{ { "--max-entries", "64" }, "max_entries=64" },
 	{ { "--max-stacks", "16777216" }, "max_stacks=16777216" },
+	{ { "--user", "root" }, "user=root uid=0 gid=0" },
+	{ { "--user=0" }, "user=0 uid=0 gid=0" },
+	/* A uid with no passwd entry: its gid is the same number. */
+	{ { "--user", "4294967294" }, "user=4294967294 uid=4294967294 gid=4294967294" },
+	{ { "--user", "root", "--user", "0" }, "user=0 uid=0 gid=0" },
 	{ { "-v" }, "verbose=1" },
 	{ { "-v", "--verbose", "-v" }, "verbose=3" },
 	{ { "-vv" }, "verbose=2" },
@@ -220,6 +229,15 @@ static const struct {
 	{ { "--sched-hook", "" }, "invalid sched-hook ''" },
 	{ { "--user-threads-only", "--kernel-threads-only" },
 	  "--user-threads-only and --kernel-threads-only exclude each other" },
+	{ { "--user", "sysscope-no-such-user" },
+	  "unknown user 'sysscope-no-such-user'" },
+	{ { "--user", "" }, "invalid user ''" },
+	{ { "--user", "4294967295" }, "invalid user '4294967295': uid out of range" },
+	{ { "--user", "99999999999999999999" }, "invalid user '99999999999999999999'" },
+	{ { "--user", "-1" }, "unknown user '-1'" },
+	{ { "--user", "12ab" }, "unknown user '12ab'" },
+	{ { "--user" }, "option '--user' needs a value" },
+	{ { "ps", "--user", "root" }, "--user applies to the profiling modes, not ps" },
 	{ { "--bogus" }, "unknown option '--bogus'" },
 	/* A value given to an option that takes none names that option. */
 	{ { "--verbose=3" }, "'--verbose" },
@@ -335,6 +353,38 @@ static void test_error_truncated(void **state)
 	assert_int_equal(strlen(err), sizeof(err) - 1);
 }
 
+/* --user NAME takes the uid and primary gid of the passwd entry. */
+static void test_user_from_passwd(void **state)
+{
+	static const char *const names[] = { "nobody", "daemon", "bin" };
+	size_t tried = 0;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		const char *args[] = { "profile", "--user", names[i], NULL };
+		struct passwd *pw = getpwnam(names[i]);
+		char err[256] = "", want[128], num[32], diff[512];
+		struct opts o;
+
+		if (!pw)
+			continue;	/* not on this system */
+		tried++;
+		snprintf(want, sizeof(want), "mode=profile user=%s uid=%u gid=%u",
+			 names[i], (unsigned)pw->pw_uid, (unsigned)pw->pw_gid);
+		assert_int_equal(parse(args, &o, err, sizeof(err), stdout), OPTS_RUN);
+		assert_string_equal(opts_diff(&o, diff, sizeof(diff)), want);
+		/* By number: the same entry, so the same primary gid. */
+		snprintf(num, sizeof(num), "%u", (unsigned)pw->pw_uid);
+		args[2] = num;
+		snprintf(want, sizeof(want), "mode=profile user=%s uid=%u gid=%u",
+			 num, (unsigned)pw->pw_uid, (unsigned)pw->pw_gid);
+		assert_int_equal(parse(args, &o, err, sizeof(err), stdout), OPTS_RUN);
+		assert_string_equal(opts_diff(&o, diff, sizeof(diff)), want);
+		assert_string_equal(err, "");
+	}
+	assert_true(tried > 0);
+}
+
 /* -h and --version print to the given FILE and ask to exit with 0. */
 static char *capture(const char *const *args, enum opts_result want)
 {
@@ -366,6 +416,7 @@ static void test_help(void **state)
 		assert_non_null(strstr(text, "Usage: sysscope"));
 		assert_non_null(strstr(text, "--frequency"));
 		assert_non_null(strstr(text, "--max-stacks"));
+		assert_non_null(strstr(text, "--user USER"));
 		assert_int_equal(text[strlen(text) - 1], '\n');
 		free(text);
 	}
@@ -432,6 +483,7 @@ int main(void)
 		cmocka_unit_test(test_too_many_pids),
 		cmocka_unit_test(test_too_many_pids_split),
 		cmocka_unit_test(test_error_truncated),
+		cmocka_unit_test(test_user_from_passwd),
 		cmocka_unit_test(test_help),
 		cmocka_unit_test(test_version),
 		cmocka_unit_test(test_run_prints_nothing),

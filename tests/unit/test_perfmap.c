@@ -107,6 +107,25 @@ static void test_long_line_dropped(void **state)
 	free(text);
 }
 
+/* A NUL drops its own line, not the next one (fuzz_perfmap's finding). */
+static void test_nul_drops_its_line(void **state)
+{
+	const char text[] = "1000 10 a\0b\n2000 10 c\n3000 10 d\0\n"
+			    "4000 10 last";
+	int fd = memfd_with(text, sizeof(text) - 1);
+	struct perfmap *m = perfmap__load(fd);
+
+	(void)state;
+	close(fd);
+	assert_non_null(m);
+	assert_int_equal(perfmap__count(m), 2);
+	assert_null(perfmap__lookup(m, 0x1000));
+	assert_string_equal(perfmap__lookup(m, 0x2000), "c");
+	assert_null(perfmap__lookup(m, 0x3000));
+	assert_string_equal(perfmap__lookup(m, 0x4000), "last");
+	perfmap__free(m);
+}
+
 static void test_refuses_fifo_and_huge(void **state)
 {
 	char dir[] = "/tmp/test_perfmap_XXXXXX", path[64];
@@ -139,6 +158,7 @@ int main(void)
 		cmocka_unit_test(test_lines),
 		cmocka_unit_test(test_load_and_lookup),
 		cmocka_unit_test(test_long_line_dropped),
+		cmocka_unit_test(test_nul_drops_its_line),
 		cmocka_unit_test(test_refuses_fifo_and_huge),
 	};
 

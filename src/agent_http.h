@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The agent's HTTP server (libmicrohttpd, one polling thread): the pod and
+ * container list, their flamegraphs in every format, /metrics, /healthz.
+ * It only reads the window store; the collector never waits for it.
+ */
+#ifndef SYSSCOPE_AGENT_HTTP_H
+#define SYSSCOPE_AGENT_HTTP_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+struct window_store;
+
+struct agent_http_config {
+	struct window_store *store;
+	uint64_t period_ns;		/* on-CPU sampling period (pprof) */
+	/* Writes the Prometheus text of the agent's own counters. */
+	void (*metrics)(void *ctx, FILE *f);
+	void *metrics_ctx;
+};
+
+struct agent_http;
+
+/*
+ * A listening TCP socket for "ADDR:PORT", ":PORT" or "[V6ADDR]:PORT";
+ * made before the sandbox, which allows no socket(). fd or -errno.
+ */
+int agent_http__listen(const char *addr);
+
+/* Serves on listen_fd (which it takes over); NULL and errno on failure. */
+struct agent_http *agent_http__start(int listen_fd,
+				     const struct agent_http_config *cfg);
+void agent_http__stop(struct agent_http *h);
+
+/* What the server has done: requests by status class, for /metrics. */
+struct agent_http_stats {
+	uint64_t requests, client_errors, server_errors;
+};
+void agent_http__stats(struct agent_http *h, struct agent_http_stats *out);
+
+/* Writes s as a Prometheus label value (\\, \" and \\n escaped). */
+void agent_http__label(FILE *f, const char *s);
+
+#endif
