@@ -405,3 +405,44 @@ def test_memory_limit_holds_with_many_pods_and_stacks():
     assert metric(m, "sysscope_windows_bytes") <= limit // 2
     # The synthetic pods are still named by their cgroup paths.
     assert sum(r["kind"] == "container" for r in rows) >= 20, rows
+
+
+def test_full_maps_are_counted_and_the_agent_goes_on(spawn):
+    """--max-entries 64: the counts map fills within each window. Samples
+    that do not fit are counted as lost in /metrics, every window is still
+    stored, and the next window starts empty again."""
+    for _ in range(2):
+        spawn([WORKLOADS / "many_stacks", "200", "40", "30"])
+    a = Agent(["--window", 1, "--max-entries", 64, "--max-stacks", 64])
+    try:
+        assert wait_for(lambda: metric(a.metrics(), "sysscope_windows_total",
+                                       result="ok") >= 4, 20)
+        m = a.metrics()
+        assert metric(m, "sysscope_lost_samples_total", collector="offcpu") > 0
+        assert metric(m, "sysscope_windows_total", result="error") == 0
+        # Each window still holds what fitted: the workload's stacks.
+        _, body, _ = a.get("/node.folded?mode=offcpu")
+        assert "chain_sleep" in body.decode() or "step_" in body.decode()
+        a.get("/healthz")
+    finally:
+        assert a.stop() == 0, a.stderr
+
+
+def test_slow_clients_stall_neither_profiling_nor_other_clients(agent):
+    """50 clients that send half a request and then nothing: windows keep
+    closing on time and other requests are answered."""
+    slow = []
+    try:
+        for _ in range(50):
+            s = socket.create_connection(("127.0.0.1", agent.port), timeout=5)
+            s.sendall(b"GET /node.svg?windows=0 HTTP/1.1\r\nHost: x\r\n")
+            slow.append(s)
+        seq = agent.json("/api/workloads")["windows"][-1]["seq"]
+        t0 = time.time()
+        assert wait_for(lambda: agent.json("/api/workloads")["windows"][-1]
+                        ["seq"] >= seq + 2, 3 * WINDOW + 5)
+        assert time.time() - t0 < 3 * WINDOW + 2
+        assert agent.get("/healthz")[1] == b"ok\n"
+    finally:
+        for s in slow:
+            s.close()
