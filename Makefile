@@ -132,6 +132,7 @@ test: deps
 bench: deps all workloads
 	$(Q)bench/oncpu.sh $(OUTPUT)
 	$(Q)bench/offcpu.sh $(OUTPUT)
+	$(Q)bench/agent.sh $(OUTPUT)
 
 FUZZ_SECONDS ?= 60
 fuzz: deps

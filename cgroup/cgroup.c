@@ -49,7 +49,26 @@ int cgroup__parse_mountinfo_line(char *line, const char **mount_point)
 	return 1;
 }
 
+/* Is mount point mp prefix itself or below it? NULL prefix: any. */
+static bool mount_under(const char *mp, const char *prefix)
+{
+	size_t n;
+
+	if (!prefix)
+		return true;
+	n = strlen(prefix);
+	while (n > 1 && prefix[n - 1] == '/')
+		n--;
+	return !strncmp(mp, prefix, n) && (mp[n] == '/' || !mp[n] || n == 1);
+}
+
 int cgroup__find_v2_mount(const char *mountinfo, char *buf, size_t len)
+{
+	return cgroup__find_v2_mount_under(mountinfo, NULL, buf, len);
+}
+
+int cgroup__find_v2_mount_under(const char *mountinfo, const char *prefix,
+				char *buf, size_t len)
 {
 	FILE *f = fopen(mountinfo, "re");
 	char line[4096];
@@ -60,7 +79,8 @@ int cgroup__find_v2_mount(const char *mountinfo, char *buf, size_t len)
 	while (fgets(line, sizeof(line), f)) {
 		const char *mp;
 
-		if (cgroup__parse_mountinfo_line(line, &mp) != 1)
+		if (cgroup__parse_mountinfo_line(line, &mp) != 1 ||
+		    !mount_under(mp, prefix))
 			continue;
 		if (strlen(mp) >= len) {
 			err = -ENAMETOOLONG;
@@ -120,6 +140,13 @@ static bool has_item(const char *list, const char *word)
 int cgroup__find_v1_mount(const char *mountinfo, const char *controller,
 			  char *buf, size_t len)
 {
+	return cgroup__find_v1_mount_under(mountinfo, NULL, controller, buf,
+					   len);
+}
+
+int cgroup__find_v1_mount_under(const char *mountinfo, const char *prefix,
+				const char *controller, char *buf, size_t len)
+{
 	FILE *f = fopen(mountinfo, "re");
 	char line[4096];
 	int err = -ENOENT;
@@ -136,6 +163,8 @@ int cgroup__find_v1_mount(const char *mountinfo, const char *controller,
 		if (strcmp(fstype, "cgroup") || !has_item(super, controller))
 			continue;
 		unescape_octal(mp);
+		if (!mount_under(mp, prefix))
+			continue;
 		err = strlen(mp) < len ? 0 : -ENAMETOOLONG;
 		if (!err)
 			strcpy(buf, mp);

@@ -22,6 +22,14 @@ int cgroup__find_v1_mount(const char *mountinfo, const char *controller,
 
 /* The first cgroup2 mount in a mountinfo file; -ENOENT if none. */
 int cgroup__find_v2_mount(const char *mountinfo, char *buf, size_t len);
+/*
+ * The same, among mounts at or below prefix only: the host's hierarchy
+ * mounted into a container under --host-root, not the container's own.
+ */
+int cgroup__find_v2_mount_under(const char *mountinfo, const char *prefix,
+				char *buf, size_t len);
+int cgroup__find_v1_mount_under(const char *mountinfo, const char *prefix,
+				const char *controller, char *buf, size_t len);
 
 /*
  * A cgroup given by the user: absolute under the v2 mount, or relative to

@@ -10,17 +10,16 @@
  * file of at most CONTAINER_META_MAX_FILE bytes, and the JSON is parsed
  * strictly with a depth limit.
  */
+#include "inroot.h"
 #include "meta_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 /* ---- strings ------------------------------------------------------- */
@@ -167,17 +166,8 @@ bool meta_string_is(struct json_object *obj, const char *key,
 
 int meta_open_in_root(int root_fd, const char *rel, int flags)
 {
-	struct open_how how = {
-		.flags = (unsigned long long)(O_RDONLY | O_CLOEXEC | flags),
-		/* An absolute link in host_root means host_root/<link>. */
-		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
-	};
-	long fd = syscall(SYS_openat2, root_fd, rel, &how, sizeof(how));
-
-	/* Before Linux 5.6: no containment, but never a final symlink. */
-	if (fd < 0 && errno == ENOSYS)
-		fd = openat(root_fd, rel, O_RDONLY | O_CLOEXEC | flags);
-	return fd < 0 ? -errno : (int)fd;
+	/* An absolute link in host_root means host_root/<link>. */
+	return inroot__open_read(root_fd, rel, flags);
 }
 
 int meta_path_format(char *buf, size_t size, const struct meta_path *p,

@@ -24,9 +24,9 @@ struct meta_field {
 /* ---- files (meta.c) ---- */
 
 /*
- * Opens rel (relative, below root_fd) with openat2(RESOLVE_IN_ROOT |
- * RESOLVE_NO_MAGICLINKS); flags are added to O_RDONLY | O_CLOEXEC. The fd,
- * or -errno.
+ * Opens rel (relative, below root_fd) confined to it (inroot.h): regular
+ * files only, or a directory with O_DIRECTORY; O_NOFOLLOW refuses a final
+ * symlink. flags are added to O_RDONLY | O_CLOEXEC. The fd, or -errno.
  */
 int meta_open_in_root(int root_fd, const char *rel, int flags);
 

@@ -43,7 +43,7 @@ int agent_http__listen(const char *addr)
 {
 	struct addrinfo hints = {
 		.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-		.ai_flags = AI_PASSIVE | AI_NUMERICSERV,
+		.ai_flags = AI_PASSIVE | AI_NUMERICSERV | AI_NUMERICHOST,
 	}, *res = NULL;
 	char host[256] = "";
 	const char *colon = strrchr(addr, ':'), *port;
@@ -53,6 +53,10 @@ int agent_http__listen(const char *addr)
 	if (!colon || !colon[1])
 		return -EINVAL;
 	port = colon + 1;
+	/* A port is 0..65535 in decimal; getaddrinfo would wrap 70000. */
+	if (strspn(port, "0123456789") != strlen(port) || strlen(port) > 5 ||
+	    strtoul(port, NULL, 10) > 65535)
+		return -EINVAL;
 	hl = (size_t)(colon - addr);
 	if (hl >= 2 && addr[0] == '[' && addr[hl - 1] == ']') {
 		addr++;
@@ -250,8 +254,10 @@ static bool sample_picked(const struct profile_sample *s, void *ctx)
 	case PICK_NODE:
 		return true;
 	case PICK_POD:
+		/* No namespace known (a pod seen only by its UID): "_". */
 		return streq(s->labels[LABEL_POD], p->pod) &&
-		       streq(s->labels[LABEL_NAMESPACE], p->ns);
+		       (p->ns ? streq(s->labels[LABEL_NAMESPACE], p->ns) :
+				!s->labels[LABEL_NAMESPACE]);
 	case PICK_CONTAINER:
 		return streq(s->labels[LABEL_CONTAINER], p->container) ||
 		       id_matches(s->labels[LABEL_CONTAINER_ID], p->container);
@@ -486,6 +492,7 @@ static enum MHD_Result serve_profile(struct agent_http *h,
 struct row {
 	const char *ns, *pod, *container, *id;	/* strings of a held window */
 	uint64_t on_ns, off_ns;
+	uint64_t group_on_ns;		/* for sorting: the pod's on_ns */
 	bool is_pod;
 };
 
@@ -565,13 +572,43 @@ static int collect_rows(struct window **w, size_t n, struct rows *rs)
 	return 0;
 }
 
-static int by_oncpu(const void *a, const void *b)
+/*
+ * Busiest group first (a pod with its containers, or a plain container),
+ * the pod's own row above its containers, then busiest container; names
+ * break ties, so the order is stable.
+ */
+static int by_group(const void *a, const void *b)
 {
 	const struct row *x = a, *y = b;
+	int c;
 
+	if (x->group_on_ns != y->group_on_ns)
+		return x->group_on_ns < y->group_on_ns ? 1 : -1;
+	if ((c = strcmp(x->ns ? x->ns : "", y->ns ? y->ns : "")) ||
+	    (c = strcmp(x->pod ? x->pod : "", y->pod ? y->pod : "")))
+		return c;
+	if (x->is_pod != y->is_pod)
+		return x->is_pod ? -1 : 1;
 	if (x->on_ns != y->on_ns)
 		return x->on_ns < y->on_ns ? 1 : -1;
-	return 0;
+	return strcmp(x->id ? x->id : x->container ? x->container : "",
+		      y->id ? y->id : y->container ? y->container : "");
+}
+
+/* Each row's group total: its pod's, or its own outside a pod. */
+static void set_groups(struct rows *rs)
+{
+	for (size_t i = 0; i < rs->n; i++) {
+		struct row *r = &rs->r[i];
+
+		r->group_on_ns = r->on_ns;
+		if (r->is_pod || !r->pod)
+			continue;
+		for (size_t j = 0; j < rs->n; j++)
+			if (rs->r[j].is_pod && same(rs->r[j].ns, r->ns) &&
+			    same(rs->r[j].pod, r->pod))
+				r->group_on_ns = rs->r[j].on_ns;
+	}
 }
 
 static void url_of(const struct row *r, char *buf, size_t len)
@@ -720,8 +757,15 @@ static int write_list_html(struct window **w, size_t n, size_t asked,
 		char url[1200];
 
 		url_of(r, url, sizeof(url));
-		fprintf(f, "<tr class=\"%s\"><td>%s</td><td>", r->is_pod ? "pod" :
-			"container", r->is_pod ? "pod" : "container");
+		fprintf(f, "<tr class=\"%s\" data-kind=\"%s\" data-namespace=\"",
+			r->is_pod ? "pod" : "container",
+			r->is_pod ? "pod" : "container");
+		html_puts(f, r->ns ? r->ns : "");
+		fputs("\" data-pod=\"", f);
+		html_puts(f, r->pod ? r->pod : "");
+		fputs("\" data-container=\"", f);
+		html_puts(f, r->container ? r->container : "");
+		fprintf(f, "\"><td>%s</td><td>", r->is_pod ? "pod" : "container");
 		html_puts(f, r->ns ? r->ns : "");
 		fputs("</td><td>", f);
 		html_puts(f, r->pod ? r->pod : "");
@@ -764,8 +808,10 @@ static enum MHD_Result serve_list(struct agent_http *h,
 	if (!w && errno)
 		return send_text(h, c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
 	err = collect_rows(w, n, &rs);
-	if (!err && rs.n)
-		qsort(rs.r, rs.n, sizeof(*rs.r), by_oncpu);
+	if (!err && rs.n) {
+		set_groups(&rs);
+		qsort(rs.r, rs.n, sizeof(*rs.r), by_group);
+	}
 	if (!err)
 		err = body_open(&b);
 	if (!err) {
@@ -868,6 +914,11 @@ static enum MHD_Result route(struct agent_http *h, struct MHD_Connection *c,
 
 	if (!strcmp(url, "/healthz"))
 		return send_text(h, c, MHD_HTTP_OK, "ok");
+	if (!strcmp(url, "/favicon.ico")) {
+		struct body b = { .buf = NULL, .len = 0 };
+
+		return send_body(h, c, MHD_HTTP_NO_CONTENT, "image/x-icon", &b);
+	}
 	if (!strcmp(url, "/metrics"))
 		return serve_metrics(h, c);
 	if (!strcmp(url, "/") || !strcmp(url, "/index.html"))
@@ -908,7 +959,7 @@ static enum MHD_Result route(struct agent_http *h, struct MHD_Connection *c,
 		what[slash - ns] = '\0';
 		pick.kind = PICK_POD;
 		pick.pod = name;
-		pick.ns = what;
+		pick.ns = strcmp(what, "_") ? what : NULL;
 		{
 			char title[2400];
 

@@ -32,6 +32,7 @@
 #include "select.h"
 #include "symbolize.h"
 #include "window_store.h"
+#include "writer.h"
 
 #define POLL_MS 100
 #define MAX_THREAD_GRAPHS 32
@@ -73,6 +74,8 @@ static int install_signals(void)
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(SIGINT, &sa, NULL) || sigaction(SIGTERM, &sa, NULL))
 		return -errno;
+	/* A dead writer or HTTP client is an error return, not a death. */
+	signal(SIGPIPE, SIG_IGN);
 	return 0;
 }
 
@@ -168,12 +171,21 @@ static int cgroup_root(const struct opts *o, char *buf, size_t len, bool *v1)
 	const char *mi = "/proc/self/mountinfo";
 	int err = -ENOENT;
 
+	/* In a pod, the host's hierarchy is the one under --host-root. */
+	const char *host = o->host_root && *o->host_root &&
+			   strcmp(o->host_root, "/") ? o->host_root : NULL;
+
 	*v1 = o->cgroup_version == 1;
-	if (!*v1)
+	if (!*v1 && host)
+		err = cgroup__find_v2_mount_under(mi, host, buf, len);
+	if (!*v1 && err)
 		err = cgroup__find_v2_mount(mi, buf, len);
 	if (err && o->cgroup_version != 2) {
 		*v1 = true;
-		err = cgroup__find_v1_mount(mi, "cpu", buf, len);
+		err = host ? cgroup__find_v1_mount_under(mi, host, "cpu", buf,
+							 len) : -ENOENT;
+		if (err)
+			err = cgroup__find_v1_mount(mi, "cpu", buf, len);
 	}
 	return err;
 }
@@ -297,6 +309,7 @@ struct run {
 	struct offcpu *offcpu;
 	struct ring_buffer *notices;
 	struct profile *profile;
+	struct writer *writer;		/* the only way to the output folder */
 	char dir[PATH_MAX];
 	uint64_t start_real_ns, duration_ns;
 	uint64_t on_stats[ONCPU_STAT_MAX];
@@ -435,16 +448,18 @@ static int start_collectors(struct run *r)
 
 typedef int (*write_fn)(struct run *r, const struct profile_tree *t, FILE *f);
 
+/*
+ * Renders an output in memory and hands it to the writer process (see
+ * writer.h): this process cannot create files once the sandbox is up.
+ */
 static int write_file(struct run *r, const struct profile_tree *t,
 		      const char *name, write_fn fn)
 {
-	char path[PATH_MAX * 2 + 64], tmp[PATH_MAX * 2 + 80];
-	FILE *f;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
 	int err;
 
-	snprintf(path, sizeof(path), "%s/%s", r->dir, name);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	f = fopen(tmp, "we");
 	if (!f) {
 		err = -errno;
 		goto out;
@@ -452,13 +467,12 @@ static int write_file(struct run *r, const struct profile_tree *t,
 	err = fn(r, t, f);
 	if (fclose(f) && !err)
 		err = -errno;
-	if (!err && rename(tmp, path))
-		err = -errno;
-	if (err)
-		unlink(tmp);
+	if (!err)
+		err = writer__put(r->writer, name, buf, len);
 out:
+	free(buf);
 	if (err)
-		log_error("writing %s: %s", path, strerror(-err));
+		log_error("writing %s/%s: %s", r->dir, name, strerror(-err));
 	return err;
 }
 
@@ -685,18 +699,13 @@ static int write_thread_graph(struct run *r, const struct thread_weight *w)
 
 static int write_thread_graphs(struct run *r)
 {
-	char dir[PATH_MAX + 16];
 	struct thread_weight *w;
 	size_t n;
 	int err = 0;
 
 	if (!r->opts->npids && !r->opts->ntids)
 		return 0;	/* a whole node has too many threads */
-	snprintf(dir, sizeof(dir), "%s/threads", r->dir);
-	if (mkdir(dir, 0755) && errno != EEXIST) {
-		log_error("%s: %s", dir, strerror(errno));
-		return -errno;
-	}
+	/* threads/ is made by the writer with the first file. */
 	w = heaviest_threads(r, &n);
 	if (!w)
 		return -ENOMEM;
@@ -724,30 +733,14 @@ static bool sample_in_group(const struct profile_sample *s, void *ctx)
 	       (!g->container || s->labels[LABEL_CONTAINER] == g->container);
 }
 
-static int mkdirs(char *path)
-{
-	for (char *p = strchr(path + 1, '/'); p; p = strchr(p + 1, '/')) {
-		*p = '\0';
-		if (mkdir(path, 0755) && errno != EEXIST) {
-			*p = '/';
-			return -errno;
-		}
-		*p = '/';
-	}
-	return 0;
-}
-
 /* Writes <base>.svg and <base>.folded of the samples g picks. */
 static int write_group(struct run *r, struct group_pick *g, const char *base)
 {
-	char file[PATH_MAX + 16], full[PATH_MAX * 2];
+	char file[PATH_MAX + 16];
 	struct profile_tree *t;
 	int err;
 
-	snprintf(full, sizeof(full), "%s/%s", r->dir, base);
-	err = mkdirs(full);
-	if (err)
-		return err;
+	/* The writer makes the folders. */
 	t = profile_tree__new_filtered(r->profile, sample_in_group, g);
 	if (!t)
 		return -errno;
@@ -815,12 +808,19 @@ static int write_group_graphs(struct run *r)
 	return err;
 }
 
-static int write_outputs(struct run *r)
+static int write_pprof(struct run *r, const struct profile_tree *t, FILE *f)
 {
 	struct meta_counter c[MAX_COUNTERS];
-	struct profile_tree *t = profile_tree__new(r->profile);
-	char path[PATH_MAX + 32];
 	struct profile_meta m;
+
+	(void)t;
+	fill_meta(r, &m, c);
+	return pprof__write_stream(r->profile, &m, f);
+}
+
+static int write_outputs(struct run *r)
+{
+	struct profile_tree *t = profile_tree__new(r->profile);
 	int err = 0;
 
 	if (!t) {
@@ -837,22 +837,10 @@ static int write_outputs(struct run *r)
 	err = write_file(r, t, "threads.txt", write_threads_file) ?: err;
 	err = write_thread_graphs(r) ?: err;
 	err = write_group_graphs(r) ?: err;
-	if (r->whole_node) {
-		char svg[PATH_MAX + 32], node[PATH_MAX + 32];
-
-		/* The node's graph has pods and containers as its roots. */
-		snprintf(svg, sizeof(svg), "%s/flamegraph.svg", r->dir);
-		snprintf(node, sizeof(node), "%s/node.svg", r->dir);
-		unlink(node);
-		if (link(svg, node))
-			log_warn("%s: %s", node, strerror(errno));
-	}
-	fill_meta(r, &m, c);
-	snprintf(path, sizeof(path), "%s/profile.pb.gz", r->dir);
-	if (pprof__write(r->profile, &m, path)) {
-		log_error("writing %s: %s", path, strerror(errno));
-		err = err ?: -EIO;
-	}
+	/* The node's graph has pods and containers as its roots. */
+	if (r->whole_node)
+		err = write_file(r, t, "node.svg", write_svg) ?: err;
+	err = write_file(r, t, "profile.pb.gz", write_pprof) ?: err;
 	profile_tree__free(t);
 	return err;
 }
@@ -1051,6 +1039,12 @@ static int run(const struct opts *o)
 	if (!err && o->user && (err = sandbox__give_dir(r.dir, o->uid, o->gid)))
 		log_error("--user %s: output folder '%s': %s", o->user, r.dir,
 			  strerror(-err));
+	/* Before loading anything: the writer holds nothing but the folder. */
+	if (!err && !(r.writer = writer__start(r.dir, o->user ? o->uid : getuid(),
+					       o->user ? o->gid : getgid()))) {
+		err = -errno;
+		log_error("output writer for %s: %s", r.dir, strerror(errno));
+	}
 	err = err ?: install_signals();
 	if (err)
 		goto cleanup;
@@ -1075,6 +1069,10 @@ static int run(const struct opts *o)
 	err = sample_until_done(&r);
 	err = collect_and_write(&r) ?: err;
 cleanup:
+	if (r.writer && writer__finish(r.writer) && !err) {
+		log_error("the output writer failed: outputs may be missing");
+		err = -EIO;
+	}
 	for (size_t i = 0; i < SELECT_MAX; i++)
 		if (r.cgroup_fds[i] >= 0)
 			close(r.cgroup_fds[i]);
@@ -1232,9 +1230,13 @@ static void agent_metrics(void *ctx, FILE *f)
 		(unsigned long long)a->r.opts->memory_limit);
 }
 
-/* Ends the window begun at start: reads it into the store, empties maps. */
+/*
+ * Ends the window begun at start: reads it into the store, empties maps.
+ * *end is when profiling stopped; the next window's start less it is the
+ * gap the collection left unprofiled.
+ */
 static int agent_close_window(struct agent *a, uint64_t start,
-			      uint64_t start_real)
+			      uint64_t start_real, uint64_t *end_out)
 {
 	struct run *r = &a->r;
 	uint64_t end = now_ns(CLOCK_MONOTONIC), t0;
@@ -1284,6 +1286,7 @@ static int agent_close_window(struct agent *a, uint64_t start,
 	a->covered_ns += end - start;
 	a->last_collect_s = (now_ns(CLOCK_MONOTONIC) - t0) / 1e9;
 	pthread_mutex_unlock(&a->lock);
+	*end_out = end;
 	return err;
 }
 
@@ -1314,8 +1317,7 @@ static int agent_loop(struct agent *a)
 					 start + window : stop_at);
 		if (err)
 			break;
-		agent_close_window(a, start, start_real);
-		last_end = now_ns(CLOCK_MONOTONIC);
+		agent_close_window(a, start, start_real, &last_end);
 	}
 	return err;
 }

@@ -264,6 +264,10 @@ static bool parse_time(const char *s, double *out)
 	char *end;
 	double v, unit = 1;
 
+	/* Decimal only: no sign, space, hex, exponent, inf or nan. */
+	if (*s < '0' || *s > '9' || strspn(s, "0123456789.") <
+	    strcspn(s, "smh"))
+		return false;
 	errno = 0;
 	v = strtod(s, &end);
 	if (errno || end == s || !(v > 0))
@@ -278,7 +282,7 @@ static bool parse_time(const char *s, double *out)
 	return true;
 }
 
-/* "268435456", "256M", "1G", "512K": bytes, 16 MiB .. 1 TiB. */
+/* "268435456", "256M", "1G", "512K", "1T": bytes, 16 MiB .. 1 TiB. */
 static bool parse_size(const char *s, uint64_t *out)
 {
 	char *end;
@@ -295,8 +299,9 @@ static bool parse_size(const char *s, uint64_t *out)
 	case 'K': case 'k': unit = 1ULL << 10; end++; break;
 	case 'M': case 'm': unit = 1ULL << 20; end++; break;
 	case 'G': case 'g': unit = 1ULL << 30; end++; break;
+	case 'T': case 't': unit = 1ULL << 40; end++; break;
 	}
-	if (*end == 'i' && end[1] == 'B')
+	if (*end == 'i' && end[1] == 'B' && unit > 1)
 		end += 2;
 	else if (*end == 'B' && unit > 1)
 		end++;
@@ -529,7 +534,7 @@ enum opts_result opts__parse(int argc, char **argv, struct opts *o,
 	     o->namespace || o->output_dir || o->cpu >= 0 ||
 	     !o->user_stacks || !o->kernel_stacks))
 		return fail(err, errlen, "agent profiles the whole node: -p, -t, --cgroup, --container, --pod, -n, -o, -c, -U and -K do not apply");
-	if (o->retention_s < o->window_s)
+	if (o->mode == MODE_AGENT && o->retention_s < o->window_s)
 		return fail(err, errlen, "--retention must be at least --window");
 	if (o->user && o->mode == MODE_PS)
 		return fail(err, errlen, "--user applies to the profiling modes, not ps");

@@ -291,7 +291,8 @@ static int sample_insert(struct profile *p, const struct profile_sample *key,
 	frames = malloc((key->nframes ? key->nframes : 1) * sizeof(*frames));
 	if (!frames)
 		return -ENOMEM;
-	memcpy(frames, key->frames, key->nframes * sizeof(*frames));
+	if (key->nframes)	/* an empty stack may come with no array */
+		memcpy(frames, key->frames, key->nframes * sizeof(*frames));
 	p->heap_bytes += (key->nframes ? key->nframes : 1) * sizeof(*frames) + 16;
 	s = &p->samples[p->nsamples];
 	*s = *key;

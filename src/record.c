@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
 #include "record.h"
 #include "resolver.h"
 
@@ -39,8 +40,9 @@ static int push_groups(struct recorder *r, const struct raw_sample *s,
 	if (w->pod[0]) {
 		snprintf(name, sizeof(name), "[pod %s]", w->pod);
 		err = stack_builder__push(&r->b, name, FRAME_GROUP);
+		/* Without a name, the pod is "?/podUID": label the UID part. */
 		labels[LABEL_POD] = w->meta.pod_name[0] ? w->meta.pod_name :
-							  w->pod;
+			strchr(w->pod, '/') ? strchr(w->pod, '/') + 1 : w->pod;
 		labels[LABEL_NAMESPACE] = w->meta.pod_namespace[0] ?
 					  w->meta.pod_namespace : NULL;
 	}

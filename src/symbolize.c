@@ -2,17 +2,16 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 #include "elfsyms.h"
 #include "ksyms.h"
 #include "perfmap.h"
 #include "procmaps.h"
+#include "inroot.h"
 #include "symbolize.h"
 
 #define MAX_MAPPINGS 65536	/* above the default vm.max_map_count */
@@ -236,39 +235,22 @@ static int dso__share_by_build_id(struct symbolizer *s, struct dso *d)
 }
 
 /*
- * Opens path inside pid's root: O_PATH first, so that a symlink to a device
- * or FIFO is never opened for real; only a regular file is reopened.
+ * Opens path inside pid's root (inroot.h): absolute links inside the
+ * container stay inside it, and only a regular file is opened for real.
  */
 static int open_in_root(const struct symbolizer *s, uint32_t pid,
 			const char *path)
 {
-	struct open_how how = {
-		.flags = O_PATH | O_CLOEXEC,
-		/* Absolute links inside the container stay inside it. */
-		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
-	};
-	char root[PATH_MAX], self[64];
-	struct stat st;
-	int dirfd, pathfd, fd, err;
+	char root[PATH_MAX];
+	int dirfd, fd;
 
 	snprintf(root, sizeof(root), "%s/%u/root", s->proc_root, pid);
 	dirfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (dirfd < 0)
 		return -errno;
-	pathfd = syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
-	err = -errno;
+	fd = inroot__open_read(dirfd, path, 0);
 	close(dirfd);
-	if (pathfd < 0)
-		return err;
-	if (fstat(pathfd, &st) || !S_ISREG(st.st_mode)) {
-		close(pathfd);
-		return -EINVAL;
-	}
-	snprintf(self, sizeof(self), "/proc/self/fd/%d", pathfd);
-	fd = open(self, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	err = -errno;
-	close(pathfd);
-	return fd < 0 ? err : fd;
+	return fd;
 }
 
 /*

@@ -274,6 +274,24 @@ def test_metrics_are_prometheus_text(agent):
     assert metric(m, "sysscope_lost_samples_total", collector="oncpu") >= 0
 
 
+def test_time_between_windows_is_counted(agent):
+    """Collecting a window takes time that no window covers: the gap
+    counter carries it, and windows plus gaps account for the run."""
+    assert wait_for(lambda: metric(agent.metrics(), "sysscope_windows_total",
+                                   result="ok") >= 3, 6 * WINDOW + 10)
+    m = agent.metrics()
+    windows = metric(m, "sysscope_windows_total", result="ok")
+    gap = metric(m, "sysscope_window_gap_seconds_total")
+    covered = metric(m, "sysscope_window_covered_seconds_total")
+    collect = metric(m, "sysscope_last_collect_seconds")
+    # Each window after the first began after the last one's collection.
+    assert gap > 0, m
+    assert collect > 0
+    assert gap < windows * 1.0, f"{gap} s of gaps over {windows} windows"
+    assert abs(covered - windows * WINDOW) < windows * 0.5, \
+        f"{covered} s covered by {windows} windows of {WINDOW} s"
+
+
 def test_agent_is_sandboxed(agent):
     status = Path(f"/proc/{agent.proc.pid}/status").read_text()
     assert re.search(r"^Seccomp:\s+2$", status, re.M), status

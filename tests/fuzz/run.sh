@@ -36,7 +36,7 @@ FUZZ_DIR=tests/fuzz
 TARGETS="
 procmaps	4096	src/procmaps.c
 cgroup_path	8192	cgroup/cgroup_path.c cgroup/cgroup.c
-container_meta	16384	container/meta.c container/oci.c container/docker.c container/podman.c container/containerd.c container/crio.c
+container_meta	16384	src/inroot.c container/meta.c container/oci.c container/docker.c container/podman.c container/containerd.c container/crio.c
 elf		16384	src/elfsyms.c
 ksyms		8192	src/ksyms.c
 perfmap		16384	src/perfmap.c

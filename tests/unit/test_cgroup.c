@@ -137,6 +137,29 @@ static void test_find_v2_mount_buffer(void **state)
 			 -ENAMETOOLONG);
 }
 
+/* In a pod: the host's hierarchy under --host-root, not the pod's own. */
+static void test_find_v2_mount_under_host_root(void **state)
+{
+	const char *file = FIXTURES "mountinfo-container";
+	char buf[PATH_MAX];
+
+	(void)state;
+	assert_int_equal(cgroup__find_v2_mount_under(file, "/host", buf,
+						     sizeof(buf)), 0);
+	assert_string_equal(buf, "/host/sys/fs/cgroup (host)");
+	assert_int_equal(cgroup__find_v2_mount_under(file, "/host/", buf,
+						     sizeof(buf)), 0);
+	assert_string_equal(buf, "/host/sys/fs/cgroup (host)");
+	/* A prefix is a whole path component: /ho is not /host. */
+	assert_int_equal(cgroup__find_v2_mount_under(file, "/ho", buf,
+						     sizeof(buf)), -ENOENT);
+	assert_int_equal(cgroup__find_v2_mount_under(file, "/elsewhere", buf,
+						     sizeof(buf)), -ENOENT);
+	assert_int_equal(cgroup__find_v2_mount_under(file, "/", buf,
+						     sizeof(buf)), 0);
+	assert_string_equal(buf, "/sys/fs/cgroup");
+}
+
 /* The running system: whatever it finds must be a directory. */
 static void test_find_v2_mount_live(void **state)
 {
@@ -314,6 +337,7 @@ int main(void)
 		cmocka_unit_test(test_parse_lines),
 		cmocka_unit_test(test_find_v2_mount),
 		cmocka_unit_test(test_find_v2_mount_buffer),
+		cmocka_unit_test(test_find_v2_mount_under_host_root),
 		cmocka_unit_test(test_find_v2_mount_live),
 		cmocka_unit_test(test_v2_dir),
 		cmocka_unit_test(test_v2_dir_too_long),

@@ -77,6 +77,11 @@ static const char *opts_diff(const struct opts *o, char *buf, size_t len)
 	DIFF(strcmp(o->proc_root, "/proc"), " proc=%s", o->proc_root);
 	DIFF(o->user, " user=%s uid=%u gid=%u", o->user, (unsigned)o->uid,
 	     (unsigned)o->gid);
+	DIFF(strcmp(o->listen, "0.0.0.0:8080"), " listen=%s", o->listen);
+	DIFF(o->window_s != 60, " window=%g", o->window_s);
+	DIFF(o->retention_s != 3600, " retention=%g", o->retention_s);
+	DIFF(o->memory_limit != 256ULL << 20, " memory_limit=%llu",
+	     (unsigned long long)o->memory_limit);
 	DIFF(o->max_entries != 65536, " max_entries=%u", o->max_entries);
 	DIFF(o->max_stacks != 32768, " max_stacks=%u", o->max_stacks);
 	DIFF(o->verbose, " verbose=%d", o->verbose);
@@ -110,6 +115,11 @@ static void test_defaults(void **state)
 	assert_null(o.output_dir);
 	assert_string_equal(o.proc_root, "/proc");
 	assert_null(o.user);
+	/* The agent's: serve everywhere, 60 s windows for an hour, 256M. */
+	assert_string_equal(o.listen, "0.0.0.0:8080");
+	assert_true(o.window_s == 60);
+	assert_true(o.retention_s == 3600);
+	assert_int_equal(o.memory_limit, 256ULL << 20);
 	assert_int_equal(o.max_entries, 65536);
 	assert_int_equal(o.max_stacks, 32768);
 	assert_int_equal(o.verbose, 0);
@@ -169,6 +179,44 @@ static const struct {
 	{ { "-f", "7", "offcputime" }, "mode=offcputime frequency=7" },
 	{ { "-d", "1", "-f", "2", "-p", "3", "-t", "4", "-c", "5", "-K" },
 	  "duration=1 frequency=2 pids=3 tids=4 cpu=5 user_stacks=0" },
+	/* sysscope agent */
+	{ { "agent" }, "mode=agent" },
+	{ { "--listen", ":9090", "agent" }, "mode=agent listen=:9090" },
+	{ { "agent", "--listen=127.0.0.1:0" }, "mode=agent listen=127.0.0.1:0" },
+	{ { "agent", "--listen", "[::1]:8080" }, "mode=agent listen=[::1]:8080" },
+	{ { "agent", "--window", "90" }, "mode=agent window=90" },
+	{ { "agent", "--window", "90s" }, "mode=agent window=90" },
+	{ { "agent", "--window", "15m" }, "mode=agent window=900" },
+	{ { "agent", "--window", "1h" }, "mode=agent window=3600" },
+	{ { "agent", "--window", "1" }, "mode=agent window=1" },
+	{ { "agent", "--window=2.5" }, "mode=agent window=2.5" },
+	{ { "agent", "--retention", "90" }, "mode=agent retention=90" },
+	{ { "agent", "--retention", "90s" }, "mode=agent retention=90" },
+	{ { "agent", "--retention", "15m" }, "mode=agent retention=900" },
+	{ { "agent", "--retention", "1h" }, "mode=agent" },
+	{ { "agent", "--retention", "168h" }, "mode=agent retention=604800" },
+	/* Equal is enough. */
+	{ { "agent", "--window", "15m", "--retention", "900" },
+	  "mode=agent window=900 retention=900" },
+	{ { "agent", "--retention", "2h", "--window", "1h" },
+	  "mode=agent window=3600 retention=7200" },
+	{ { "agent", "--memory-limit", "256M" }, "mode=agent" },
+	{ { "agent", "--memory-limit", "1G" }, "mode=agent memory_limit=1073741824" },
+	{ { "agent", "--memory-limit", "268435456" }, "mode=agent" },
+	{ { "agent", "--memory-limit", "64MiB" }, "mode=agent memory_limit=67108864" },
+	{ { "agent", "--memory-limit", "16M" }, "mode=agent memory_limit=16777216" },
+	{ { "agent", "--memory-limit", "16384k" }, "mode=agent memory_limit=16777216" },
+	{ { "agent", "--memory-limit", "512MB" }, "mode=agent memory_limit=536870912" },
+	{ { "agent", "--memory-limit", "1024G" }, "mode=agent memory_limit=1099511627776" },
+	{ { "agent", "--memory-limit", "1T" }, "mode=agent memory_limit=1099511627776" },
+	{ { "agent", "--memory-limit", "1TiB" }, "mode=agent memory_limit=1099511627776" },
+	/* Agent settings given to another mode are kept, not checked against each other. */
+	{ { "profile", "--window", "2h" }, "mode=profile window=7200" },
+	/* What the agent keeps of the other options. */
+	{ { "agent", "-d", "30", "-f", "99", "-m", "500", "-v" },
+	  "mode=agent duration=30 frequency=99 min_block=500 verbose=1" },
+	{ { "agent", "--user", "0", "--max-entries", "1024" },
+	  "mode=agent user=0 uid=0 gid=0 max_entries=1024" },
 };
 
 static void test_good(void **state)
@@ -254,6 +302,62 @@ static const struct {
 	{ { "profile", "extra" }, "unexpected argument 'extra'" },
 	{ { "profile", "-d", "1", "profile" }, "unexpected argument 'profile'" },
 	{ { "wallclock", "offcputime" }, "unexpected argument 'offcputime'" },
+	/* sysscope agent */
+	{ { "agent", "--window", "0" }, "invalid window '0'" },
+	{ { "agent", "--window", "-1" }, "invalid window '-1'" },
+	{ { "agent", "--window", "1x" }, "invalid window '1x'" },
+	{ { "agent", "--window", "8d" }, "invalid window '8d'" },
+	{ { "agent", "--window", "" }, "invalid window ''" },
+	{ { "agent", "--window", "0.5" }, "invalid window '0.5'" },
+	{ { "agent", "--window", "1hh" }, "invalid window '1hh'" },
+	{ { "agent", "--window", "nan" }, "invalid window 'nan'" },
+	{ { "agent", "--window", "inf" }, "invalid window 'inf'" },
+	{ { "agent", "--window", "169h" }, "invalid window '169h'" },
+	{ { "agent", "--window", " 90" }, "invalid window ' 90'" },
+	{ { "agent", "--window", "+90" }, "invalid window '+90'" },
+	{ { "agent", "--window", "0x10" }, "invalid window '0x10'" },
+	{ { "agent", "--window", "1e2" }, "invalid window '1e2'" },
+	{ { "agent", "--window", "1.5.2" }, "invalid window '1.5.2'" },
+	{ { "agent", "--window" }, "option '--window' needs a value" },
+	{ { "agent", "--retention", "0" }, "invalid retention '0'" },
+	{ { "agent", "--retention", "-1" }, "invalid retention '-1'" },
+	{ { "agent", "--retention", "1x" }, "invalid retention '1x'" },
+	{ { "agent", "--retention", "8d" }, "invalid retention '8d'" },
+	{ { "agent", "--retention", "m" }, "invalid retention 'm'" },
+	{ { "agent", "--retention", "604801" }, "invalid retention '604801'" },
+	{ { "agent", "--memory-limit", "1M" }, "invalid memory limit '1M'" },
+	{ { "agent", "--memory-limit", "16777215" }, "invalid memory limit '16777215'" },
+	{ { "agent", "--memory-limit", "2T" }, "invalid memory limit '2T'" },
+	{ { "agent", "--memory-limit", "1025G" }, "invalid memory limit '1025G'" },
+	{ { "agent", "--memory-limit", "abc" }, "invalid memory limit 'abc'" },
+	{ { "agent", "--memory-limit", "" }, "invalid memory limit ''" },
+	{ { "agent", "--memory-limit", "-256M" }, "invalid memory limit '-256M'" },
+	{ { "agent", "--memory-limit", "256X" }, "invalid memory limit '256X'" },
+	{ { "agent", "--memory-limit", "256Mi" }, "invalid memory limit '256Mi'" },
+	{ { "agent", "--memory-limit", "16777216iB" }, "invalid memory limit '16777216iB'" },
+	{ { "agent", "--memory-limit", "16777216B" }, "invalid memory limit '16777216B'" },
+	{ { "agent", "--memory-limit", "99999999999999999999999G" },
+	  "invalid memory limit" },
+	{ { "agent", "--memory-limit", "18446744073709551615K" },
+	  "invalid memory limit" },
+	{ { "agent", "--listen", "nohost" }, "invalid listen address 'nohost'" },
+	{ { "agent", "--listen", "8080" }, "invalid listen address '8080'" },
+	{ { "agent", "--listen", "" }, "invalid listen address ''" },
+	{ { "agent", "-p", "1" }, "agent profiles the whole node" },
+	{ { "agent", "-t", "1" }, "agent profiles the whole node" },
+	{ { "agent", "--container", "nginx" }, "agent profiles the whole node" },
+	{ { "agent", "--pod", "shop/web-0" }, "agent profiles the whole node" },
+	{ { "agent", "-n", "shop" }, "agent profiles the whole node" },
+	{ { "agent", "--cgroup", "/kubepods" }, "agent profiles the whole node" },
+	{ { "agent", "-o", "out" }, "agent profiles the whole node" },
+	{ { "-o", "out", "agent" }, "agent profiles the whole node" },
+	{ { "agent", "-c", "0" }, "agent profiles the whole node" },
+	{ { "agent", "-U" }, "agent profiles the whole node" },
+	{ { "agent", "-K" }, "agent profiles the whole node" },
+	{ { "agent", "--retention", "30" }, "--retention must be at least --window" },
+	{ { "agent", "--window", "2h" }, "--retention must be at least --window" },
+	{ { "agent", "--window", "15m", "--retention", "899" },
+	  "--retention must be at least --window" },
 };
 
 static void test_bad(void **state)
@@ -417,6 +521,8 @@ static void test_help(void **state)
 		assert_non_null(strstr(text, "--frequency"));
 		assert_non_null(strstr(text, "--max-stacks"));
 		assert_non_null(strstr(text, "--user USER"));
+		assert_non_null(strstr(text, "--listen ADDR:PORT"));
+		assert_non_null(strstr(text, "--memory-limit SIZE"));
 		assert_int_equal(text[strlen(text) - 1], '\n');
 		free(text);
 	}
