@@ -58,7 +58,9 @@ ROOT=$(cd "$BENCH_DIR/.." && pwd)
 for f in log die require_root require_tools bench_init bench_cleanup median \
 	min_of max_of calc bg_start track_pid untrack_pid stop_pid pid_alive \
 	wait_for_log wait_perf_events proc_cpu_s cpu_ticks wait_quiet \
-	proc_hwm_kib run_with_profiler run_workload field; do
+	proc_hwm_kib run_with_profiler run_workload field source_id \
+	snapshot_sysscope finish_report cgroup_v2_mount remove_stale remove_cgroup \
+	hex_id require_positive; do
 	declare -F "$f" >/dev/null ||
 		{ echo "bench/agent.sh: bench/lib.sh has no function $f" >&2; exit 1; }
 done
@@ -99,11 +101,7 @@ BASE=""		# our cgroup subtree, removed on exit
 PAUSE_PIDS=""	# the sandboxes' sleep processes
 SAMPLER_PID=""
 
-for v in DURATION ROUNDS WINDOW SCALE SAMPLE_S HZ CONTAINERS PER_POD QUIET_PCT QUIET_WAIT; do
-	case "${!v}" in
-	'' | *[!0-9]* | 0) die "$v must be a positive integer, not '${!v}'" ;;
-	esac
-done
+require_positive DURATION ROUNDS WINDOW SCALE SAMPLE_S HZ CONTAINERS PER_POD QUIET_PCT QUIET_WAIT
 case "$PERF" in 0 | 1) ;; *) die "PERF must be 0 or 1, not '$PERF'" ;; esac
 [ "$DURATION" -ge $((WINDOW + 10)) ] ||
 	die "DURATION ($DURATION) must be at least WINDOW ($WINDOW) + 10 s: the check needs a closed window"
@@ -111,8 +109,6 @@ case "$PERF" in 0 | 1) ;; *) die "PERF must be 0 or 1, not '$PERF'" ;; esac
 # ------------------------------------------------------------ set-up
 
 agent_cleanup() {
-	local left
-
 	set +e
 	[ -z "$SAMPLER_PID" ] || { kill -TERM "$SAMPLER_PID" 2>/dev/null; wait "$SAMPLER_PID" 2>/dev/null; }
 	SAMPLER_PID=""
@@ -126,19 +122,7 @@ agent_cleanup() {
 	PAUSE_PIDS=""
 	# The agent, perf, a batch runner still going.
 	bench_cleanup
-	if [ -n "$BASE" ] && [ -d "$BASE" ]; then
-		# A killed process leaves its cgroup a moment after it is reaped.
-		for _ in $(seq 1 25); do
-			find "$BASE" -depth -type d -exec rmdir {} + 2>/dev/null
-			[ -d "$BASE" ] || break
-			kill_subtree
-			sleep 0.2
-		done
-		if [ -d "$BASE" ]; then
-			left=$(find "$BASE" -name cgroup.procs -exec cat {} + 2>/dev/null | tr '\n' ' ')
-			log "could not remove $BASE (processes still in it: ${left:-none})"
-		fi
-	fi
+	remove_cgroup "$BASE" 25 kill_subtree
 	BASE=""
 }
 
@@ -161,42 +145,9 @@ preflight() {
 	require_root
 	NCPU=$(nproc)
 	[ -r /proc/sys/kernel/random/uuid ] || die "no /proc/sys/kernel/random/uuid"
-	V2=$(awk '{
-		split($0, half, " - ")
-		split(half[2], post, " ")
-		if (post[1] == "cgroup2") { split(half[1], pre, " "); print pre[5]; exit }
-	}' /proc/self/mountinfo)
-	[ -n "$V2" ] || die "no cgroup v2 hierarchy in /proc/self/mountinfo"
-	V2=$(printf '%b' "$V2")	# mountinfo escapes spaces as \040
-	[ -w "$V2" ] || die "cannot write to the cgroup v2 mount $V2"
+	cgroup_v2_mount
 	[ -x "$SYSSCOPE" ] || die "$SYSSCOPE not found: run 'make all' first"
 	SYSSCOPE_BUILT=$(date -u -r "$SYSSCOPE" '+%Y-%m-%d %H:%M UTC')
-}
-
-# Others may rebuild sysscope while this runs: every run uses one copy.
-snapshot_sysscope() {
-	cp "$SYSSCOPE" "$BENCH_TMP/sysscope" || die "cannot copy $SYSSCOPE"
-	SYSSCOPE_RUN=$BENCH_TMP/sysscope
-	SYSSCOPE_SHA=$(sha256sum "$SYSSCOPE_RUN" | cut -c1-12)
-}
-
-# Leftovers of a run that was killed (SIGKILL: no trap ran): removed when
-# empty. Processes still in them are reported, never killed from here.
-remove_stale() {
-	local d pid left
-
-	for d in "$V2"/sysscope-bench-agent.*; do
-		[ -d "$d" ] || continue
-		pid=${d##*.}
-		[ ! -e "/proc/$pid" ] || continue	# that run is still going
-		find "$d" -depth -type d -exec rmdir {} + 2>/dev/null || true
-		if [ -d "$d" ]; then
-			left=$(find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null | tr '\n' ' ')
-			log "warning: $d is left from a killed run, with processes: ${left:-none}"
-		else
-			log "removed $d, left from a killed run"
-		fi
-	done
 }
 
 build_workloads() {
@@ -209,8 +160,6 @@ build_workloads() {
 		"$BENCH_DIR/serverlike.c" -o "$BENCH_TMP/bin/serverlike" ||
 		die "cannot build serverlike"
 }
-
-hex_id() { od -An -tx1 -N32 /dev/urandom | tr -d ' \n'; }
 
 # config_json ID POD_UID POD NAMESPACE CONTAINER|"" SANDBOX_ID: the CRI
 # annotations of containerd's bundle (the sandbox has no container-name).
@@ -704,17 +653,6 @@ info_row() {
 		"$(median <"$RES/agent.$2")" "$3" "$prow"
 }
 
-source_id() {
-	local rev
-
-	rev=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null) || { echo "an unknown commit"; return; }
-	if [ -n "$(git -C "$ROOT" status --porcelain -- src cgroup container bpf 2>/dev/null)" ]; then
-		echo "commit $rev + uncommitted changes"
-	else
-		echo "commit $rev"
-	fi
-}
-
 report() {
 	local cpu_pct bpf_s bpf_pct covered rss_med rss_max peak_pct kept wbytes per_win est model \
 		samples lost_on lost_off perf_hdr="" perf_sep="" agent_slow_pct
@@ -825,8 +763,9 @@ main() {
 	bench_init
 	trap agent_cleanup EXIT
 	snapshot_sysscope
+	SYSSCOPE_SHA=$(sha256sum "$SYSSCOPE_RUN" | cut -c1-12)
 	build_workloads
-	remove_stale
+	remove_stale sysscope-bench-agent
 	LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 	log "load average: $LOAD_BEFORE; cgroup v2 at $V2"
 	declare -ga CMDS=()
@@ -851,19 +790,7 @@ main() {
 	slowdown_rounds
 	mkdir -p "${REPORT%/*}"
 	report >"$BENCH_TMP/report.md"
-	if [ -n "$BENCH_FAILURES" ]; then
-		{
-			echo
-			echo "## Profiler failures (their runs' figures are kept above)"
-			echo
-			printf '%s' "$BENCH_FAILURES" | sed 's/^/- /'
-		} >>"$BENCH_TMP/report.md"
-	fi
-	cp "$BENCH_TMP/report.md" "$REPORT"
-	cat "$REPORT"
-	log "saved $REPORT"
-	[ -z "$BENCH_FAILURES" ] ||
-		die "a profiler failed on exit:$(echo; printf '%s' "$BENCH_FAILURES")"
+	finish_report figures
 }
 
 main "$@"

@@ -40,7 +40,8 @@ ROOT=$(cd "$BENCH_DIR/.." && pwd)
 
 # lib.sh is shared and may change: fail loudly if a helper went away.
 for f in log die require_root require_tools bench_init bench_cleanup median \
-	min_of max_of calc cpu_ticks wait_quiet; do
+	min_of max_of calc cpu_ticks wait_quiet source_id cgroup_v2_mount remove_stale \
+	remove_cgroup hex_id require_positive; do
 	declare -F "$f" >/dev/null ||
 		{ echo "bench/containers.sh: bench/lib.sh has no function $f" >&2; exit 1; }
 done
@@ -67,18 +68,15 @@ BASE=""		# our cgroup subtree, removed on exit
 SLEEP_PIDS=""	# the sleep processes in it
 MOCK_DIR=""	# tmpfs copies of the tree, removed on exit
 
-for v in CONTAINERS PER_POD BUSY ROUNDS LOOKUPS WARM_REPS MOCK_FILES QUIET_PCT QUIET_WAIT; do
-	case "${!v}" in
-	'' | *[!0-9]* | 0) die "$v must be a positive integer, not '${!v}'" ;;
-	esac
-done
+require_positive CONTAINERS PER_POD BUSY ROUNDS LOOKUPS WARM_REPS MOCK_FILES QUIET_PCT \
+	QUIET_WAIT
 [ "$PER_POD" -le "$CONTAINERS" ] || die "PER_POD ($PER_POD) > CONTAINERS ($CONTAINERS)"
 [ "$BUSY" -le "$CONTAINERS" ] || die "BUSY ($BUSY) > CONTAINERS ($CONTAINERS)"
 
 # ------------------------------------------------------------ set-up
 
 containers_cleanup() {
-	local pid left
+	local pid
 
 	set +e
 	for pid in $SLEEP_PIDS; do
@@ -88,18 +86,7 @@ containers_cleanup() {
 		wait "$pid" 2>/dev/null
 	done
 	SLEEP_PIDS=""
-	if [ -n "$BASE" ] && [ -d "$BASE" ]; then
-		# A killed process leaves its cgroup a moment after it is reaped.
-		for _ in 1 2 3 4 5 6 7 8 9 10; do
-			find "$BASE" -depth -type d -exec rmdir {} + 2>/dev/null
-			[ -d "$BASE" ] || break
-			sleep 0.2
-		done
-		if [ -d "$BASE" ]; then
-			left=$(find "$BASE" -name cgroup.procs -exec cat {} + 2>/dev/null | tr '\n' ' ')
-			log "could not remove $BASE (processes still in it: ${left:-none})"
-		fi
-	fi
+	remove_cgroup "$BASE" 10
 	BASE=""
 	[ -z "$MOCK_DIR" ] || rm -rf "$MOCK_DIR"
 	MOCK_DIR=""
@@ -111,33 +98,7 @@ preflight() {
 	require_root
 	[ -r /proc/sys/kernel/random/uuid ] || die "no /proc/sys/kernel/random/uuid"
 	[ -r /usr/include/linux/openat2.h ] || die "no linux/openat2.h (linux-libc-dev)"
-	V2=$(awk '{
-		split($0, half, " - ")
-		split(half[2], post, " ")
-		if (post[1] == "cgroup2") { split(half[1], pre, " "); print pre[5]; exit }
-	}' /proc/self/mountinfo)
-	[ -n "$V2" ] || die "no cgroup v2 hierarchy in /proc/self/mountinfo"
-	V2=$(printf '%b' "$V2")	# mountinfo escapes spaces as \040
-	[ -w "$V2" ] || die "cannot write to the cgroup v2 mount $V2"
-}
-
-# Leftovers of a run that was killed (SIGKILL: no trap ran): removed when
-# empty. Processes still in them are reported, never killed from here.
-remove_stale() {
-	local d pid left
-
-	for d in "$V2"/sysscope-bench-ctr.*; do
-		[ -d "$d" ] || continue
-		pid=${d##*.}
-		[ ! -e "/proc/$pid" ] || continue	# that run is still going
-		find "$d" -depth -type d -exec rmdir {} + 2>/dev/null || true
-		if [ -d "$d" ]; then
-			left=$(find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null | tr '\n' ' ')
-			log "warning: $d is left from a killed run, with processes: ${left:-none}"
-		else
-			log "removed $d, left from a killed run"
-		fi
-	done
+	cgroup_v2_mount
 }
 
 build_bench() {
@@ -150,8 +111,6 @@ build_bench() {
 		-lbpf -lelf -lz -lcap -ljson-c -lseccomp -o "$BENCH_BIN" ||
 		die "cannot build $BENCH_BIN"
 }
-
-hex_id() { od -An -tx1 -N32 /dev/urandom | tr -d ' \n'; }
 
 # A syscall list for the spec's seccomp profile: real bundles carry the
 # runtime's default profile, which is most of config.json's size.
@@ -302,18 +261,6 @@ make_mock() {
 		seq -f "$root${d#"$BASE"}/file%g" 1 "$1" | xargs touch
 	done < <(find "$BASE" -type d)
 	sed "s|^$BASE/|$root/|" "$IDS_FILE" >"$BENCH_TMP/ids.mock$1"
-}
-
-# The commit, and whether the tree had changes: results belong to a version.
-source_id() {
-	local rev
-
-	rev=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null) || { echo "an unknown commit"; return; }
-	if [ -n "$(git -C "$ROOT" status --porcelain -- src cgroup container bpf 2>/dev/null)" ]; then
-		echo "commit $rev + uncommitted changes"
-	else
-		echo "commit $rev"
-	fi
 }
 
 # ------------------------------------------------------------ runs
@@ -481,7 +428,7 @@ main() {
 	build_bench
 	LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 	log "load average: $LOAD_BEFORE; cgroup v2 at $V2"
-	remove_stale
+	remove_stale sysscope-bench-ctr
 	make_node
 	log "$CONTAINERS containers in $NPODS pods, $NCGROUPS cgroups under $BASE"
 	start_sleepers

@@ -33,6 +33,17 @@ require_tools() {
 	[ -z "$missing" ] || die "missing tools:$missing (run scripts/install-deps.sh)"
 }
 
+# require_positive VAR...: every VAR must hold a positive integer.
+require_positive() {
+	local v
+
+	for v in "$@"; do
+		case "${!v}" in
+		'' | *[!0-9]* | 0) die "$v must be a positive integer, not '${!v}'" ;;
+		esac
+	done
+}
+
 # bench_init: scratch dir in $BENCH_TMP, traps for cleanup.
 bench_init() {
 	BENCH_TMP=$(mktemp -d /tmp/sysscope-bench.XXXXXX)
@@ -394,3 +405,101 @@ prog_stats() {
 	PROG_NS=${PROG_NS:-0}
 	PROG_CNT=${PROG_CNT:-0}
 }
+
+# ---------------------------------------------------------------- sysscope
+
+# source_id: the commit of $ROOT (set by the caller), and whether the tree
+# had changes: results belong to a version.
+source_id() {
+	local rev
+
+	rev=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null) || { echo "an unknown commit"; return; }
+	if [ -n "$(git -C "$ROOT" status --porcelain -- src cgroup container bpf 2>/dev/null)" ]; then
+		echo "commit $rev + uncommitted changes"
+	else
+		echo "commit $rev"
+	fi
+}
+
+# snapshot_sysscope: others may rebuild $SYSSCOPE while this runs: every
+# run uses one copy, $SYSSCOPE_RUN (in $BENCH_TMP: after bench_init).
+snapshot_sysscope() {
+	cp "$SYSSCOPE" "$BENCH_TMP/sysscope" || die "cannot copy $SYSSCOPE"
+	SYSSCOPE_RUN=$BENCH_TMP/sysscope
+}
+
+# finish_report WHAT: $BENCH_TMP/report.md, with BENCH_FAILURES appended
+# ("their runs' WHAT are kept above"), saved as $REPORT and printed; then
+# dies if a profiler failed.
+finish_report() {
+	if [ -n "$BENCH_FAILURES" ]; then
+		{
+			echo
+			echo "## Profiler failures (their runs' $1 are kept above)"
+			echo
+			printf '%s' "$BENCH_FAILURES" | sed 's/^/- /'
+		} >>"$BENCH_TMP/report.md"
+	fi
+	cp "$BENCH_TMP/report.md" "$REPORT"
+	cat "$REPORT"
+	log "saved $REPORT"
+	[ -z "$BENCH_FAILURES" ] ||
+		die "a profiler failed on exit:$(echo; printf '%s' "$BENCH_FAILURES")"
+}
+
+# ---------------------------------------------------------------- containers
+
+# cgroup_v2_mount: the writable cgroup v2 mount point, in V2 (dies without).
+cgroup_v2_mount() {
+	V2=$(awk '{
+		split($0, half, " - ")
+		split(half[2], post, " ")
+		if (post[1] == "cgroup2") { split(half[1], pre, " "); print pre[5]; exit }
+	}' /proc/self/mountinfo)
+	[ -n "$V2" ] || die "no cgroup v2 hierarchy in /proc/self/mountinfo"
+	V2=$(printf '%b' "$V2")	# mountinfo escapes spaces as \040
+	[ -w "$V2" ] || die "cannot write to the cgroup v2 mount $V2"
+}
+
+# remove_stale PREFIX: leftovers $V2/PREFIX.<pid> of a run that was killed
+# (SIGKILL: no trap ran), removed when empty. Processes still in them are
+# reported, never killed from here.
+remove_stale() {
+	local d pid left
+
+	for d in "$V2/$1".*; do
+		[ -d "$d" ] || continue
+		pid=${d##*.}
+		[ ! -e "/proc/$pid" ] || continue	# that run is still going
+		find "$d" -depth -type d -exec rmdir {} + 2>/dev/null || true
+		if [ -d "$d" ]; then
+			left=$(find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null | tr '\n' ' ')
+			log "warning: $d is left from a killed run, with processes: ${left:-none}"
+		else
+			log "removed $d, left from a killed run"
+		fi
+	done
+}
+
+# remove_cgroup DIR TRIES [HOOK]: rmdir cgroup DIR and all below it (no-op
+# when DIR is "" or gone). A killed process leaves its cgroup a moment after
+# it is reaped: up to TRIES tries 0.2 s apart, HOOK (if given) run before
+# each wait. Logs the processes still in DIR if it stays.
+remove_cgroup() {
+	local dir=$1 tries=$2 hook=${3:-} left
+
+	[ -d "$dir" ] || return 0	# also when DIR is ""
+	for _ in $(seq 1 "$tries"); do
+		find "$dir" -depth -type d -exec rmdir {} + 2>/dev/null
+		[ -d "$dir" ] || break
+		[ -z "$hook" ] || "$hook"
+		sleep 0.2
+	done
+	if [ -d "$dir" ]; then
+		left=$(find "$dir" -name cgroup.procs -exec cat {} + 2>/dev/null | tr '\n' ' ')
+		log "could not remove $dir (processes still in it: ${left:-none})"
+	fi
+}
+
+# hex_id: a random 64-hex-digit container id.
+hex_id() { od -An -tx1 -N32 /dev/urandom | tr -d ' \n'; }

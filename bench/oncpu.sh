@@ -58,12 +58,6 @@ preflight() {
 		die "kernel.bpf_stats_enabled missing: kernel too old"
 }
 
-# Others may rebuild sysscope while this runs: every run uses one copy.
-snapshot_sysscope() {
-	cp "$SYSSCOPE" "$BENCH_TMP/sysscope" || die "cannot copy $SYSSCOPE"
-	SYSSCOPE_RUN=$BENCH_TMP/sysscope
-}
-
 build_cpubench() {
 	mkdir -p "$OUTPUT/bench"
 	# Frame pointers: the profilers walk real user stacks, as on a node
@@ -338,19 +332,7 @@ main() {
 	run_rounds
 	run_costs
 	report >"$BENCH_TMP/report.md"
-	if [ -n "$BENCH_FAILURES" ]; then
-		{
-			echo
-			echo "## Profiler failures (their runs' timings are kept above)"
-			echo
-			printf '%s' "$BENCH_FAILURES" | sed 's/^/- /'
-		} >>"$BENCH_TMP/report.md"
-	fi
-	cp "$BENCH_TMP/report.md" "$REPORT"
-	cat "$REPORT"
-	log "saved $REPORT"
-	[ -z "$BENCH_FAILURES" ] ||
-		die "a profiler failed on exit:$(echo; printf '%s' "$BENCH_FAILURES")"
+	finish_report timings
 }
 
 main "$@"

@@ -53,7 +53,7 @@ ROOT=$(cd "$BENCH_DIR/.." && pwd)
 # lib.sh is shared and may change: fail loudly if a helper went away.
 for f in log die require_root require_tools bench_init bench_cleanup median \
 	min_of max_of calc bg_start track_pid untrack_pid stop_pid pid_alive \
-	wait_for_log proc_cpu_s cpu_ticks; do
+	wait_for_log proc_cpu_s cpu_ticks source_id require_positive; do
 	declare -F "$f" >/dev/null ||
 		{ echo "bench/sandbox.sh: bench/lib.sh has no function $f" >&2; exit 1; }
 done
@@ -74,11 +74,7 @@ NO_SECCOMP_WARNING='--no-seccomp: running WITHOUT the seccomp filter'
 
 WL_PGID=""	# the workload's process group, killed on exit
 
-for v in STARTUP_RUNS ROUNDS RUN_SECONDS PIPE_LOOPS FILTER_PROCS; do
-	case "${!v}" in
-	'' | *[!0-9]* | 0) die "$v must be a positive integer, not '${!v}'" ;;
-	esac
-done
+require_positive STARTUP_RUNS ROUNDS RUN_SECONDS PIPE_LOOPS FILTER_PROCS
 case "$SYSCALLS" in 0 | 1) ;; *) die "SYSCALLS must be 0 or 1" ;; esac
 for m in $MODES; do
 	case $m in profile | offcputime | wallclock) ;; *) die "unknown mode '$m'" ;; esac
@@ -118,18 +114,6 @@ cpu_ns() {
 }
 
 sandbox_args() { [ "$1" = on ] || echo --no-seccomp; }
-
-# The commit, and whether the tree had changes: results belong to a version.
-source_id() {
-	local rev
-
-	rev=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null) || { echo "an unknown commit"; return; }
-	if [ -n "$(git -C "$ROOT" status --porcelain -- src cgroup container bpf 2>/dev/null)" ]; then
-		echo "commit $rev + uncommitted changes"
-	else
-		echo "commit $rev"
-	fi
-}
 
 # ------------------------------------------------------------ (c) filter
 

@@ -14,30 +14,13 @@ set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 DEST=${BROWSER_DEPS_DIR:-$ROOT/build/node-browser}
+# shellcheck source=tests/lib/npm-install.sh
+. "$ROOT/tests/lib/npm-install.sh"
 
 die() { echo "browser/install.sh: $*" >&2; exit 1; }
 
-command -v node >/dev/null ||
-	die "node is not installed: apt-get install nodejs (scripts/install-deps.sh)"
-command -v npm >/dev/null ||
-	die "npm is not installed: apt-get install nodejs (scripts/install-deps.sh)"
-
-want=$(cat "$HERE/package.json" "$HERE/package-lock.json" | sha256sum | cut -c1-64)
-if [ -f "$DEST/node_modules/playwright-core/package.json" ] &&
-	[ "$(cat "$DEST/.stamp" 2>/dev/null)" = "$want" ]; then
-	echo "$DEST"
-	exit 0
-fi
-
-mkdir -p "$DEST"
-rm -f "$DEST/.stamp"
-cp "$HERE/package.json" "$HERE/package-lock.json" "$DEST/"
-# --ignore-scripts: nothing runs at install time (playwright-core has no
-# install script; this also rules out any browser download).
-if ! (cd "$DEST" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --ignore-scripts \
-	--no-audit --no-fund --loglevel=error >"$DEST/npm.log" 2>&1); then
-	cat "$DEST/npm.log" >&2
-	die "npm ci failed in $DEST"
-fi
-echo "$want" >"$DEST/.stamp"
-echo "$DEST"
+# playwright-core has no install script (npm ci --ignore-scripts); this
+# also rules out any browser download.
+PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD
+npm_install "$HERE" "$DEST" node_modules/playwright-core/package.json
