@@ -29,6 +29,8 @@
 #define EFAULT 14
 #define EEXIST 17
 #define ENODATA 61
+/* How far above sp a frame pointer of the same stack may be. */
+#define USER_STACK_SPAN (8ULL << 20)
 
 const volatile __u64 min_block_ns = 1000000;
 const volatile bool user_stacks = true;
@@ -54,13 +56,27 @@ __u64 run_end_ns;
  */
 __u32 stack_epoch;
 
+/*
+ * A user stack walked before, by where the thread was when it blocked.
+ * Threads block in a few places over and over (a read, a write it was
+ * preempted in, a futex): a few slots catch what one would miss as the
+ * places alternate. ip 0 is an empty slot (no user code runs there).
+ */
+#define USTACK_SLOTS 4
+struct ustack_slot {
+	__u64 ip, sp, bp, ret;
+	__s32 id;
+	__u32 epoch;		/* stack_epoch when id was taken */
+};
+
 struct start {
 	__u64 ts;		/* switch-out time; 0 while on the CPU */
 	__u64 kstack;		/* raw_tp only: kernel stack at switch-out */
-	__u64 uip, usp, ubp, uret;	/* where user_stack_id was taken */
-	__s32 user_stack_id;
+	struct ustack_slot slots[USTACK_SLOTS];	/* where it blocked lately */
+	__s32 user_stack_id;	/* this interval's */
 	__u32 reason;
 	__u32 epoch;		/* stack_epoch when user_stack_id was taken */
+	__u32 next_slot;	/* the one a new walk replaces */
 };
 
 struct {
@@ -181,29 +197,42 @@ static __always_inline __s32 stack_id(void *ctx, __u64 flags, __u32 fail_stat)
 	return id;
 }
 
-/* Current's user stack, walked only if it blocks somewhere new. */
+/* Current's user stack, walked only if it blocks somewhere new to it. */
 static __always_inline __s32 user_stack(void *ctx, struct start *s)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
+	/* A BTF pointer: its fields are plain loads, no probe_read. */
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
-	__u64 ip = BPF_CORE_READ(regs, ip), sp = BPF_CORE_READ(regs, sp);
-	__u64 bp = BPF_CORE_READ(regs, bp), ret = 0;
+	__u64 ip = regs->ip, sp = regs->sp, bp = regs->bp, ret = 0;
 	__u32 epoch = stack_epoch;
+	struct ustack_slot *u;
 
-	/* The caller's return address tells apart siblings of one depth. */
-	bpf_probe_read_user(&ret, sizeof(ret), (void *)(bp + 8));
-	if (s->user_stack_id >= 0 && s->epoch == epoch && s->uip == ip &&
-	    s->usp == sp && s->ubp == bp && s->uret == ret) {
-		stat_inc(OFFCPU_STAT_USTACK_REUSED);
-		return s->user_stack_id;
-	}
-	/* Read before the walk: a map emptied meanwhile makes it stale. */
+	/*
+	 * The caller's return address tells apart siblings of one depth. Read
+	 * only from a bp that points into the stack above sp: code built
+	 * without frame pointers keeps anything in bp, and a read that faults
+	 * costs more than the whole walk it is meant to save.
+	 */
+	if (bp > sp && bp - sp < USER_STACK_SPAN)
+		bpf_probe_read_user(&ret, sizeof(ret), (void *)(bp + 8));
 	s->epoch = epoch;
-	s->uip = ip;
-	s->usp = sp;
-	s->ubp = bp;
-	s->uret = ret;
-	return stack_id(ctx, BPF_F_USER_STACK, OFFCPU_STAT_USTACK_FAILED);
+	for (int i = 0; i < USTACK_SLOTS; i++) {
+		u = &s->slots[i];
+		if (u->ip == ip && u->sp == sp && u->bp == bp && u->ret == ret &&
+		    u->epoch == epoch && u->id >= 0) {
+			stat_inc(OFFCPU_STAT_USTACK_REUSED);
+			return u->id;
+		}
+	}
+	/* epoch was read before the walk: a map emptied meanwhile makes it stale. */
+	u = &s->slots[s->next_slot++ & (USTACK_SLOTS - 1)];
+	u->id = stack_id(ctx, BPF_F_USER_STACK, OFFCPU_STAT_USTACK_FAILED);
+	u->ip = ip;
+	u->sp = sp;
+	u->bp = bp;
+	u->ret = ret;
+	u->epoch = epoch;
+	return u->id;
 }
 
 static __always_inline __u64 hash_ips(const __u64 *ips)

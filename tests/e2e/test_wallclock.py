@@ -75,6 +75,26 @@ def test_pipe_reader_sleeps_under_read(tmp_path, spawn):
     assert t["reader"]["sleep"] > 3.5 and t["reader"]["io"] == 0.0
 
 
+def test_twin_sleep_sites_are_told_apart(tmp_path, spawn):
+    """nap_short (2 ms) and nap_long (5 ms) block with the same registers;
+    only the frames above tell them apart. A stack reused by registers
+    alone would give one of them the other's time."""
+    w = spawn([WORK, "alternate", "8"])
+    out = tmp_path / "out"
+    run_sysscope(["offcputime", "-p", w.pid, "-d", "4", "-m", "500",
+                  "-o", out])
+    stacks = read_folded(out / "stacks.folded")
+    short = folded_seconds(stacks, lambda s: "nap_short" in s)
+    long_ = folded_seconds(stacks, lambda s: "nap_long" in s)
+    both = folded_seconds(stacks, lambda s: "nap_short" in s and
+                          "nap_long" in s)
+    assert both == 0, "a stack with both twins"
+    # 2 ms and 5 ms sleeps, each late by about the same wake-up latency:
+    # 5/2 = 2.5 when exact; latency pulls it towards 1.
+    assert short > 0.5 and long_ > 1.5, (short, long_)
+    assert 1.8 < long_ / short < 2.8, f"{long_:.2f} s / {short:.2f} s"
+
+
 def test_fsync_shows_io(tmp_path, spawn):
     w = spawn([WORK, "fsync", "8", tmp_path / "data"])
     out = tmp_path / "out"

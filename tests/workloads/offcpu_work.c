@@ -9,6 +9,10 @@
  *   offcpu_work fsync SEC FILE   write 4 KiB + fsync in sync_write, looping
  *   offcpu_work pinned SEC       3 busy threads (run it pinned to one CPU)
  *   offcpu_work sleeper SEC      one thread asleep in long_sleep all along
+ *   offcpu_work alternate SEC    one thread sleeps 2 ms in nap_short, then
+ *                                5 ms in nap_long, over and over: twin
+ *                                functions that block with the same ip, sp
+ *                                and bp, told apart only by their frames
  *
  * Threads are named after their role, so tests can find them by name.
  *
@@ -219,6 +223,33 @@ static int run_sleeper(void)
 	return 0;
 }
 
+/* Twins: same shape, same frame, called from the same place. */
+__attribute__((noinline)) void nap_short(void)
+{
+	sleep_us(2000);
+}
+
+__attribute__((noinline)) void nap_long(void)
+{
+	sleep_us(5000);
+}
+
+static int run_alternate(void)
+{
+	double end = now() + duration;
+
+	pthread_setname_np(pthread_self(), "alternator");
+	while (now() < end) {
+		void (*nap)(void) = nap_short;
+
+		for (int i = 0; i < 2; i++) {
+			nap();
+			nap = nap_long;
+		}
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 3)
@@ -236,5 +267,7 @@ int main(int argc, char **argv)
 		return run_pinned();
 	if (!strcmp(argv[1], "sleeper"))
 		return run_sleeper();
+	if (!strcmp(argv[1], "alternate"))
+		return run_alternate();
 	return 2;
 }
