@@ -1109,6 +1109,7 @@ struct agent {
 	uint64_t windows, window_errors;
 	uint64_t windows_since_stacks;	/* off-CPU stack maps last emptied */
 	uint64_t covered_ns, gap_ns;	/* time in windows, between them */
+	struct symbolizer_stats sym;	/* as of the last window */
 	double last_collect_s;
 };
 
@@ -1152,6 +1153,7 @@ static void agent_metrics(void *ctx, FILE *f)
 	copy.covered_ns = a->covered_ns;
 	copy.gap_ns = a->gap_ns;
 	copy.last_collect_s = a->last_collect_s;
+	copy.sym = a->sym;
 	pthread_mutex_unlock(&a->lock);
 	window_store__stats(a->store, &ws);
 
@@ -1220,6 +1222,14 @@ static void agent_metrics(void *ctx, FILE *f)
 		"# TYPE sysscope_last_collect_seconds gauge\n"
 		"sysscope_last_collect_seconds %.6f\n",
 		copy.gap_ns / 1e9, copy.covered_ns / 1e9, copy.last_collect_s);
+	fprintf(f, "# HELP sysscope_symbol_files_total Files whose symbols were read, and what became of them.\n"
+		"# TYPE sysscope_symbol_files_total counter\n"
+		"sysscope_symbol_files_total{result=\"loaded\"} %llu\n"
+		"sysscope_symbol_files_total{result=\"failed\"} %llu\n"
+		"sysscope_symbol_files_total{result=\"evicted\"} %llu\n",
+		(unsigned long long)copy.sym.files,
+		(unsigned long long)copy.sym.files_failed,
+		(unsigned long long)copy.sym.files_evicted);
 	fprintf(f, "# HELP sysscope_agent_resident_bytes The agent's resident memory.\n"
 		"# TYPE sysscope_agent_resident_bytes gauge\n"
 		"sysscope_agent_resident_bytes %llu\n"
@@ -1285,6 +1295,7 @@ static int agent_close_window(struct agent *a, uint64_t start,
 		a->windows++;
 	a->covered_ns += end - start;
 	a->last_collect_s = (now_ns(CLOCK_MONOTONIC) - t0) / 1e9;
+	a->sym = *symbolizer__stats(r->sym);
 	pthread_mutex_unlock(&a->lock);
 	*end_out = end;
 	return err;

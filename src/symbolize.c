@@ -23,6 +23,8 @@ struct dso {
 	uint64_t inode;
 	struct elf_symtab *syms;	/* NULL: unreadable or not ELF */
 	bool owns_syms;			/* false: shared with a same-build-id dso */
+	struct dso *syms_owner;		/* !owns_syms: whose table it is */
+	bool in_use;			/* mark: a live process maps it */
 };
 
 struct mapping {
@@ -227,6 +229,7 @@ static int dso__share_by_build_id(struct symbolizer *s, struct dso *d)
 		elf_symtab__free(d->syms);
 		d->syms = (*slot)->syms;
 		d->owns_syms = false;
+		d->syms_owner = *slot;
 		s->stats.files_shared++;
 	} else if (elf_symtab__count(d->syms) > elf_symtab__count((*slot)->syms)) {
 		*slot = d;
@@ -516,6 +519,92 @@ int symbolizer__add_process(struct symbolizer *s, uint32_t pid)
 	return err;
 }
 
+/* Puts d in t by build-id; of two with one build-id, the richer stays. */
+static int build_ids__put(struct table *t, struct dso *d)
+{
+	struct build_id_key k;
+	struct dso **slot;
+
+	k.id = elf_symtab__build_id(d->syms, &k.len);
+	if (!k.id || !k.len)
+		return 0;
+	if (table__reserve(t, build_id_hash))
+		return -ENOMEM;
+	slot = (struct dso **)table__slot(t, build_id_hash_bytes(k.id, k.len),
+					  build_id_equal, &k);
+	if (!*slot)
+		t->used++;
+	if (!*slot || elf_symtab__count(d->syms) > elf_symtab__count((*slot)->syms))
+		*slot = d;
+	return 0;
+}
+
+/*
+ * Frees the files that no process known to s maps any more (and that no
+ * such file shares a table with): on a node where containers come and go,
+ * their binaries would otherwise stay in memory for good. All or nothing:
+ * short of memory for the new tables, everything stays. The count.
+ */
+static size_t dsos__sweep(struct symbolizer *s)
+{
+	struct table dsos = { 0 }, build_ids = { 0 };
+	size_t evicted = 0;
+
+	for (size_t i = 0; i < s->dsos.cap; i++)
+		if (s->dsos.slots[i])
+			((struct dso *)s->dsos.slots[i])->in_use = false;
+	for (size_t i = 0; i < s->procs.cap; i++) {
+		struct proc *p = s->procs.slots[i];
+
+		for (size_t j = 0; p && j < p->nmaps; j++) {
+			struct dso *d = p->maps[j].dso;
+
+			if (!d)
+				continue;
+			d->in_use = true;
+			if (d->syms_owner)
+				d->syms_owner->in_use = true;
+		}
+	}
+	for (size_t i = 0; i < s->dsos.cap; i++) {
+		struct dso *d = s->dsos.slots[i];
+		struct dso_key k;
+		struct dso **slot;
+
+		if (!d || !d->in_use)
+			continue;
+		k = (struct dso_key){ d->dev_major, d->dev_minor, d->inode };
+		if (table__reserve(&dsos, dso_hash) ||
+		    (d->owns_syms && d->syms && build_ids__put(&build_ids, d)))
+			goto nomem;
+		slot = (struct dso **)table__slot(&dsos,
+						  dso_key_hash(k.dev_major, k.dev_minor, k.inode),
+						  dso_equal, &k);
+		*slot = d;
+		dsos.used++;
+	}
+	for (size_t i = 0; i < s->dsos.cap; i++) {
+		struct dso *d = s->dsos.slots[i];
+
+		if (!d || d->in_use)
+			continue;
+		if (d->owns_syms)
+			elf_symtab__free(d->syms);
+		free(d);
+		evicted++;
+	}
+	free(s->dsos.slots);
+	free(s->build_ids.slots);
+	s->dsos = dsos;
+	s->build_ids = build_ids;
+	s->stats.files_evicted += evicted;
+	return evicted;
+nomem:
+	free(dsos.slots);
+	free(build_ids.slots);
+	return 0;
+}
+
 size_t symbolizer__forget_exited(struct symbolizer *s)
 {
 	struct table live = { 0 };
@@ -549,6 +638,8 @@ size_t symbolizer__forget_exited(struct symbolizer *s)
 	}
 	free(s->procs.slots);
 	s->procs = live;
+	if (gone)
+		dsos__sweep(s);
 	return gone;
 }
 

@@ -20,6 +20,7 @@ struct symbolizer_stats {
 	uint64_t files;			/* distinct files with symbols */
 	uint64_t files_shared;		/* same build-id as a loaded file */
 	uint64_t files_failed;		/* unreadable or not ELF */
+	uint64_t files_evicted;		/* freed: no process maps them now */
 	uint64_t jit_maps;		/* /tmp/perf-<pid>.map files read */
 	uint64_t user_unresolved;	/* addresses named module+0xoff */
 	uint64_t kernel_unresolved;
@@ -40,7 +41,8 @@ int symbolizer__add_process(struct symbolizer *s, uint32_t pid);
 bool symbolizer__has_process(const struct symbolizer *s, uint32_t pid);
 /*
  * Drops the maps of processes that have exited (the agent, between
- * windows: they cannot sample again). Symbol tables stay. The count.
+ * windows: they cannot sample again), then the symbol tables of files no
+ * remaining process maps. The count of processes.
  */
 size_t symbolizer__forget_exited(struct symbolizer *s);
 

@@ -332,6 +332,11 @@ def test_exited_container_kept_until_it_ages_out_new_one_appears(
             a.get("/containers/old-app.folded?windows=0", expect=404)
             m = a.metrics()
             assert metric(m, "sysscope_windows_evicted_total", reason="age") >= 1
+            # Its binary (a copy in its own rootfs) is no longer mapped by
+            # anyone: its symbols were freed, the new container's kept.
+            assert metric(m, "sysscope_symbol_files_total", result="evicted") >= 1
+            _, body, _ = a.get("/containers/new-app.folded?windows=0")
+            assert "agtnew_leaf" in body.decode()
         finally:
             containerd.remove(new)
     finally:

@@ -415,6 +415,76 @@ static void test_copy_shares_by_build_id(void **state)
 	assert_user_name(s, c->child, ip, "sysscope_test_target");
 }
 
+static void reap(struct ctx *c)
+{
+	assert_int_equal(kill(c->child, SIGKILL), 0);
+	assert_int_equal(waitpid(c->child, NULL, 0), c->child);
+	c->child = 0;
+}
+
+/*
+ * A copy's table goes once its process is gone; this binary's stays, and
+ * a new copy still finds it by build-id in the rebuilt tables.
+ */
+static void test_exited_copy_evicted(void **state)
+{
+	CTX;
+	uint64_t ip;
+
+	if (!exe_has_build_id()) {
+		print_message("%s has no build-id: skipped\n", fx.exe);
+		fail();
+	}
+	snprintf(c->copy, sizeof(c->copy), "%s/copy", fx.dir);
+	copy_file(fx.exe, c->copy);
+	spawn_paused(c, c->copy);
+	assert_int_equal(symbolizer__add_process(s, (uint32_t)getpid()), 0);
+	assert_int_equal(symbolizer__add_process(s, (uint32_t)c->child), 0);
+	assert_int_equal(symbolizer__stats(s)->files_shared, 1);
+	/* Nothing gone: nothing dropped. */
+	assert_int_equal(symbolizer__forget_exited(s), 0);
+	assert_int_equal(symbolizer__stats(s)->files_evicted, 0);
+	reap(c);
+	assert_int_equal(symbolizer__forget_exited(s), 1);
+	/* The copy; its libraries are this process's too. */
+	assert_int_equal(symbolizer__stats(s)->files_evicted, 1);
+	assert_user_name(s, getpid(), target_ip(), "sysscope_test_target");
+	/* A new copy (new inode) shares this binary's table again. */
+	unlink(c->copy);
+	copy_file(fx.exe, c->copy);
+	spawn_paused(c, c->copy);
+	assert_int_equal(symbolizer__add_process(s, (uint32_t)c->child), 0);
+	assert_int_equal(symbolizer__stats(s)->files_shared, 2);
+	ip = target_ip() - load_base(getpid(), fx.exe) +
+	     load_base(c->child, c->copy);
+	assert_user_name(s, c->child, ip, "sysscope_test_target");
+}
+
+/*
+ * The copy read first owns the table this binary shares: gone, its
+ * process is, but the table stays while this process uses it.
+ */
+static void test_shared_table_outlives_its_first_reader(void **state)
+{
+	CTX;
+
+	if (!exe_has_build_id()) {
+		print_message("%s has no build-id: skipped\n", fx.exe);
+		fail();
+	}
+	snprintf(c->copy, sizeof(c->copy), "%s/copy", fx.dir);
+	copy_file(fx.exe, c->copy);
+	spawn_paused(c, c->copy);
+	assert_int_equal(symbolizer__add_process(s, (uint32_t)c->child), 0);
+	assert_int_equal(symbolizer__add_process(s, (uint32_t)getpid()), 0);
+	assert_int_equal(symbolizer__stats(s)->files_shared, 1);
+	reap(c);
+	assert_int_equal(symbolizer__forget_exited(s), 1);
+	assert_int_equal(symbolizer__stats(s)->files_evicted, 0);
+	/* Under ASan, a freed table would be a use after free here. */
+	assert_user_name(s, getpid(), target_ip(), "sysscope_test_target");
+}
+
 /* The binary was deleted after it started: read through map_files. */
 static void test_deleted_binary(void **state)
 {
@@ -633,6 +703,8 @@ int main(int argc, char **argv)
 		TEST(test_add_twice),
 		TEST(test_same_binary_counted_once),
 		TEST(test_copy_shares_by_build_id),
+		TEST(test_exited_copy_evicted),
+		TEST(test_shared_table_outlives_its_first_reader),
 		TEST(test_deleted_binary),
 		TEST(test_non_elf_mapping),
 		TEST(test_vdso),
