@@ -148,6 +148,22 @@ struct {
 	__type(value, __u8);
 } open_cgroups SEC(".maps");
 
+/* User stacks of the threads asleep at the start, by tid: see seed_open. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SEED_USTACKS_MAX);
+	__type(key, __u32);
+	__type(value, struct kstack);
+} seed_ustacks SEC(".maps");
+
+/* seed_open's walk, apart from kstack_scratch: it may sleep mid-walk. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct kstack);
+} seed_scratch SEC(".maps");
+
 /* Room for one open-interval record: too big for the BPF stack. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -473,11 +489,35 @@ static __always_inline __u32 user_stack_of(struct task_struct *task,
 }
 
 /*
- * Run once as the window opens: a thread already off the CPU gets a start
- * at run_start_ns, so waking later in the run still counts its wait. Its
- * user stack cannot be walked from here: -ENODATA marks it lost.
+ * A thread asleep at the start wakes in sched_switch, where only current's
+ * user stack can be walked: walk it now, from its saved registers, and
+ * keep it by tid. STACK_ID_SEEDED, or -ENODATA if it could not be kept.
  */
-SEC("iter/task")
+static __always_inline __s32 seed_user_stack(struct task_struct *task,
+					     __u32 tid)
+{
+	__u32 zero = 0;
+	struct kstack *k = bpf_map_lookup_elem(&seed_scratch, &zero);
+	__u32 n;
+
+	if (!k)
+		return -ENODATA;
+	__builtin_memset(k->ips, 0, sizeof(k->ips));
+	n = user_stack_of(task, k->ips);
+	if (!n || bpf_map_update_elem(&seed_ustacks, &tid, k, BPF_ANY)) {
+		stat_inc(OFFCPU_STAT_SEED_USTACK_LOST);
+		return -ENODATA;
+	}
+	return STACK_ID_SEEDED;
+}
+
+/*
+ * Run once as the window opens: a thread already off the CPU gets a start
+ * at run_start_ns, so waking later in the run still counts its wait, and
+ * its user stack as it was then (seed_user_stack). Sleepable: the walk
+ * reads another process's memory.
+ */
+SEC("iter.s/task")
 int seed_open(struct bpf_iter__task *ctx)
 {
 	struct task_struct *task = ctx->task;
@@ -503,7 +543,8 @@ int seed_open(struct bpf_iter__task *ctx)
 		return 0;
 	s->ts = run_start_ns;
 	s->reason = reason_of(task, task_state(task), false);
-	s->user_stack_id = is_kthread(task) ? STACK_ID_NONE : -ENODATA;
+	s->user_stack_id = !user_stacks || is_kthread(task) ? STACK_ID_NONE :
+			   seed_user_stack(task, tid);
 	return 0;
 }
 
@@ -549,10 +590,11 @@ int dump_open(struct bpf_iter__task *ctx)
 	rec->user_stack_id = user_stack_id;
 	rec->nuser = 0;
 	/*
-	 * Seeded at the start (-ENODATA), or taken before the stack map was
-	 * emptied (stale): it has not run since, so walk it now.
+	 * Seeded at the start (kept, or -ENODATA), or taken before the stack
+	 * map was emptied (stale): it has not run since, so walk it now.
 	 */
-	if (user_stack_id == -ENODATA || user_stack_id == STACK_ID_STALE)
+	if (user_stack_id == STACK_ID_SEEDED || user_stack_id == -ENODATA ||
+	    user_stack_id == STACK_ID_STALE)
 		rec->user_stack_id = user_stack_id = STACK_ID_NONE;
 	if (user_stacks && !is_kthread(task) && user_stack_id == STACK_ID_NONE)
 		rec->nuser = user_stack_of(task, rec->user);

@@ -17,6 +17,14 @@ enum offcpu_reason {
 
 /* A user stack id taken before the stack map was last emptied (-ESTALE). */
 #define STACK_ID_STALE (-116)
+/*
+ * A thread already off the CPU when the run began: its user stack was
+ * walked then, and is in seed_ustacks under its tid. (Not an errno: those
+ * mark stacks lost.)
+ */
+#define STACK_ID_SEEDED (-1000)
+/* Threads asleep at the start whose user stacks are kept (1 KiB each). */
+#define SEED_USTACKS_MAX 4096
 
 struct offcpu_key {
 	__u64 cgroup_id;	/* of the thread that was off the CPU */
@@ -70,6 +78,7 @@ enum offcpu_stat {
 	OFFCPU_STAT_STACK_COLLISION,
 	OFFCPU_STAT_USTACK_REUSED,	/* blocked where it did last time */
 	OFFCPU_STAT_NEW_PROC_LOST,
+	OFFCPU_STAT_SEED_USTACK_LOST,	/* asleep at the start: stack not kept */
 	OFFCPU_STAT_MAX,
 };
 

@@ -545,6 +545,7 @@ static const char *const off_stat_names[OFFCPU_STAT_MAX] = {
 	[OFFCPU_STAT_STACK_COLLISION] = "off-CPU:   of which stack map full",
 	[OFFCPU_STAT_USTACK_REUSED] = "off-CPU: user stacks reused",
 	[OFFCPU_STAT_NEW_PROC_LOST] = "off-CPU: process notices lost",
+	[OFFCPU_STAT_SEED_USTACK_LOST] = "off-CPU: user stack at start lost",
 };
 
 #define MAX_COUNTERS (ONCPU_STAT_MAX + OFFCPU_STAT_MAX + 8)

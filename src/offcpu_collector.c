@@ -270,14 +270,34 @@ static void set_values(const struct offcpu *oc, struct raw_sample *s,
 		s->values[oc->value_count] = count;
 }
 
+/* A user stack walked at the start (seed_open), kept under the tid. */
+static enum stack_status read_seeded_stack(struct offcpu *oc, uint32_t tid,
+					   uint64_t *ips, uint32_t *n)
+{
+	struct kstack k;
+	uint32_t depth = 0;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(oc->skel->maps.seed_ustacks),
+				&tid, &k))
+		return STACK_LOST;
+	while (depth < MAX_STACK_DEPTH && k.ips[depth])
+		depth++;
+	memcpy(ips, k.ips, depth * sizeof(*ips));
+	*n = depth;
+	return depth ? STACK_OK : STACK_LOST;
+}
+
 static enum stack_status read_user_stack(struct offcpu *oc, __s32 id,
-					 uint64_t *ips, uint32_t *n)
+					 uint32_t tid, uint64_t *ips,
+					 uint32_t *n)
 {
 	int depth;
 
 	*n = 0;
 	if (id == STACK_ID_NONE)
 		return STACK_NONE;
+	if (id == STACK_ID_SEEDED)
+		return read_seeded_stack(oc, tid, ips, n);
 	if (id < 0)
 		return STACK_LOST;
 	depth = stack_map__read(bpf_map__fd(oc->skel->maps.stacks), id, ips);
@@ -366,7 +386,7 @@ static int add_interval(struct offcpu *oc, struct symbolizer *sym,
 
 	memcpy(comm, v->comm, TASK_COMM_LEN);
 	memcpy(pcomm, v->pcomm, TASK_COMM_LEN);
-	s.user = read_user_stack(oc, k->user_stack_id, uips, &s.nuser);
+	s.user = read_user_stack(oc, k->user_stack_id, k->tid, uips, &s.nuser);
 	s.kern = read_kernel_stack(oc, sym, k->kern_stack, kips, &s.nkern);
 	set_values(oc, &s, v->total_ns, v->count);
 	return recorder__add(rec, &s);
@@ -411,7 +431,8 @@ static int add_open(struct offcpu *oc, struct symbolizer *sym,
 	if (!symbolizer__has_process(sym, o->tgid))
 		symbolizer__add_process(sym, o->tgid);
 	if (o->user_stack_id != STACK_ID_NONE) {
-		s.user = read_user_stack(oc, o->user_stack_id, uips, &s.nuser);
+		s.user = read_user_stack(oc, o->user_stack_id, o->tid, uips,
+					 &s.nuser);
 	} else {
 		s.nuser = o->nuser;
 		s.user = o->nuser ? STACK_OK : STACK_NONE;

@@ -95,6 +95,23 @@ def test_twin_sleep_sites_are_told_apart(tmp_path, spawn):
     assert 1.8 < long_ / short < 2.8, f"{long_:.2f} s / {short:.2f} s"
 
 
+def test_asleep_at_start_keeps_its_user_stack_when_it_wakes(tmp_path, spawn):
+    """The thread is already asleep in wake_later when tracing starts and
+    wakes in the middle of the run. Where it waited (its user stack) is
+    walked at the start, so the interval closed at the wake-up has it."""
+    w = spawn([WORK, "late-wake", "10", "2.5"])
+    time.sleep(0.5)     # asleep well before the tracer attaches
+    out = tmp_path / "out"
+    run_sysscope(["offcputime", "-p", w.pid, "-d", "4", "-o", out])
+    stacks = read_folded(out / "stacks.folded")
+    waited = folded_seconds(stacks, lambda s: "wake_later" in s and
+                            s[-1] == "[off-cpu: sleep]")
+    # From the attach (~0.5-0.8 s after the spawn) to the wake-up at 2.5 s.
+    assert 1.2 < waited < 2.3, f"{waited:.2f} s under wake_later: {stacks}"
+    summary = (out / "summary.txt").read_text()
+    assert re.search(r"user stack at start lost\s+0$", summary, re.M), summary
+
+
 def test_fsync_shows_io(tmp_path, spawn):
     w = spawn([WORK, "fsync", "8", tmp_path / "data"])
     out = tmp_path / "out"

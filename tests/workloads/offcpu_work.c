@@ -9,6 +9,8 @@
  *   offcpu_work fsync SEC FILE   write 4 KiB + fsync in sync_write, looping
  *   offcpu_work pinned SEC       3 busy threads (run it pinned to one CPU)
  *   offcpu_work sleeper SEC      one thread asleep in long_sleep all along
+ *   offcpu_work late-wake SEC W  one thread asleep in wake_later for W s,
+ *                                then napping in 1 ms steps until SEC
  *   offcpu_work alternate SEC    one thread sleeps 2 ms in nap_short, then
  *                                5 ms in nap_long, over and over: twin
  *                                functions that block with the same ip, sp
@@ -223,6 +225,22 @@ static int run_sleeper(void)
 	return 0;
 }
 
+__attribute__((noinline)) void wake_later(double seconds)
+{
+	sleep_ms((long)(seconds * 1000));
+}
+
+static int run_late_wake(double wake)
+{
+	double end = now() + duration;
+
+	pthread_setname_np(pthread_self(), "late-waker");
+	wake_later(wake);
+	while (now() < end)
+		sleep_ms(1);
+	return 0;
+}
+
 /* Twins: same shape, same frame, called from the same place. */
 __attribute__((noinline)) void nap_short(void)
 {
@@ -267,6 +285,8 @@ int main(int argc, char **argv)
 		return run_pinned();
 	if (!strcmp(argv[1], "sleeper"))
 		return run_sleeper();
+	if (!strcmp(argv[1], "late-wake") && argc > 3)
+		return run_late_wake(atof(argv[3]));
 	if (!strcmp(argv[1], "alternate"))
 		return run_alternate();
 	return 2;
