@@ -8,6 +8,9 @@
 
 #include "announce.h"
 
+/* Each program file counts a lost notice in its own stats (defined there). */
+static __always_inline void announce_lost(void);
+
 /* LRU: it never fills; an evicted process is announced again, harmlessly. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -34,7 +37,7 @@ static __always_inline bool announce_proc(__u32 tgid, __u64 cgroup_id)
 		return false;	/* not marked seen: the next sample retries */
 	bpf_map_update_elem(&seen_procs, &tgid, &one, BPF_ANY);
 	e->tgid = tgid;
-	e->pad = 0;
+	e->flags = 0;
 	e->cgroup_id = cgroup_id;
 	bpf_ringbuf_submit(e, 0);
 	return true;
@@ -42,15 +45,29 @@ static __always_inline bool announce_proc(__u32 tgid, __u64 cgroup_id)
 
 /*
  * exec replaces every mapping: forget the process so its next sample
- * announces it again and user space reads the new ones. (A container's
- * first process is runc's until it execs the container's binary.)
+ * announces it again, and tell user space to drop the maps it read, which
+ * are the old program's. (A container's first process is runc's until it
+ * execs the container's binary; a test's child is its runner's.) A thread
+ * that execs and then sleeps all run has no next sample: its maps are read
+ * when its interval is collected. Not read now: the libraries are not
+ * mapped yet.
  */
 SEC("raw_tp/sched_process_exec")
 int on_exec(void *ctx)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct new_proc *e;
 
 	bpf_map_delete_elem(&seen_procs, &tgid);
+	e = bpf_ringbuf_reserve(&new_procs, sizeof(*e), 0);
+	if (!e) {
+		announce_lost();	/* ring full: the old maps stay */
+		return 0;
+	}
+	e->tgid = tgid;
+	e->flags = NEW_PROC_EXEC;
+	e->cgroup_id = 0;
+	bpf_ringbuf_submit(e, 0);
 	return 0;
 }
 

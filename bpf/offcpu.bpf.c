@@ -180,6 +180,11 @@ static __always_inline void stat_inc(__u32 stat)
 		*v += 1;
 }
 
+static __always_inline void announce_lost(void)
+{
+	stat_inc(OFFCPU_STAT_NEW_PROC_LOST);
+}
+
 static __always_inline struct start *start_get(struct task_struct *task,
 					       __u32 tid, bool create)
 {

@@ -46,6 +46,11 @@ static __always_inline void stat_inc(__u32 stat)
 		*v += 1;
 }
 
+static __always_inline void announce_lost(void)
+{
+	stat_inc(ONCPU_STAT_NEW_PROC_LOST);
+}
+
 /*
  * A sample taken in user mode has no kernel stack (-EFAULT): that is not a
  * failure, so only user stacks count -EFAULT.

@@ -321,12 +321,17 @@ static int on_new_proc(void *ctx, void *data, size_t len)
 	struct run *r = ctx;
 	const struct new_proc *e = data;
 
-	/* Read its maps and its container now: they may be gone at the end. */
-	if (len >= sizeof(*e)) {
-		symbolizer__add_process(r->sym, e->tgid);
-		if (r->res)
-			resolver__get(r->res, e->cgroup_id);
+	if (len < sizeof(*e))
+		return 0;
+	/* Its maps are the old program's: read them again when needed. */
+	if (e->flags & NEW_PROC_EXEC) {
+		symbolizer__forget_process(r->sym, e->tgid);
+		return 0;
 	}
+	/* Read its maps and its container now: they may be gone at the end. */
+	symbolizer__add_process(r->sym, e->tgid);
+	if (r->res)
+		resolver__get(r->res, e->cgroup_id);
 	return 0;
 }
 

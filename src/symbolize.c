@@ -643,6 +643,14 @@ size_t symbolizer__forget_exited(struct symbolizer *s)
 	return gone;
 }
 
+void symbolizer__forget_process(struct symbolizer *s, uint32_t pid)
+{
+	struct proc *p = proc_find(s, pid);
+
+	if (p)
+		proc__free_maps(p);
+}
+
 bool symbolizer__has_process(const struct symbolizer *s, uint32_t pid)
 {
 	struct proc *p = proc_find(s, pid);

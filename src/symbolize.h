@@ -39,6 +39,8 @@ int symbolizer__load_kernel(struct symbolizer *s);
 /* Snapshots pid's mappings (again, if known). 0, -ESRCH if it is gone. */
 int symbolizer__add_process(struct symbolizer *s, uint32_t pid);
 bool symbolizer__has_process(const struct symbolizer *s, uint32_t pid);
+/* Drops pid's maps (it exec'd): symbolizer__has_process() is false again. */
+void symbolizer__forget_process(struct symbolizer *s, uint32_t pid);
 /*
  * Drops the maps of processes that have exited (the agent, between
  * windows: they cannot sample again), then the symbol tables of files no

@@ -90,9 +90,10 @@ def test_twin_sleep_sites_are_told_apart(tmp_path, spawn):
                           "nap_long" in s)
     assert both == 0, "a stack with both twins"
     # 2 ms and 5 ms sleeps, each late by about the same wake-up latency:
-    # 5/2 = 2.5 when exact; latency pulls it towards 1.
+    # 5/2 = 2.5 when exact; latency pulls it towards 1. Mixed up, one of
+    # the two would get nothing.
     assert short > 0.5 and long_ > 1.5, (short, long_)
-    assert 1.8 < long_ / short < 2.8, f"{long_:.2f} s / {short:.2f} s"
+    assert 1.4 < long_ / short < 2.8, f"{long_:.2f} s / {short:.2f} s"
 
 
 def test_asleep_at_start_keeps_its_user_stack_when_it_wakes(tmp_path, spawn):
@@ -106,10 +107,36 @@ def test_asleep_at_start_keeps_its_user_stack_when_it_wakes(tmp_path, spawn):
     stacks = read_folded(out / "stacks.folded")
     waited = folded_seconds(stacks, lambda s: "wake_later" in s and
                             s[-1] == "[off-cpu: sleep]")
-    # From the attach (~0.5-0.8 s after the spawn) to the wake-up at 2.5 s.
-    assert 1.2 < waited < 2.3, f"{waited:.2f} s under wake_later: {stacks}"
+    # From the attach (0.5 s after the spawn plus start-up, ~0.3 s) to the
+    # wake-up at 2.5 s; a slow start-up on a busy machine shortens it.
+    assert 0.5 < waited < 2.1, f"{waited:.2f} s under wake_later: {stacks}"
+    lost = folded_seconds(stacks, lambda s: s[0] == "late-waker" and
+                          "[user stack lost]" in s)
+    assert lost < 0.1, f"{lost:.2f} s without a user stack: {stacks}"
     summary = (out / "summary.txt").read_text()
     assert re.search(r"user stack at start lost\s+0$", summary, re.M), summary
+
+
+def test_exec_after_it_was_seen_reads_the_new_program(tmp_path, spawn):
+    """A shell waits (a counted interval: the tracer announces it and its
+    maps are read), then execs a program that sleeps all run. The
+    maps read first are the shell's; the exec must send sysscope back for
+    the new ones, or the sleeper's frames are the shell's offsets."""
+    out = tmp_path / "out"
+    p = start_sysscope(["offcputime", "-d", "3", "-o", out])
+    try:
+        # The second sleep leaves sysscope time to read the shell's maps.
+        spawn(["sh", "-c", f"sleep 0.3; sleep 0.5; exec {WORK} sleeper 30"])
+    finally:
+        _, err = p.communicate(timeout=60)
+    assert p.returncode == 0, err
+    stacks = read_folded(out / "stacks.folded")
+    # The whole node: [host];process;...
+    slept = folded_seconds(stacks, lambda s: "offcpu_work" in s[:2] and
+                           "long_sleep" in s and "sleeper_main" in s)
+    # From the exec (~0.8 s in) to the end of the 3 s run.
+    assert slept > 1.4, {s: c for s, c in stacks.items()
+                         if "offcpu_work" in s[:2] or "sh" in s[:2]}
 
 
 def test_fsync_shows_io(tmp_path, spawn):
