@@ -270,21 +270,34 @@ static void set_values(const struct offcpu *oc, struct raw_sample *s,
 		s->values[oc->value_count] = count;
 }
 
+/*
+ * A stack kept whole in a hash (struct kstack, zero after the last frame):
+ * its frames into ips; the count, or -ENOENT.
+ */
+static int kstack_read(int map_fd, const void *key, uint64_t *ips)
+{
+	struct kstack k;
+	int depth = 0;
+
+	if (bpf_map_lookup_elem(map_fd, key, &k))
+		return -ENOENT;
+	while (depth < MAX_STACK_DEPTH && k.ips[depth])
+		depth++;
+	memcpy(ips, k.ips, depth * sizeof(*ips));
+	return depth;
+}
+
 /* A user stack walked at the start (seed_open), kept under the tid. */
 static enum stack_status read_seeded_stack(struct offcpu *oc, uint32_t tid,
 					   uint64_t *ips, uint32_t *n)
 {
-	struct kstack k;
-	uint32_t depth = 0;
+	int depth = kstack_read(bpf_map__fd(oc->skel->maps.seed_ustacks),
+				&tid, ips);
 
-	if (bpf_map_lookup_elem(bpf_map__fd(oc->skel->maps.seed_ustacks),
-				&tid, &k))
+	if (depth <= 0)
 		return STACK_LOST;
-	while (depth < MAX_STACK_DEPTH && k.ips[depth])
-		depth++;
-	memcpy(ips, k.ips, depth * sizeof(*ips));
 	*n = depth;
-	return depth ? STACK_OK : STACK_LOST;
+	return STACK_OK;
 }
 
 static enum stack_status read_user_stack(struct offcpu *oc, __s32 id,
@@ -357,18 +370,15 @@ static enum stack_status read_kernel_stack(struct offcpu *oc,
 					   struct symbolizer *sym, __u64 key,
 					   uint64_t *ips, uint32_t *n)
 {
-	struct kstack k;
-	uint32_t depth = 0;
+	int depth;
 
 	*n = 0;
 	if (!key)
 		return oc->skel->rodata->kernel_stacks ? STACK_LOST : STACK_NONE;
-	if (bpf_map_lookup_elem(bpf_map__fd(oc->skel->maps.kstacks), &key, &k))
+	depth = kstack_read(bpf_map__fd(oc->skel->maps.kstacks), &key, ips);
+	if (depth < 0)
 		return STACK_LOST;
-	while (depth < MAX_STACK_DEPTH && k.ips[depth])
-		depth++;
-	memcpy(ips, k.ips, depth * sizeof(*ips));
-	*n = trim_switch_frames(sym, ips, depth);
+	*n = trim_switch_frames(sym, ips, (uint32_t)depth);
 	return STACK_OK;
 }
 

@@ -202,20 +202,34 @@ static bool build_id_equal(const void *e, const void *key)
 	return len == k->len && !memcmp(id, k->id, len);
 }
 
-/* The same binary in two containers' layers: share one symbol table. */
-static int dso__share_by_build_id(struct symbolizer *s, struct dso *d)
+/*
+ * d's place in a table by build-id (*slot NULL: d has no build-id), with
+ * room reserved for a new entry.
+ */
+static int build_id_slot(struct table *t, const struct dso *d,
+			 struct dso ***slot)
 {
 	struct build_id_key k;
-	struct dso **slot;
 
+	*slot = NULL;
 	k.id = elf_symtab__build_id(d->syms, &k.len);
 	if (!k.id || !k.len)
 		return 0;
-	if (table__reserve(&s->build_ids, build_id_hash))
+	if (table__reserve(t, build_id_hash))
 		return -ENOMEM;
-	slot = (struct dso **)table__slot(&s->build_ids,
-					  build_id_hash_bytes(k.id, k.len),
-					  build_id_equal, &k);
+	*slot = (struct dso **)table__slot(t, build_id_hash_bytes(k.id, k.len),
+					   build_id_equal, &k);
+	return 0;
+}
+
+/* The same binary in two containers' layers: share one symbol table. */
+static int dso__share_by_build_id(struct symbolizer *s, struct dso *d)
+{
+	struct dso **slot;
+	int err = build_id_slot(&s->build_ids, d, &slot);
+
+	if (err || !slot)
+		return err;
 	if (!*slot) {
 		*slot = d;
 		s->build_ids.used++;
@@ -308,18 +322,25 @@ static int open_mapped_file(const struct symbolizer *s, uint32_t pid,
 	return fd;
 }
 
+/* k's place in a table of dsos, with room reserved; NULL: no memory. */
+static struct dso **dso_slot(struct table *t, const struct dso_key *k)
+{
+	if (table__reserve(t, dso_hash))
+		return NULL;
+	return (struct dso **)table__slot(t, dso_key_hash(k->dev_major,
+							  k->dev_minor, k->inode),
+					  dso_equal, k);
+}
+
 static struct dso *dso_get(struct symbolizer *s, uint32_t pid,
 			   const struct procmap *m)
 {
 	struct dso_key k = { m->dev_major, m->dev_minor, m->inode };
-	struct dso **slot, *d;
+	struct dso **slot = dso_slot(&s->dsos, &k), *d;
 	int fd;
 
-	if (table__reserve(&s->dsos, dso_hash))
+	if (!slot)
 		return NULL;
-	slot = (struct dso **)table__slot(&s->dsos,
-					  dso_key_hash(k.dev_major, k.dev_minor, k.inode),
-					  dso_equal, &k);
 	if (*slot)
 		return *slot;
 	fd = open_mapped_file(s, pid, m);
@@ -522,16 +543,11 @@ int symbolizer__add_process(struct symbolizer *s, uint32_t pid)
 /* Puts d in t by build-id; of two with one build-id, the richer stays. */
 static int build_ids__put(struct table *t, struct dso *d)
 {
-	struct build_id_key k;
 	struct dso **slot;
+	int err = build_id_slot(t, d, &slot);
 
-	k.id = elf_symtab__build_id(d->syms, &k.len);
-	if (!k.id || !k.len)
-		return 0;
-	if (table__reserve(t, build_id_hash))
-		return -ENOMEM;
-	slot = (struct dso **)table__slot(t, build_id_hash_bytes(k.id, k.len),
-					  build_id_equal, &k);
+	if (err || !slot)
+		return err;
 	if (!*slot)
 		t->used++;
 	if (!*slot || elf_symtab__count(d->syms) > elf_symtab__count((*slot)->syms))
@@ -574,12 +590,10 @@ static size_t dsos__sweep(struct symbolizer *s)
 		if (!d || !d->in_use)
 			continue;
 		k = (struct dso_key){ d->dev_major, d->dev_minor, d->inode };
-		if (table__reserve(&dsos, dso_hash) ||
+		slot = dso_slot(&dsos, &k);
+		if (!slot ||
 		    (d->owns_syms && d->syms && build_ids__put(&build_ids, d)))
 			goto nomem;
-		slot = (struct dso **)table__slot(&dsos,
-						  dso_key_hash(k.dev_major, k.dev_minor, k.inode),
-						  dso_equal, &k);
 		*slot = d;
 		dsos.used++;
 	}

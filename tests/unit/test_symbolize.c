@@ -393,11 +393,9 @@ static void test_same_binary_counted_once(void **state)
  * process: a file of its own, its symbol table shared, and addresses named
  * at its own load address.
  */
-static void test_copy_shares_by_build_id(void **state)
+/* A copy of this binary (same build-id, other inode) run paused. */
+static void spawn_copy_with_build_id(struct ctx *c)
 {
-	CTX;
-	uint64_t files, ip;
-
 	if (!exe_has_build_id()) {
 		print_message("%s has no build-id: skipped\n", fx.exe);
 		fail();
@@ -405,6 +403,14 @@ static void test_copy_shares_by_build_id(void **state)
 	snprintf(c->copy, sizeof(c->copy), "%s/copy", fx.dir);
 	copy_file(fx.exe, c->copy);
 	spawn_paused(c, c->copy);
+}
+
+static void test_copy_shares_by_build_id(void **state)
+{
+	CTX;
+	uint64_t files, ip;
+
+	spawn_copy_with_build_id(c);
 	assert_int_equal(symbolizer__add_process(s, (uint32_t)getpid()), 0);
 	files = symbolizer__stats(s)->files;
 	assert_int_equal(symbolizer__add_process(s, (uint32_t)c->child), 0);
@@ -431,13 +437,7 @@ static void test_exited_copy_evicted(void **state)
 	CTX;
 	uint64_t ip;
 
-	if (!exe_has_build_id()) {
-		print_message("%s has no build-id: skipped\n", fx.exe);
-		fail();
-	}
-	snprintf(c->copy, sizeof(c->copy), "%s/copy", fx.dir);
-	copy_file(fx.exe, c->copy);
-	spawn_paused(c, c->copy);
+	spawn_copy_with_build_id(c);
 	assert_int_equal(symbolizer__add_process(s, (uint32_t)getpid()), 0);
 	assert_int_equal(symbolizer__add_process(s, (uint32_t)c->child), 0);
 	assert_int_equal(symbolizer__stats(s)->files_shared, 1);
@@ -468,13 +468,7 @@ static void test_shared_table_outlives_its_first_reader(void **state)
 {
 	CTX;
 
-	if (!exe_has_build_id()) {
-		print_message("%s has no build-id: skipped\n", fx.exe);
-		fail();
-	}
-	snprintf(c->copy, sizeof(c->copy), "%s/copy", fx.dir);
-	copy_file(fx.exe, c->copy);
-	spawn_paused(c, c->copy);
+	spawn_copy_with_build_id(c);
 	assert_int_equal(symbolizer__add_process(s, (uint32_t)c->child), 0);
 	assert_int_equal(symbolizer__add_process(s, (uint32_t)getpid()), 0);
 	assert_int_equal(symbolizer__stats(s)->files_shared, 1);
