@@ -28,15 +28,18 @@ endif
 
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP $(SANFLAGS) \
-	  -I$(OUTPUT) -Ibpf -Isrc -Icgroup -Icontainer -DSYSSCOPE_VERSION='"$(VERSION)"'
+	  -I$(OUTPUT) -Ibpf $(addprefix -I,$(SRC_DIRS)) \
+	  -DSYSSCOPE_VERSION='"$(VERSION)"'
 LDFLAGS += $(SANFLAGS)
-LDLIBS := -lbpf -lelf -lz -lcap -ljson-c -lseccomp -lmicrohttpd -lpthread
+LDLIBS := -lbpf -ldw -lelf -lz -lcap -ljson-c -lseccomp -lmicrohttpd -lpthread
 TEST_LDLIBS := -lcmocka $(LDLIBS)
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_NAMES := $(patsubst bpf/%.bpf.c,%,$(BPF_SRCS))
 SKELS := $(patsubst %,$(OUTPUT)/%.skel.h,$(BPF_NAMES))
-SRCS := $(wildcard src/*.c cgroup/*.c container/*.c)
+# src/ has one folder per concern; each folder's headers are on the include path.
+SRC_DIRS := src $(patsubst %/,%,$(sort $(dir $(wildcard src/*/*.c)))) cgroup container
+SRCS := $(wildcard src/*.c src/*/*.c cgroup/*.c container/*.c)
 OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(SRCS))
 LIB_OBJS := $(filter-out $(OUTPUT)/src/main.o,$(OBJS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
@@ -144,4 +147,4 @@ vmlinux:
 clean:
 	$(Q)rm -rf build
 
--include $(wildcard $(OUTPUT)/*/*.d $(OUTPUT)/*/*/*.d)
+-include $(wildcard $(OUTPUT)/*/*.d $(OUTPUT)/*/*/*.d $(OUTPUT)/*/*/*/*.d)

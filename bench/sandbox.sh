@@ -398,7 +398,7 @@ report() {
 ## Sandbox cost: seccomp on (default) vs off (\`--no-seccomp\`)
 
 $(uname -srm), $(nproc) CPUs; sysscope built $(date -u -r "$SYSSCOPE" '+%Y-%m-%d %H:%M UTC')
-from $(source_id) (src/sandbox.c sha256 $(sha256sum "$ROOT/src/sandbox.c" | cut -c1-12)).
+from $(source_id) (src/sandbox/sandbox.c sha256 $(sha256sum "$ROOT/src/sandbox/sandbox.c" | cut -c1-12)).
 Load average at start: $LOAD_BEFORE; after (a): $LOAD_MID; at end: $LOAD_AFTER.
 CPUs $(printf '%.0f' "$busy")% busy during (b), all processes (this is a shared machine).
 Both settings drop capabilities and apply whatever else the build's sandbox

@@ -18,7 +18,7 @@
 #include <bpf/bpf_core_read.h>
 #include "offcpu.h"
 #include "filter.bpf.h"
-#include "announce.bpf.h"
+#include "proc_notice.bpf.h"
 #include "core_fixes.bpf.h"
 
 #define TASK_RUNNING 0x0
@@ -180,9 +180,9 @@ static __always_inline void stat_inc(__u32 stat)
 		*v += 1;
 }
 
-static __always_inline void announce_lost(void)
+static __always_inline void proc_notice_lost(void)
 {
-	stat_inc(OFFCPU_STAT_NEW_PROC_LOST);
+	stat_inc(OFFCPU_STAT_NOTICE_LOST);
 }
 
 static __always_inline struct start *start_get(struct task_struct *task,
@@ -416,8 +416,8 @@ static __always_inline void switch_in(struct task_struct *next)
 	key.reason = s->reason;
 	key.user_stack_id = user_stack_valid(s);
 	key.kern_stack = kernel_stack_of(next, s);
-	if (!is_kthread(next) && !announce_proc(key.tgid, key.cgroup_id))
-		stat_inc(OFFCPU_STAT_NEW_PROC_LOST);
+	if (!is_kthread(next) && !notice_proc(key.tgid, key.cgroup_id))
+		stat_inc(OFFCPU_STAT_NOTICE_LOST);
 	count_interval(&key, next, delta);
 }
 

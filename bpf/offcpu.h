@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* Shared by bpf/offcpu.bpf.c and src/offcpu_collector.c. */
+/* Shared by bpf/offcpu.bpf.c and src/collect/offcpu_collector.c. */
 #ifndef SYSSCOPE_OFFCPU_H
 #define SYSSCOPE_OFFCPU_H
 
@@ -77,7 +77,7 @@ enum offcpu_stat {
 	OFFCPU_STAT_USTACK_FAILED,
 	OFFCPU_STAT_STACK_COLLISION,
 	OFFCPU_STAT_USTACK_REUSED,	/* blocked where it did last time */
-	OFFCPU_STAT_NEW_PROC_LOST,
+	OFFCPU_STAT_NOTICE_LOST,
 	OFFCPU_STAT_SEED_USTACK_LOST,	/* asleep at the start: stack not kept */
 	OFFCPU_STAT_MAX,
 };

@@ -5,7 +5,7 @@
 #include <bpf/bpf_core_read.h>
 #include "oncpu.h"
 #include "filter.bpf.h"
-#include "announce.bpf.h"
+#include "proc_notice.bpf.h"
 
 #define EFAULT 14
 #define EEXIST 17
@@ -46,9 +46,9 @@ static __always_inline void stat_inc(__u32 stat)
 		*v += 1;
 }
 
-static __always_inline void announce_lost(void)
+static __always_inline void proc_notice_lost(void)
 {
-	stat_inc(ONCPU_STAT_NEW_PROC_LOST);
+	stat_inc(ONCPU_STAT_NOTICE_LOST);
 }
 
 /*
@@ -123,8 +123,8 @@ int do_sample(struct bpf_perf_event_data *ctx)
 	key.user_stack_id = user_stacks && !kthread ?
 		stack_id(ctx, BPF_F_USER_STACK, ONCPU_STAT_USTACK_FAILED) :
 		STACK_ID_NONE;
-	if (!kthread && !announce_proc(key.tgid, key.cgroup_id))
-		stat_inc(ONCPU_STAT_NEW_PROC_LOST);
+	if (!kthread && !notice_proc(key.tgid, key.cgroup_id))
+		stat_inc(ONCPU_STAT_NOTICE_LOST);
 	count_sample(&key, task);
 	return 0;
 }

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* Shared by bpf/oncpu.bpf.c and src/oncpu.c: fixed-width fields only. */
+/* Shared by bpf/oncpu.bpf.c and src/collect/oncpu_collector.c: fixed-width fields only. */
 #ifndef SYSSCOPE_ONCPU_H
 #define SYSSCOPE_ONCPU_H
 
@@ -30,7 +30,7 @@ enum oncpu_stat {
 	ONCPU_STAT_KSTACK_FAILED,	/* counted, kernel stack missing */
 	ONCPU_STAT_USTACK_FAILED,	/* counted, user stack missing */
 	ONCPU_STAT_STACK_COLLISION,	/* stack map bucket taken (subset of above) */
-	ONCPU_STAT_NEW_PROC_LOST,	/* ring buffer full: process notice lost */
+	ONCPU_STAT_NOTICE_LOST,	/* ring buffer full: process notice lost */
 	ONCPU_STAT_MAX,
 };
 

@@ -113,18 +113,6 @@ int cgroup__v2_dir(const char *v2_mount, const char *path, char *buf,
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
-int cgroup__id(const char *dir, uint64_t *id)
-{
-	struct stat st;
-
-	if (stat(dir, &st))
-		return -errno;
-	if (!S_ISDIR(st.st_mode))
-		return -ENOTDIR;
-	*id = st.st_ino;
-	return 0;
-}
-
 /* Is word one of the comma-separated items of list? */
 static bool has_item(const char *list, const char *word)
 {

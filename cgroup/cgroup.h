@@ -38,7 +38,4 @@ int cgroup__find_v1_mount_under(const char *mountinfo, const char *prefix,
 int cgroup__v2_dir(const char *v2_mount, const char *path, char *buf,
 		   size_t len);
 
-/* The cgroup v2 id of a directory: its inode number. 0 or -errno. */
-int cgroup__id(const char *dir, uint64_t *id);
-
 #endif

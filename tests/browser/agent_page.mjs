@@ -11,7 +11,7 @@
 //      (image/svg+xml, its script run: the document's load event);
 //   3. clicks "Search" (#search), answers the prompt() with FUNCTION;
 //   4. sees the frames named FUNCTION turn the highlight colour
-//      (rgb(230,0,230), src/flamegraph_js.h), no other frame in it, and
+//      (rgb(230,0,230), src/output/flamegraph_js.h), no other frame in it, and
 //      "Matched: X%" in #matched with 0 < X <= 100 and X consistent with
 //      the highlighted frames' own percentages (their tooltips).
 //
@@ -35,7 +35,7 @@ const ROOT = path.resolve(HERE, "../..");
 const DEPS_DIR = process.env.BROWSER_DEPS_DIR ||
   path.join(ROOT, "build/node-browser");
 
-// What src/flamegraph_js.h sets on a matched frame's <rect> (HIT), as
+// What src/output/flamegraph_js.h sets on a matched frame's <rect> (HIT), as
 // getComputedStyle spells it.
 const HIT_RGB = "rgb(230, 0, 230)";
 // Without the background-networking flags Chromium keeps opening

@@ -3,6 +3,7 @@
 (tests/workloads/offcpu_work.c). Tolerances are stated per test; they come
 from the sampling rate (on-CPU time is samples x period) and the noise of a
 shared 2-CPU machine."""
+import os
 import re
 import signal
 import time
@@ -37,6 +38,29 @@ def read_threads(path):
 
 def folded_seconds(stacks, pred):
     return sum(c for s, c in stacks.items() if pred(s)) / NS
+
+
+def counter(summary, name):
+    m = re.search(r"^\s*" + re.escape(name) + r"\s+(\d+)$", summary, re.M)
+    assert m, f"no counter {name!r} in summary.txt"
+    return int(m.group(1))
+
+
+def test_process_noticed_and_read_once(tmp_path, spawn, cgroup_dir):
+    """Both collectors see the process, on and off the CPU; they share one
+    notice map, so it is noticed once and its maps are read once."""
+    cg = cgroup_dir(f"sysscope-once-{os.getpid()}")
+    w = spawn([WORK, "spin-sleep", "8"])
+    (cg / "cgroup.procs").write_text(str(w.pid))
+    out = tmp_path / "out"
+    run_sysscope(["wallclock", "--cgroup", "/" + cg.name, "-d", "3",
+                  "-f", "199", "-o", out])
+    summary = (out / "summary.txt").read_text()
+    stacks = read_folded(out / "stacks.folded")
+    assert any(s[-1].endswith("_[c]") for s in stacks), "no on-CPU sample"
+    assert any(s[-1].endswith("_[o]") for s in stacks), "no off-CPU interval"
+    assert counter(summary, "process notices") == 1, summary
+    assert counter(summary, "processes read") == 1, summary
 
 
 def test_spin_sleep_split_and_coverage(tmp_path, spawn):

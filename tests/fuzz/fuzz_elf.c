@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * libFuzzer target: elf_symtab__load() (src/elfsyms.c) on the input as a
+ * libFuzzer target: elf_symtab__load() (src/symbols/elfsyms.c) on the input as a
  * file (a memfd, since the loader wants a regular file's fd), then
  * elf_symtab__offset_to_vaddr(), elf_symtab__lookup(), elf_symtab__build_id()
  * and elf_symtab__count() on addresses taken from the input: file offsets

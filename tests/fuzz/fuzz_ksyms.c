@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * libFuzzer target: ksyms__read() (src/ksyms.c) on the input as a
+ * libFuzzer target: ksyms__read() (src/symbols/ksyms.c) on the input as a
  * /proc/kallsyms text (through fmemopen), then ksyms__find() at the
  * address of each of the first lines, one byte either side, and the ends
  * of the address space.

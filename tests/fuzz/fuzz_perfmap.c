@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * libFuzzer target: the JIT perf-map parser (src/perfmap.c).
+ * libFuzzer target: the JIT perf-map parser (src/symbols/perfmap.c).
  *
  *  - perfmap__parse_line() on each line of the input (with its '\n', as
  *    the reader gives it) and on the whole input, each from its own

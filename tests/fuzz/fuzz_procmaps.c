@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * libFuzzer target: procmap__parse() (src/procmaps.c), the /proc/PID/maps
+ * libFuzzer target: procmap__parse() (src/symbols/procmaps.c), the /proc/PID/maps
  * line parser. Each line of the input (with its '\n', as fgets() gives it)
  * is parsed from its own exact-size, NUL-terminated, mutable copy.
  */

@@ -26,7 +26,7 @@ cd "$(dirname "$0")/../.."
 CC=${FUZZ_CC:-clang-14}
 SEED_CC=${FUZZ_SEED_CC:-cc}
 CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-	-std=gnu11 -D_GNU_SOURCE -Isrc -Icgroup -Icontainer -Ibpf -Ibuild
+	-std=gnu11 -D_GNU_SOURCE $(for d in src/*/ cgroup container; do printf -- "-I%s " "${d%/}"; done) -Ibpf -Ibuild
 	-Wall -Wextra"
 LIBS="-lelf -lz -ljson-c -lpthread"
 OUT=build/fuzz
@@ -34,12 +34,12 @@ FUZZ_DIR=tests/fuzz
 
 # name, -max_len, the sources it needs (one target a line).
 TARGETS="
-procmaps	4096	src/procmaps.c
+procmaps	4096	src/symbols/procmaps.c
 cgroup_path	8192	cgroup/cgroup_path.c cgroup/cgroup.c
-container_meta	16384	src/inroot.c container/meta.c container/oci.c container/docker.c container/podman.c container/containerd.c container/crio.c
-elf		16384	src/elfsyms.c
-ksyms		8192	src/ksyms.c
-perfmap		16384	src/perfmap.c
+container_meta	16384	src/symbols/inroot.c container/meta.c container/oci.c container/docker.c container/podman.c container/containerd.c container/crio.c
+elf		16384	src/symbols/elfsyms.c
+ksyms		8192	src/symbols/ksyms.c
+perfmap		16384	src/symbols/perfmap.c
 "
 
 all=$(echo "$TARGETS" | awk 'NF { printf "%s ", $1 }')

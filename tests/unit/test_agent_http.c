@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Unit tests of the agent's HTTP side (src/agent_http.c) that need no
+ * Unit tests of the agent's HTTP side (src/agent/agent_http.c) that need no
  * network: Prometheus label escaping, the listening socket (loopback and
  * wildcard, port 0) and its errors, and the server itself answering on
  * 127.0.0.1 from a window store built here.

@@ -239,98 +239,6 @@ static void test_v2_dir_too_long(void **state)
 	free(huge);
 }
 
-/* ---- cgroup__id ---- */
-
-struct tmp {
-	char dir[PATH_MAX / 2];
-	char file[PATH_MAX];
-};
-
-static int setup_tmp(void **state)
-{
-	const char *base = getenv("SYSSCOPE_TEST_TMP");
-	struct tmp *t = calloc(1, sizeof(*t));
-	FILE *f;
-
-	if (!t)
-		return -1;
-	snprintf(t->dir, sizeof(t->dir), "%s/cgroup_XXXXXX",
-		 base && *base ? base : "/tmp");
-	if (!mkdtemp(t->dir)) {
-		free(t);
-		return -1;
-	}
-	snprintf(t->file, sizeof(t->file), "%s/file", t->dir);
-	f = fopen(t->file, "w");
-	if (!f) {
-		rmdir(t->dir);
-		free(t);
-		return -1;
-	}
-	fclose(f);
-	*state = t;
-	return 0;
-}
-
-static int teardown_tmp(void **state)
-{
-	struct tmp *t = *state;
-
-	unlink(t->file);
-	rmdir(t->dir);
-	free(t);
-	return 0;
-}
-
-static void test_id_of_directory(void **state)
-{
-	struct tmp *t = *state;
-	uint64_t id = 0;
-	struct stat st;
-
-	assert_int_equal(stat(t->dir, &st), 0);
-	assert_int_equal(cgroup__id(t->dir, &id), 0);
-	assert_int_equal(id, st.st_ino);
-	assert_true(id != 0);
-}
-
-static void test_id_of_file(void **state)
-{
-	struct tmp *t = *state;
-	uint64_t id = 12345;
-
-	assert_int_equal(cgroup__id(t->file, &id), -ENOTDIR);
-	assert_int_equal(id, 12345);
-}
-
-static void test_id_of_missing(void **state)
-{
-	struct tmp *t = *state;
-	char path[PATH_MAX + 16];
-	uint64_t id = 12345;
-
-	snprintf(path, sizeof(path), "%s/missing", t->dir);
-	assert_int_equal(cgroup__id(path, &id), -ENOENT);
-	assert_int_equal(id, 12345);
-}
-
-/* The real cgroup v2 root, when this system has one. */
-static void test_id_of_live_cgroup(void **state)
-{
-	char mount[PATH_MAX];
-	uint64_t id = 0;
-	struct stat st;
-
-	(void)state;
-	if (cgroup__find_v2_mount("/proc/self/mountinfo", mount, sizeof(mount))) {
-		print_message("no cgroup v2 mount: skipped\n");
-		fail();
-	}
-	assert_int_equal(stat(mount, &st), 0);
-	assert_int_equal(cgroup__id(mount, &id), 0);
-	assert_int_equal(id, st.st_ino);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -341,11 +249,7 @@ int main(void)
 		cmocka_unit_test(test_find_v2_mount_live),
 		cmocka_unit_test(test_v2_dir),
 		cmocka_unit_test(test_v2_dir_too_long),
-		cmocka_unit_test(test_id_of_directory),
-		cmocka_unit_test(test_id_of_file),
-		cmocka_unit_test(test_id_of_missing),
-		cmocka_unit_test(test_id_of_live_cgroup),
 	};
 
-	return cmocka_run_group_tests(tests, setup_tmp, teardown_tmp);
+	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Unit tests of the ELF symbol loader (src/elfsyms.c).
+ * Unit tests of the ELF symbol loader (src/symbols/elfsyms.c).
  *
  * The fixture binaries are built at run time with cc from the sources in
  * tests/unit/elf_fixtures/, into $SYSSCOPE_TEST_TMP (or a mkdtemp dir).

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Unit tests of confined path resolution (src/inroot.c) on a real tree in
+ * Unit tests of confined path resolution (src/symbols/inroot.c) on a real tree in
  * a temporary directory: links that try to leave the root (absolute, "..",
  * through /proc magic links) land inside it; loops, FIFOs and final links
  * under O_NOFOLLOW are refused.

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Unit tests of the kallsyms reader (src/ksyms.c): fixture text through
+ * Unit tests of the kallsyms reader (src/symbols/ksyms.c): fixture text through
  * fmemopen(), then the live /proc/kallsyms.
  */
 #include <setjmp.h>

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Unit tests of the command-line parser (src/opts.c).
+ * Unit tests of the command-line parser (src/cli/opts.c).
  *
  * Good command lines are compared through opts_diff(): the fields that
  * differ from the defaults, as "key=value" words. So each case also proves

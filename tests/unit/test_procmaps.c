@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Unit tests of the /proc/PID/maps line parser (src/procmaps.c).
+ * Unit tests of the /proc/PID/maps line parser (src/symbols/procmaps.c).
  *
  * Table-driven: each good line is written the way the kernel's
  * show_map_vma() prints it, each bad line breaks one field. The last test

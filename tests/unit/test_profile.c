@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * Unit tests of the aggregated profile (src/profile.c), its tree view
- * (src/profile_tree.c) and the text writers that walk them: folded stacks
- * (src/folded.c) and the summary (src/summary.c).
+ * Unit tests of the aggregated profile (src/profile/profile.c), its tree view
+ * (src/profile/profile_tree.c) and the text writers that walk them: folded stacks
+ * (src/output/folded.c) and the summary (src/output/summary.c).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,7 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "output.h"
+#include "folded.h"
+#include "summary.h"
 #include "profile.h"
 
 static const struct profile_value_type two_types[] = {

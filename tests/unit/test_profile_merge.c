@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Unit tests of profile__merge and profile__bytes (src/profile.c), which
+ * Unit tests of profile__merge and profile__bytes (src/profile/profile.c), which
  * the agent uses to merge its windows and to weigh them.
  *
  * Profiles are compared through dump(): one line per sample,

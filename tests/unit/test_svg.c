@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Tests of the SVG flamegraph writer (src/flamegraph_svg.c). */
+/* Tests of the SVG flamegraph writer (src/output/flamegraph_svg.c). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,7 +14,7 @@
 #include <cmocka.h>
 
 #include "flamegraph_js.h"
-#include "output.h"
+#include "flamegraph_svg.h"
 #include "profile.h"
 
 static const struct profile_value_type one_type[] = {

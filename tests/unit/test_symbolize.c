@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Unit tests of the symbolizer (src/symbolize.c) against live processes:
+ * Unit tests of the symbolizer (src/symbols/symbolize.c) against live processes:
  * this test itself, forked children (same image, same layout) and copies
  * of this binary exec'd with "--pause" (same build-id, other inode, other
  * load address). The test binary is built with -g and keeps .symtab.

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Unit tests of the agent's window store (src/window_store.c): adding
+ * Unit tests of the agent's window store (src/agent/window_store.c): adding
  * windows, eviction by retention and by byte budget, the counters, readers'
  * references (a window evicted under a reader stays valid until put: run
  * sanitized, ASan proves it) and one collector racing two readers.

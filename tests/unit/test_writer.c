@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Unit tests of the output writer (src/writer.c): a real writer process on
+ * Unit tests of the output writer (src/sandbox/writer.c): a real writer process on
  * a temporary folder. Names that could leave the folder are refused; files
  * land where named, whole, with their folders made.
  */

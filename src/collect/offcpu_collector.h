@@ -8,6 +8,7 @@
 #include <linux/types.h>
 #include "offcpu.h"
 #include "filter.h"
+#include "proc_notices.h"
 
 struct recorder;
 struct symbolizer;
@@ -30,6 +31,8 @@ struct offcpu_config {
 	size_t ncgroup_ids;
 	int value_ns;			/* value index of off-CPU ns, or -1 */
 	int value_count;		/* value index of interval counts, or -1 */
+	/* Another collector's process-notice maps to share, or NULL. */
+	const struct proc_notice_maps *shared_notices;
 };
 
 struct offcpu;
@@ -64,8 +67,10 @@ int offcpu__read_stats(struct offcpu *oc, uint64_t *stats);
 int offcpu__stats_fd(const struct offcpu *oc);
 /* The sched_switch program, for its run-time statistics. */
 int offcpu__prog_fd(const struct offcpu *oc);
-/* The ring buffer of struct new_proc notices (bpf/announce.h). */
-int offcpu__new_proc_fd(const struct offcpu *oc);
+/* Its process-notice maps (shared ones if it was given some). */
+void offcpu__notice_maps(const struct offcpu *oc, struct proc_notice_maps *out);
+/* A counter's name in summary.txt and /metrics. */
+const char *offcpu__stat_name(enum offcpu_stat stat);
 /* Recorded intervals and the ones still open at the stop. */
 int offcpu__collect(struct offcpu *oc, struct symbolizer *sym,
 		    struct recorder *rec);

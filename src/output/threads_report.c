@@ -6,7 +6,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include "output.h"
+#include "threads_report.h"
 
 #define NREASONS 5
 #define COVERAGE_LOW 0.90

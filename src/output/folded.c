@@ -3,7 +3,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include "output.h"
+#include "folded.h"
 
 int frame__format(const struct profile_frame *fr, char *buf, size_t len)
 {

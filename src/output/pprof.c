@@ -10,20 +10,19 @@
  * are simply deflated one after the other.
  */
 #ifndef _GNU_SOURCE
-#define _GNU_SOURCE	/* asprintf, reallocarray, strchrnul */
+#define _GNU_SOURCE	/* reallocarray, strchrnul */
 #endif
 #define ZLIB_CONST
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <zlib.h>
 
-#include "output.h"
+#include "pprof.h"
+#include "folded.h"
 #include "pprof_enc.h"
 
 /* Field numbers from profile.proto. */
@@ -568,33 +567,15 @@ static void enc_free(struct pprof_enc *e)
 	free(e->name);
 }
 
-/* ---- gzip and the file ---- */
+/* ---- gzip ---- */
 
-/* Where the gzip stream goes: a file descriptor, or a stdio stream. */
-struct sink {
-	int fd;
-	FILE *f;
-};
-
-static int write_all(const struct sink *out, const uint8_t *p, size_t n)
+static int write_all(FILE *out, const uint8_t *p, size_t n)
 {
-	if (out->f)
-		return n && fwrite(p, 1, n, out->f) != n ? -EIO : 0;
-	while (n) {
-		ssize_t w = write(out->fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -errno;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
+	return n && fwrite(p, 1, n, out) != n ? -EIO : 0;
 }
 
-/* Deflates p[0..n) into fd; with Z_FINISH also ends the gzip stream. */
-static int deflate_chunk(z_stream *zs, const struct sink *out,
+/* Deflates p[0..n) into out; with Z_FINISH also ends the gzip stream. */
+static int deflate_chunk(z_stream *zs, FILE *out,
 			 const uint8_t *p, size_t n,
 			 int flush)
 {
@@ -618,7 +599,7 @@ static int deflate_chunk(z_stream *zs, const struct sink *out,
 }
 
 /* avail_in is 32 bits wide, so big buffers go in slices. */
-static int deflate_buf(z_stream *zs, const struct sink *out,
+static int deflate_buf(z_stream *zs, FILE *out,
 		       const struct pb_buf *b,
 		       bool last)
 {
@@ -636,7 +617,7 @@ static int deflate_buf(z_stream *zs, const struct sink *out,
 	return err;
 }
 
-static int gzip_to(const struct sink *out, const struct pb_buf *a,
+static int gzip_to(FILE *out, const struct pb_buf *a,
 		   const struct pb_buf *b)
 {
 	z_stream zs = { 0 };
@@ -659,75 +640,8 @@ static int gzip_to(const struct sink *out, const struct pb_buf *a,
 	return err;
 }
 
-/*
- * Creates a fresh temp file next to path (same file system, so rename() is
- * atomic). The name is short and hidden rather than path + suffix, so a
- * path near NAME_MAX still works; O_EXCL with mode 0666 lets umask decide
- * the final permissions, which mkstemp's 0600 would not.
- */
-static int open_temp(const char *path, char **tmp)
-{
-	static unsigned int counter;
-	const char *slash = strrchr(path, '/');
-	int dirlen = slash ? (int)(slash - path) + 1 : 0;
-
-	for (int tries = 0; tries < 100; tries++) {
-		unsigned int n = __atomic_fetch_add(&counter, 1,
-						    __ATOMIC_RELAXED);
-		int fd;
-
-		if (asprintf(tmp, "%.*s.sysscope-pprof.%ld.%u", dirlen, path,
-			     (long)getpid(), n) < 0)
-			return -ENOMEM;
-		fd = open(*tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-		if (fd >= 0)
-			return fd;
-		free(*tmp);
-		*tmp = NULL;
-		if (errno != EEXIST)
-			return -errno;
-	}
-	return -EEXIST;
-}
-
-static int write_file(const char *path, const struct pb_buf *a,
-		      const struct pb_buf *b)
-{
-	char *tmp = NULL;
-	int fd = open_temp(path, &tmp);
-	int err;
-
-	if (fd < 0)
-		return fd;
-	err = gzip_to(&(struct sink){ .fd = fd }, a, b);
-	/* close() can report a delayed write error (NFS, quota). */
-	if (close(fd) < 0 && !err)
-		err = -errno;
-	if (!err && rename(tmp, path) < 0)
-		err = -errno;
-	if (err)
-		unlink(tmp);
-	free(tmp);
-	return err;
-}
-
 int pprof__write(const struct profile *p, const struct profile_meta *m,
-		 const char *path)
-{
-	struct pprof_enc e = { .p = p };
-	int err;
-
-	if (!p || !m || !path || !*path)
-		return -EINVAL;
-	err = enc_profile(&e, m);
-	if (!err)
-		err = write_file(path, &e.out, &e.strs.enc);
-	enc_free(&e);
-	return err;
-}
-
-int pprof__write_stream(const struct profile *p, const struct profile_meta *m,
-			FILE *f)
+		 FILE *f)
 {
 	struct pprof_enc e = { .p = p };
 	int err;
@@ -736,8 +650,7 @@ int pprof__write_stream(const struct profile *p, const struct profile_meta *m,
 		return -EINVAL;
 	err = enc_profile(&e, m);
 	if (!err)
-		err = gzip_to(&(struct sink){ .fd = -1, .f = f }, &e.out,
-			      &e.strs.enc);
+		err = gzip_to(f, &e.out, &e.strs.enc);
 	enc_free(&e);
 	return err;
 }

@@ -23,13 +23,20 @@
 #include <json-c/json.h>
 #include <microhttpd.h>
 #include "agent_http.h"
-#include "output.h"
+#include "flamegraph_svg.h"
+#include "folded.h"
+#include "pprof.h"
 #include "profile.h"
 #include "record.h"
 #include "window_store.h"
 
 #define VALUE_CPU	0	/* the agent records wall-clock: cpu ns, */
 #define VALUE_OFFCPU	1	/* then off-CPU ns */
+
+/* What the server has done: requests by status class, for /metrics. */
+struct agent_http_stats {
+	uint64_t requests, client_errors, server_errors;
+};
 
 struct agent_http {
 	struct MHD_Daemon *mhd;
@@ -400,7 +407,7 @@ static int render(struct agent_http *h, const struct merged *m,
 			.period_ns = h->cfg.period_ns,
 		};
 
-		return pprof__write_stream(m->p, &meta, f);
+		return pprof__write(m->p, &meta, f);
 	}
 	t = profile_tree__new(m->p);
 	if (!t)
@@ -1027,9 +1034,4 @@ void agent_http__stop(struct agent_http *h)
 		return;
 	MHD_stop_daemon(h->mhd);
 	free(h);
-}
-
-void agent_http__stats(struct agent_http *h, struct agent_http_stats *out)
-{
-	*out = h->stats;
 }

@@ -7,8 +7,8 @@
  * leaf-most kernel frame) with the thread it came from and one value per
  * sample type. Adding the same (pid, tid, thread, stack) twice sums the values.
  *
- * profile_tree is the one tree view of it (a trie of frames) that the folded,
- * SVG and summary writers walk; pprof walks the samples because it keeps the
+ * profile_tree.h has the one tree view of it that the folded, SVG and
+ * summary writers walk; pprof walks the samples because it keeps the
  * per-thread labels.
  */
 #ifndef SYSSCOPE_PROFILE_H
@@ -48,6 +48,23 @@ struct profile_sample {
 	const uint32_t *frames;	/* frame ids, root first */
 	uint64_t values[PROFILE_MAX_VALUES];
 };
+
+/*
+ * Which values a writer adds up for a frame's weight: a bit mask over the
+ * profile's value types (bit i = value type i). Wall-clock profiles weigh
+ * on-CPU and off-CPU nanoseconds together.
+ */
+typedef uint32_t value_mask_t;
+
+static inline uint64_t values_sum(const uint64_t *v, value_mask_t mask)
+{
+	uint64_t sum = 0;
+
+	for (int i = 0; i < PROFILE_MAX_VALUES; i++)
+		if (mask & (1u << i))
+			sum += v[i];
+	return sum;
+}
 
 struct profile;
 
@@ -115,29 +132,7 @@ struct profile_meta {
 	size_t ncounters;
 };
 
-/* The tree view: children of a node are sorted by frame name. */
-struct profile_node {
-	uint32_t frame;			/* frame id; unused at the root */
-	uint64_t total[PROFILE_MAX_VALUES];	/* this node and below */
-	uint64_t self[PROFILE_MAX_VALUES];	/* samples ending here */
-	uint32_t nchildren;
-	struct profile_node **children;
-};
-
-struct profile_tree {
-	const struct profile *profile;
-	struct profile_node *root;
-	size_t nnodes;
-};
-
-/* Builds the tree of all samples; NULL and errno on failure. */
-struct profile_tree *profile_tree__new(const struct profile *p);
-/* The tree of the samples keep() accepts (one thread, one pod, ...). */
 typedef bool (*sample_pred_fn)(const struct profile_sample *s, void *ctx);
-struct profile_tree *profile_tree__new_filtered(const struct profile *p,
-						sample_pred_fn keep,
-						void *ctx);
-void profile_tree__free(struct profile_tree *t);
 
 /* Heap bytes the profile holds (an estimate within malloc's overhead). */
 size_t profile__bytes(const struct profile *p);

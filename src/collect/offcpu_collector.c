@@ -24,6 +24,20 @@ struct offcpu {
 	int value_ns, value_count;
 };
 
+static const char *const stat_names[OFFCPU_STAT_MAX] = {
+	[OFFCPU_STAT_SWITCHES] = "off-CPU: switches",
+	[OFFCPU_STAT_SHORT] = "off-CPU: under --min-block",
+	[OFFCPU_STAT_COUNTED] = "off-CPU: intervals counted",
+	[OFFCPU_STAT_LOST_MAP_FULL] = "off-CPU: lost, counts map full",
+	[OFFCPU_STAT_LOST_NO_STORAGE] = "off-CPU: lost, no thread slot",
+	[OFFCPU_STAT_KSTACK_FAILED] = "off-CPU: kernel stack failed",
+	[OFFCPU_STAT_USTACK_FAILED] = "off-CPU: user stack failed",
+	[OFFCPU_STAT_STACK_COLLISION] = "off-CPU:   of which stack map full",
+	[OFFCPU_STAT_USTACK_REUSED] = "off-CPU: user stacks reused",
+	[OFFCPU_STAT_NOTICE_LOST] = "off-CPU: process notices lost",
+	[OFFCPU_STAT_SEED_USTACK_LOST] = "off-CPU: user stack at start lost",
+};
+
 static const char *const reason_names[OFFCPU_REASON_MAX] = {
 	[OFFCPU_RUNQUEUE] = "runqueue",
 	[OFFCPU_SLEEP] = "sleep",
@@ -73,6 +87,11 @@ static int offcpu__configure(struct offcpu *oc, const struct offcpu_config *cfg)
 	s->rodata->user_stacks = cfg->user_stacks;
 	s->rodata->kernel_stacks = cfg->kernel_stacks;
 	err = filter__configure(&fv, &cfg->filter);
+	if (!err && cfg->shared_notices)
+		err = proc_notice_maps__reuse(cfg->shared_notices,
+					      s->maps.noticed_procs,
+					      s->maps.proc_notices,
+					      s->progs.on_exec);
 	err = err ?: choose_hook(oc, cfg->hook, cfg->max_threads);
 	err = err ?: bpf_map__set_max_entries(s->maps.counts, cfg->max_entries);
 	err = err ?: bpf_map__set_max_entries(s->maps.kstacks, cfg->max_stacks);
@@ -81,14 +100,15 @@ static int offcpu__configure(struct offcpu *oc, const struct offcpu_config *cfg)
 	return err ?: bpf_map__set_max_entries(s->maps.stacks, cfg->max_stacks);
 }
 
-static int offcpu__attach(struct offcpu *oc)
+static int offcpu__attach(struct offcpu *oc, bool exec_hook)
 {
 	struct bpf_program *prog = oc->raw_tp ? oc->skel->progs.on_switch_raw :
 						oc->skel->progs.on_switch_btf;
 	int err;
 
-	oc->exec_link = bpf_program__attach(oc->skel->progs.on_exec);
-	if (!oc->exec_link) {
+	if (exec_hook)
+		oc->exec_link = bpf_program__attach(oc->skel->progs.on_exec);
+	if (exec_hook && !oc->exec_link) {
 		err = -errno;
 		log_error("off-CPU tracer: attach exec hook: %s", strerror(-err));
 		return err;
@@ -152,7 +172,7 @@ struct offcpu *offcpu__start(const struct offcpu_config *cfg)
 		log_error("off-CPU tracer: filters: %s", strerror(-err));
 		goto cleanup;
 	}
-	err = offcpu__attach(oc);
+	err = offcpu__attach(oc, !cfg->shared_notices);
 cleanup:
 	if (err) {
 		offcpu__free(oc);
@@ -243,9 +263,10 @@ int offcpu__stats_fd(const struct offcpu *oc)
 	return bpf_map__fd(oc->skel->maps.stats);
 }
 
-int offcpu__new_proc_fd(const struct offcpu *oc)
+void offcpu__notice_maps(const struct offcpu *oc, struct proc_notice_maps *out)
 {
-	return bpf_map__fd(oc->skel->maps.new_procs);
+	out->noticed_fd = bpf_map__fd(oc->skel->maps.noticed_procs);
+	out->ring_fd = bpf_map__fd(oc->skel->maps.proc_notices);
 }
 
 const char *offcpu__hook_name(const struct offcpu *oc)
@@ -493,4 +514,9 @@ int offcpu__collect(struct offcpu *oc, struct symbolizer *sym,
 		log_error("off-CPU tracer: intervals open at the end: %s",
 			  strerror(-err));
 	return err;
+}
+
+const char *offcpu__stat_name(enum offcpu_stat stat)
+{
+	return stat < OFFCPU_STAT_MAX && stat_names[stat] ? stat_names[stat] : "?";
 }

@@ -15,6 +15,18 @@
 #include "stacks.h"
 #include "symbolize.h"
 
+static const char *const stat_names[ONCPU_STAT_MAX] = {
+	[ONCPU_STAT_SAMPLES] = "perf events",
+	[ONCPU_STAT_IDLE] = "idle (not counted)",
+	[ONCPU_STAT_FILTERED] = "filtered out",
+	[ONCPU_STAT_COUNTED] = "counted",
+	[ONCPU_STAT_LOST_MAP_FULL] = "lost: counts map full",
+	[ONCPU_STAT_KSTACK_FAILED] = "kernel stack walk failed",
+	[ONCPU_STAT_USTACK_FAILED] = "user stack walk failed",
+	[ONCPU_STAT_STACK_COLLISION] = "  of which stack map full",
+	[ONCPU_STAT_NOTICE_LOST] = "process notices lost",
+};
+
 struct oncpu {
 	struct oncpu_bpf *skel;
 	struct bpf_link *exec_link;
@@ -34,6 +46,11 @@ static int oncpu__configure(struct oncpu *oc, const struct oncpu_config *cfg)
 	s->rodata->user_stacks = cfg->user_stacks;
 	s->rodata->kernel_stacks = cfg->kernel_stacks;
 	err = filter__configure(&fv, &cfg->filter);
+	if (!err && cfg->shared_notices)
+		err = proc_notice_maps__reuse(cfg->shared_notices,
+					      s->maps.noticed_procs,
+					      s->maps.proc_notices,
+					      s->progs.on_exec);
 	err = err ?: bpf_map__set_max_entries(s->maps.counts, cfg->max_entries);
 	return err ?: bpf_map__set_max_entries(s->maps.stacks, cfg->max_stacks);
 }
@@ -141,8 +158,9 @@ struct oncpu *oncpu__start(const struct oncpu_config *cfg)
 		goto cleanup;
 	}
 	oc->skel->bss->window_start_ns = UINT64_MAX;
-	oc->exec_link = bpf_program__attach(oc->skel->progs.on_exec);
-	if (!oc->exec_link) {
+	if (!cfg->shared_notices)
+		oc->exec_link = bpf_program__attach(oc->skel->progs.on_exec);
+	if (!cfg->shared_notices && !oc->exec_link) {
 		err = -errno;
 		log_error("on-CPU sampler: attach exec hook: %s", strerror(-err));
 		goto cleanup;
@@ -209,9 +227,10 @@ int oncpu__stats_fd(const struct oncpu *oc)
 	return bpf_map__fd(oc->skel->maps.stats);
 }
 
-int oncpu__new_proc_fd(const struct oncpu *oc)
+void oncpu__notice_maps(const struct oncpu *oc, struct proc_notice_maps *out)
 {
-	return bpf_map__fd(oc->skel->maps.new_procs);
+	out->noticed_fd = bpf_map__fd(oc->skel->maps.noticed_procs);
+	out->ring_fd = bpf_map__fd(oc->skel->maps.proc_notices);
 }
 
 int oncpu__read_stats(struct oncpu *oc, uint64_t *stats)
@@ -294,4 +313,9 @@ int oncpu__collect(struct oncpu *oc, struct symbolizer *sym,
 			break;
 	}
 	return err;
+}
+
+const char *oncpu__stat_name(enum oncpu_stat stat)
+{
+	return stat < ONCPU_STAT_MAX && stat_names[stat] ? stat_names[stat] : "?";
 }

@@ -9,6 +9,7 @@
 #include <linux/types.h>
 #include "oncpu.h"
 #include "filter.h"
+#include "proc_notices.h"
 
 struct recorder;
 struct symbolizer;
@@ -21,6 +22,8 @@ struct oncpu_config {
 	uint32_t max_entries, max_stacks;
 	int value_count;		/* value index of sample counts, or -1 */
 	int value_ns;			/* value index of CPU nanoseconds, or -1 */
+	/* Another collector's process-notice maps to share, or NULL. */
+	const struct proc_notice_maps *shared_notices;
 };
 
 struct oncpu;
@@ -43,8 +46,10 @@ void oncpu__free(struct oncpu *oc);
 int oncpu__stats_fd(const struct oncpu *oc);
 /* The sampling program, for its run-time statistics. */
 int oncpu__prog_fd(const struct oncpu *oc);
-/* The ring buffer of struct new_proc notices (bpf/announce.h). */
-int oncpu__new_proc_fd(const struct oncpu *oc);
+/* Its process-notice maps (shared ones if it was given some). */
+void oncpu__notice_maps(const struct oncpu *oc, struct proc_notice_maps *out);
+/* A counter's name in summary.txt and /metrics. */
+const char *oncpu__stat_name(enum oncpu_stat stat);
 
 /* Sums the per-CPU counters into stats[ONCPU_STAT_MAX]. */
 int oncpu__read_stats(struct oncpu *oc, uint64_t *stats);

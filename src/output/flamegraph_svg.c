@@ -20,7 +20,8 @@
 #include <string.h>
 
 #include "flamegraph_js.h"
-#include "output.h"
+#include "flamegraph_svg.h"
+#include "folded.h"
 
 #define DEFAULT_WIDTH	1200
 #define MIN_WIDTH	200

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include "output.h"
+#include "summary.h"
 
 struct row {
 	const char *name;	/* interned: compared by pointer */

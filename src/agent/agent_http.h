@@ -33,11 +33,6 @@ struct agent_http *agent_http__start(int listen_fd,
 				     const struct agent_http_config *cfg);
 void agent_http__stop(struct agent_http *h);
 
-/* What the server has done: requests by status class, for /metrics. */
-struct agent_http_stats {
-	uint64_t requests, client_errors, server_errors;
-};
-void agent_http__stats(struct agent_http *h, struct agent_http_stats *out);
 
 /* Writes s as a Prometheus label value (\\, \" and \\n escaped). */
 void agent_http__label(FILE *f, const char *s);

@@ -3,7 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include "profile.h"
+#include "profile_tree.h"
 
 /* (parent, frame) -> child, so building is linear in the stack frames. */
 struct edge_map {

@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * A process notice: BPF tells user space of a process it sees for the first
+ * time (so its maps are read while it lives) or that exec'd (so the maps
+ * read before, another program's, are dropped).
+ */
+#ifndef SYSSCOPE_PROC_NOTICE_H
+#define SYSSCOPE_PROC_NOTICE_H
+
+/* The process exec'd: maps read before are another program's. */
+#define PROC_NOTICE_EXEC 1
+
+struct proc_notice {
+	__u32 tgid;
+	__u32 flags;		/* PROC_NOTICE_EXEC */
+	__u64 cgroup_id;	/* resolved to its container while it exists */
+};
+
+#endif

@@ -1,0 +1,393 @@
+// SPDX-License-Identifier: MIT
+/*
+ * sysscope profile | offcputime | wallclock: one run, from loading the
+ * collectors to the output folder.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include "cgroup.h"
+#include "commands.h"
+#include "log.h"
+#include "outdir.h"
+#include "proc_notices.h"
+#include "resolver.h"
+#include "sandbox.h"
+#include "session.h"
+#include "symbolize.h"
+#include "writer.h"
+
+struct run {
+	struct session s;
+	struct writer *writer;		/* the only way to the output folder */
+	char dir[PATH_MAX];
+	uint64_t start_real_ns, duration_ns;
+};
+
+/* ---- checks before loading ---- */
+
+static int check_ids(const char *proc_root, const uint32_t *ids, size_t n,
+		     const char *what)
+{
+	char path[PATH_MAX];
+
+	for (size_t i = 0; i < n; i++) {
+		/* /proc/TID exists for threads too, though readdir hides it. */
+		snprintf(path, sizeof(path), "%s/%u", proc_root, ids[i]);
+		if (access(path, F_OK)) {
+			log_error("no %s %u (%s)", what, ids[i],
+				  errno == ENOENT ? "no such process" : strerror(errno));
+			return -ESRCH;
+		}
+	}
+	return 0;
+}
+
+static int open_cgroup(const char *path, int *fd)
+{
+	char mount[PATH_MAX], dir[PATH_MAX];
+	int err;
+
+	err = cgroup__find_v2_mount("/proc/self/mountinfo", mount, sizeof(mount));
+	if (err) {
+		log_error("--cgroup: no cgroup v2 hierarchy is mounted");
+		return err;
+	}
+	err = cgroup__v2_dir(mount, path, dir, sizeof(dir));
+	if (err) {
+		log_error("--cgroup '%s': invalid path", path);
+		return err;
+	}
+	*fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (*fd < 0) {
+		err = -errno;
+		log_error("--cgroup '%s': cannot open %s: %s", path, dir,
+			  strerror(errno));
+		return err;
+	}
+	return 0;
+}
+
+static int make_output_dir(const struct opts *o, char *dir, size_t len)
+{
+	char stamp[32];
+	time_t t = time(NULL);
+	struct tm tm;
+
+	if (o->output_dir) {
+		snprintf(dir, len, "%s", o->output_dir);
+	} else {
+		localtime_r(&t, &tm);
+		strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
+		snprintf(dir, len, "sysscope-%s-%s", mode__name(o->mode), stamp);
+	}
+	if (mkdir(dir, 0755) && errno != EEXIST) {
+		log_error("output folder '%s': %s", dir, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+/* ---- --container, --pod, -n, --cgroup ---- */
+
+static void selection_error(enum select_kind k, const char *arg, int err,
+			    const char *msg)
+{
+	static const char *const what[] = { "container", "pod", "namespace" };
+
+	if (err == -ENOENT)
+		log_error("no %s '%s' on this node%s%s", what[k], arg,
+			  msg[0] ? "; close matches: " : "", msg);
+	else if (err == -EEXIST && k == SELECT_POD)
+		log_error("pod '%s' is in several namespaces: %s; say NAMESPACE/NAME",
+			  arg, msg);
+	else if (err == -EEXIST)
+		log_error("%s '%s' is ambiguous: %s; give an id prefix", what[k],
+			  arg, msg);
+	else
+		log_error("%s '%s': %s", what[k], arg,
+			  err == -E2BIG ? "more than 64 cgroups" : strerror(-err));
+}
+
+/* --container, --pod, -n: the cgroups to filter on, opened. */
+static int open_selection(const struct opts *o, struct resolver *res,
+			  int *fds, size_t *n)
+{
+	enum select_kind k = o->container ? SELECT_CONTAINER :
+			     o->pod ? SELECT_POD : SELECT_NAMESPACE;
+	const char *arg = o->container ? o->container :
+			  o->pod ? o->pod : o->namespace;
+	struct selection sel;
+	char msg[1024], dir[PATH_MAX];
+	int err;
+
+	if (!res) {
+		log_error("no cgroup hierarchy: cannot find containers");
+		return -ENOENT;
+	}
+	resolver__scan(res);
+	err = select__workloads(res, k, arg, &sel, msg, sizeof(msg));
+	if (err) {
+		selection_error(k, arg, err, msg);
+		return err;
+	}
+	for (*n = 0; *n < sel.n; (*n)++) {
+		if (resolver__dir(res, sel.w[*n], dir, sizeof(dir)))
+			return -ENAMETOOLONG;
+		fds[*n] = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fds[*n] < 0) {
+			err = -errno;
+			log_error("%s: %s (did the container exit?)", dir,
+				  strerror(errno));
+			return err;
+		}
+	}
+	return 0;
+}
+
+/* Is path equal to or below dir (both relative to the hierarchy)? */
+static bool path_under(const char *path, const char *dir)
+{
+	size_t len = strlen(dir);
+
+	if (!strcmp(dir, "/"))
+		return true;
+	return !strncmp(path, dir, len) && (!path[len] || path[len] == '/');
+}
+
+/* The ids of every cgroup in the selected subtrees, as they are now. */
+static int list_selected_ids(struct session *s)
+{
+	const struct workload *sel[SELECT_MAX];
+	size_t nsel = 0, cap;
+	struct stat st;
+
+	for (size_t i = 0; i < s->ncgroups; i++)
+		if (!fstat(s->cgroup_fds[i], &st) &&
+		    (sel[nsel] = resolver__get(s->res, st.st_ino)))
+			nsel++;
+	resolver__scan(s->res);
+	cap = resolver__count(s->res);
+	s->cgroup_ids = calloc(cap ? cap : 1, sizeof(*s->cgroup_ids));
+	if (!s->cgroup_ids)
+		return -ENOMEM;
+	for (size_t i = 0; i < resolver__count(s->res); i++) {
+		const struct workload *w = resolver__at(s->res, i);
+
+		for (size_t j = 0; j < nsel; j++) {
+			if (path_under(w->path, sel[j]->path)) {
+				s->cgroup_ids[s->ncgroup_ids++] = w->cgroup_id;
+				break;
+			}
+		}
+	}
+	return 0;
+}
+
+static int select_cgroups(struct session *s)
+{
+	const struct opts *o = s->opts;
+	bool selecting = o->container || o->pod || o->namespace;
+	int err = 0;
+
+	if ((selecting || o->cgroup) && s->cgroup_v1) {
+		log_error("--container, --pod, -n and --cgroup need cgroup v2");
+		return -ENOTSUP;
+	}
+	if (o->cgroup) {
+		s->ncgroups = 1;
+		err = open_cgroup(o->cgroup, &s->cgroup_fds[0]);
+	} else if (selecting) {
+		err = open_selection(o, s->res, s->cgroup_fds, &s->ncgroups);
+	}
+	if (!err && s->ncgroups && s->res)
+		err = list_selected_ids(s);
+	return err;
+}
+
+/* ---- the run ---- */
+
+static int sample_until_done(struct run *r)
+{
+	struct session *s = &r->s;
+	uint64_t start = now_ns(CLOCK_MONOTONIC);
+	uint64_t end, deadline = s->opts->duration_s > 0 ?
+		start + (uint64_t)(s->opts->duration_s * 1e9) : UINT64_MAX;
+	int err;
+
+	/* One window for every collector: from here to the stop. */
+	if (s->offcpu && offcpu__begin(s->offcpu, start))
+		log_warn("off-CPU: threads asleep since before the run may be missed");
+	if (s->oncpu)
+		oncpu__begin(s->oncpu, start);
+	err = session__poll_until(s, deadline);
+	end = now_ns(CLOCK_MONOTONIC);
+	if (s->oncpu)
+		oncpu__stop(s->oncpu);
+	if (s->offcpu)
+		offcpu__stop(s->offcpu, end);
+	r->duration_ns = end - start;
+	/* Notices already queued still name processes worth reading. */
+	proc_notices__drain(s->notices);
+	return err;
+}
+
+static void report(const struct run *r)
+{
+	const uint64_t *on = r->s.on_stats, *off = r->s.off_stats;
+	uint64_t lost = on[ONCPU_STAT_LOST_MAP_FULL] +
+			off[OFFCPU_STAT_LOST_MAP_FULL] +
+			off[OFFCPU_STAT_LOST_NO_STORAGE];
+
+	log_info("%.1f s: %llu on-CPU samples, %llu off-CPU intervals, %llu lost; wrote %s/",
+		 r->duration_ns / 1e9,
+		 (unsigned long long)on[ONCPU_STAT_COUNTED],
+		 (unsigned long long)off[OFFCPU_STAT_COUNTED],
+		 (unsigned long long)lost, r->dir);
+	if (on[ONCPU_STAT_LOST_MAP_FULL] || off[OFFCPU_STAT_LOST_MAP_FULL])
+		log_warn("%llu samples or intervals dropped: raise --max-entries",
+			 (unsigned long long)(on[ONCPU_STAT_LOST_MAP_FULL] +
+					      off[OFFCPU_STAT_LOST_MAP_FULL]));
+	if (on[ONCPU_STAT_STACK_COLLISION] || off[OFFCPU_STAT_STACK_COLLISION])
+		log_warn("%llu stacks did not fit the stack map: raise --max-stacks",
+			 (unsigned long long)(on[ONCPU_STAT_STACK_COLLISION] +
+					      off[OFFCPU_STAT_STACK_COLLISION]));
+}
+
+/* Counters and symbolizer figures for summary.txt and pprof comments. */
+#define MAX_COUNTERS (ONCPU_STAT_MAX + OFFCPU_STAT_MAX + 8)
+
+static void fill_meta(const struct run *r, struct profile_meta *m,
+		      struct meta_counter *c)
+{
+	const struct session *s = &r->s;
+	const struct symbolizer_stats *ss = symbolizer__stats(s->sym);
+	size_t n = 0;
+
+	for (int i = 0; s->oncpu && i < ONCPU_STAT_MAX; i++)
+		c[n++] = (struct meta_counter){ oncpu__stat_name(i), s->on_stats[i] };
+	for (int i = 0; s->offcpu && i < OFFCPU_STAT_MAX; i++)
+		c[n++] = (struct meta_counter){ offcpu__stat_name(i), s->off_stats[i] };
+	c[n++] = (struct meta_counter){ "process notices", proc_notices__count(s->notices) };
+	c[n++] = (struct meta_counter){ "processes read", ss->processes };
+	c[n++] = (struct meta_counter){ "processes gone before read", ss->processes_gone };
+	c[n++] = (struct meta_counter){ "files with symbols", ss->files };
+	c[n++] = (struct meta_counter){ "files unreadable or not ELF", ss->files_failed };
+	c[n++] = (struct meta_counter){ "JIT perf maps read", ss->jit_maps };
+	c[n++] = (struct meta_counter){ "addresses unresolved", ss->user_unresolved + ss->kernel_unresolved };
+	*m = (struct profile_meta){
+		.mode = mode__name(s->opts->mode),
+		.start_ns = r->start_real_ns,
+		.duration_ns = r->duration_ns,
+		.period_ns = s->oncpu ? oncpu__period_ns(s->oncpu) : 0,
+		.lost = s->on_stats[ONCPU_STAT_LOST_MAP_FULL] +
+			s->off_stats[OFFCPU_STAT_LOST_MAP_FULL] +
+			s->off_stats[OFFCPU_STAT_LOST_NO_STORAGE],
+		.counters = c, .ncounters = n,
+	};
+}
+
+static int write_outputs(struct run *r)
+{
+	const struct session *s = &r->s;
+	const struct opts *o = s->opts;
+	struct meta_counter c[MAX_COUNTERS];
+	struct profile_meta m;
+
+	fill_meta(r, &m, c);
+	return outdir__write(&(struct outdir){
+		.writer = r->writer, .dir = r->dir,
+		.profile = s->profile, .meta = &m, .title = mode__name(o->mode),
+		.weight = s->layout->weight, .unit = s->layout->unit,
+		.cpu_value = s->layout->cpu_value,
+		.offcpu_value = s->layout->offcpu_value,
+		.duration_ns = r->duration_ns,
+		.per_thread = o->npids || o->ntids,
+		.node_graph = s->whole_node,
+	});
+}
+
+static int collect_and_write(struct run *r)
+{
+	int err;
+
+	session__read_stats(&r->s);
+	err = session__build_profile(&r->s);
+	err = err ?: write_outputs(r);
+	if (!err)
+		report(r);
+	return err;
+}
+
+static int check_options(const struct opts *o)
+{
+	if (o->cpu >= 0 && o->mode == MODE_OFFCPUTIME) {
+		log_error("--cpu applies to on-CPU sampling (modes profile, wallclock)");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int cmd_run(const struct opts *o)
+{
+	struct run r = { 0 };
+	struct session *s = &r.s;
+	int err;
+
+	session__init(s, o, &mode_layouts[o->mode]);
+	err = check_options(o);
+	err = err ?: session__check_privileges();
+	err = err ?: check_ids(o->proc_root, o->pids, o->npids, "process");
+	err = err ?: check_ids(o->proc_root, o->tids, o->ntids, "thread");
+	if (err)
+		goto cleanup;
+	s->res = session__open_resolver(o, &s->cgroup_v1);
+	err = select_cgroups(s);
+	s->whole_node = !o->npids && !o->ntids && !s->ncgroups;
+	err = err ?: make_output_dir(o, r.dir, sizeof(r.dir));
+	if (!err && o->user && (err = sandbox__give_dir(r.dir, o->uid, o->gid)))
+		log_error("--user %s: output folder '%s': %s", o->user, r.dir,
+			  strerror(-err));
+	/* Before loading anything: the writer holds nothing but the folder. */
+	if (!err && !(r.writer = writer__start(r.dir, o->user ? o->uid : getuid(),
+					       o->user ? o->gid : getgid()))) {
+		err = -errno;
+		log_error("output writer for %s: %s", r.dir, strerror(errno));
+	}
+	err = err ?: session__install_signals();
+	if (err)
+		goto cleanup;
+	s->sym = symbolizer__new(o->proc_root);
+	if (!s->sym) {
+		err = -errno;
+		goto cleanup;
+	}
+	for (size_t i = 0; i < o->npids; i++)
+		symbolizer__add_process(s->sym, o->pids[i]);
+	err = session__start_collectors(s);
+	/* After loading (our programs are in kallsyms), before the sandbox. */
+	if (!err && o->kernel_stacks && symbolizer__load_kernel(s->sym))
+		log_warn("kernel symbols unreadable (kptr_restrict?): kernel frames will be addresses");
+	err = err ?: session__enter_sandbox(s);
+	if (err)
+		goto cleanup;
+	r.start_real_ns = now_ns(CLOCK_REALTIME);
+	log_info("sampling at %u Hz (%s)%s; Ctrl-C to stop", o->frequency,
+		 mode__name(o->mode),
+		 o->duration_s > 0 ? "" : " until interrupted");
+	err = sample_until_done(&r);
+	err = collect_and_write(&r) ?: err;
+cleanup:
+	if (r.writer && writer__finish(r.writer) && !err) {
+		log_error("the output writer failed: outputs may be missing");
+		err = -EIO;
+	}
+	session__release(s);
+	return err;
+}

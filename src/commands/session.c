@@ -1,0 +1,302 @@
+// SPDX-License-Identifier: MIT
+/* The steps a one-shot run and the agent share, from loading to a profile. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/libbpf.h>
+#include "cgroup.h"
+#include "log.h"
+#include "privs.h"
+#include "proc_notices.h"
+#include "record.h"
+#include "resolver.h"
+#include "sandbox.h"
+#include "session.h"
+#include "symbolize.h"
+
+#define POLL_MS 100
+
+const struct mode_layout mode_layouts[] = {
+	[MODE_PROFILE] = {
+		{ { "samples", "count" }, { "cpu", "nanoseconds" } },
+		.on_count = 0, .on_ns = 1, .off_ns = -1, .off_count = -1,
+		.weight = 1u << 0, .unit = "samples",
+		.cpu_value = 1, .offcpu_value = -1,
+	},
+	[MODE_OFFCPUTIME] = {
+		{ { "offcpu", "nanoseconds" }, { "intervals", "count" } },
+		.on_count = -1, .on_ns = -1, .off_ns = 0, .off_count = 1,
+		.weight = 1u << 0, .unit = "ns",
+		.cpu_value = -1, .offcpu_value = 0,
+	},
+	[MODE_WALLCLOCK] = {
+		{ { "cpu", "nanoseconds" }, { "offcpu", "nanoseconds" } },
+		.on_count = -1, .on_ns = 0, .off_ns = 1, .off_count = -1,
+		.weight = (1u << 0) | (1u << 1), .unit = "ns",
+		.cpu_value = 0, .offcpu_value = 1,
+	},
+};
+
+volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+uint64_t now_ns(clockid_t clock)
+{
+	struct timespec ts;
+
+	clock_gettime(clock, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+int session__install_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	/* No SA_RESTART: a signal must wake the ring buffer poll. */
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGINT, &sa, NULL) || sigaction(SIGTERM, &sa, NULL))
+		return -errno;
+	/* A dead writer or HTTP client is an error return, not a death. */
+	signal(SIGPIPE, SIG_IGN);
+	return 0;
+}
+
+int session__check_privileges(void)
+{
+	char missing[128];
+	int err = privs__check_load(missing, sizeof(missing));
+
+	if (err == -EPERM) {
+		log_error("missing capability %s (or CAP_SYS_ADMIN): run as root",
+			  missing);
+		return err;
+	}
+	if (err) {
+		log_error("cannot read capabilities: %s", strerror(-err));
+		return err;
+	}
+	if (privs__check_read(missing, sizeof(missing)) == -EPERM)
+		log_warn("missing %s: other users' processes will not be symbolized",
+			 missing);
+	return 0;
+}
+
+void session__init(struct session *s, const struct opts *o,
+		   const struct mode_layout *layout)
+{
+	*s = (struct session){ .opts = o, .layout = layout };
+	for (size_t i = 0; i < SELECT_MAX; i++)
+		s->cgroup_fds[i] = -1;
+}
+
+/* The hierarchy cgroup ids come from: v2 when mounted, else v1's cpu. */
+static int cgroup_root(const struct opts *o, char *buf, size_t len, bool *v1)
+{
+	const char *mi = "/proc/self/mountinfo";
+	int err = -ENOENT;
+
+	/* In a pod, the host's hierarchy is the one under --host-root. */
+	const char *host = o->host_root && *o->host_root &&
+			   strcmp(o->host_root, "/") ? o->host_root : NULL;
+
+	*v1 = o->cgroup_version == 1;
+	if (!*v1 && host)
+		err = cgroup__find_v2_mount_under(mi, host, buf, len);
+	if (!*v1 && err)
+		err = cgroup__find_v2_mount(mi, buf, len);
+	if (err && o->cgroup_version != 2) {
+		*v1 = true;
+		err = host ? cgroup__find_v1_mount_under(mi, host, "cpu", buf,
+							 len) : -ENOENT;
+		if (err)
+			err = cgroup__find_v1_mount(mi, "cpu", buf, len);
+	}
+	return err;
+}
+
+struct resolver *session__open_resolver(const struct opts *o, bool *v1)
+{
+	char root[PATH_MAX];
+	struct resolver *res;
+
+	if (cgroup_root(o, root, sizeof(root), v1)) {
+		log_warn("no cgroup hierarchy found: samples are not attributed to containers");
+		return NULL;
+	}
+	res = resolver__new(root, o->host_root);
+	if (!res)
+		log_warn("cgroup hierarchy %s: %s", root, strerror(errno));
+	return res;
+}
+
+static struct filter_config filter_of(const struct session *s)
+{
+	const struct opts *o = s->opts;
+
+	return (struct filter_config){
+		.pids = o->pids, .npids = o->npids,
+		.tids = o->tids, .ntids = o->ntids,
+		.cgroup_fds = s->cgroup_fds, .ncgroups = s->ncgroups,
+		.cgroup_v1 = s->cgroup_v1,
+		.user_threads_only = o->user_threads_only,
+		.kernel_threads_only = o->kernel_threads_only,
+	};
+}
+
+int session__start_collectors(struct session *s)
+{
+	const struct opts *o = s->opts;
+	const struct mode_layout *l = s->layout;
+	struct offcpu_config off = {
+		.filter = filter_of(s),
+		.min_block_ns = o->min_block_us * 1000,
+		.user_stacks = o->user_stacks, .kernel_stacks = o->kernel_stacks,
+		.max_entries = o->max_entries, .max_stacks = o->max_stacks,
+		.max_threads = 65536,
+		.hook = o->sched_hook == HOOK_RAW_TP ? SCHED_HOOK_RAW_TP :
+			o->sched_hook == HOOK_TP_BTF ? SCHED_HOOK_TP_BTF :
+						       SCHED_HOOK_AUTO,
+		.value_ns = l->off_ns, .value_count = l->off_count,
+		.cgroup_ids = s->cgroup_ids, .ncgroup_ids = s->ncgroup_ids,
+	};
+	struct oncpu_config on = {
+		.frequency = o->frequency,
+		.filter = filter_of(s),
+		.cpu = o->cpu,
+		.user_stacks = o->user_stacks, .kernel_stacks = o->kernel_stacks,
+		.max_entries = o->max_entries, .max_stacks = o->max_stacks,
+		.value_count = l->on_count, .value_ns = l->on_ns,
+	};
+
+	struct proc_notice_maps shared;
+
+	/* The second collector shares the first's process notices. */
+	if (l->off_ns >= 0) {
+		s->offcpu = offcpu__start(&off);
+		if (!s->offcpu)
+			return -errno;
+		offcpu__notice_maps(s->offcpu, &shared);
+		on.shared_notices = &shared;
+	}
+	if (l->on_ns >= 0) {
+		s->oncpu = oncpu__start(&on);
+		if (!s->oncpu)
+			return -errno;
+		if (!s->offcpu)
+			oncpu__notice_maps(s->oncpu, &shared);
+	}
+	s->notices = proc_notices__new(shared.ring_fd, s->sym, s->res);
+	if (!s->notices) {
+		log_error("process notices: %s", strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+int session__enter_sandbox(const struct session *s)
+{
+	int fd = s->oncpu ? oncpu__stats_fd(s->oncpu) : offcpu__stats_fd(s->offcpu);
+	bool kept_bpf;
+	int err;
+
+	if (s->opts->user) {
+		err = sandbox__switch_user(s->opts->uid, s->opts->gid);
+		if (err) {
+			log_error("--user %s: %s", s->opts->user, strerror(-err));
+			return err;
+		}
+	}
+	err = sandbox__drop_privileges(fd, &kept_bpf);
+	if (err) {
+		log_error("dropping capabilities: %s", strerror(-err));
+		return err;
+	}
+	if (kept_bpf)
+		log_warn("this kernel checks CAP_BPF to read maps: kept it");
+	if (s->opts->no_seccomp) {
+		log_warn("--no-seccomp: running WITHOUT the seccomp filter (debugging only)");
+	} else {
+		err = sandbox__install_seccomp(s->opts->mode == MODE_AGENT);
+		if (err) {
+			log_error("seccomp filter: %s", strerror(-err));
+			return err;
+		}
+	}
+	if (s->opts->sandbox_selftest && sandbox__selftest(stderr)) {
+		log_error("sandbox self-test: a forbidden call was allowed");
+		return -EPERM;
+	}
+	return 0;
+}
+
+int session__poll_until(struct session *s, uint64_t deadline)
+{
+	int n = 0;
+
+	while (!stop_requested && now_ns(CLOCK_MONOTONIC) < deadline) {
+		uint64_t left = (deadline - now_ns(CLOCK_MONOTONIC)) / 1000000;
+		int timeout = left < POLL_MS ? (int)left + 1 : POLL_MS;
+
+		n = proc_notices__poll(s->notices, timeout);
+		if (n == -EINTR)
+			n = 0;
+		if (n < 0) {
+			log_error("ring buffer poll: %s", strerror(-n));
+			return n;
+		}
+	}
+	return 0;
+}
+
+void session__read_stats(struct session *s)
+{
+	int err = 0;
+
+	if (s->oncpu)
+		err = oncpu__read_stats(s->oncpu, s->on_stats);
+	if (!err && s->offcpu)
+		err = offcpu__read_stats(s->offcpu, s->off_stats);
+	if (err)
+		log_warn("reading counters: %s", strerror(-err));
+}
+
+/* Reads the collectors' maps into a new s->profile. */
+int session__build_profile(struct session *s)
+{
+	struct recorder rec;
+	int err;
+
+	s->profile = profile__new(s->layout->types, 2);
+	if (!s->profile)
+		return -errno;
+	err = recorder__init(&rec, s->profile, s->sym, s->res, s->whole_node);
+	if (!err && s->oncpu)
+		err = oncpu__collect(s->oncpu, s->sym, &rec);
+	if (!err && s->offcpu)
+		err = offcpu__collect(s->offcpu, s->sym, &rec);
+	if (err)
+		log_error("reading samples: %s", strerror(-err));
+	return err;
+}
+
+void session__release(struct session *s)
+{
+	for (size_t i = 0; i < SELECT_MAX; i++)
+		if (s->cgroup_fds[i] >= 0)
+			close(s->cgroup_fds[i]);
+	proc_notices__free(s->notices);
+	oncpu__free(s->oncpu);
+	offcpu__free(s->offcpu);
+	profile__free(s->profile);
+	symbolizer__free(s->sym);
+	resolver__free(s->res);
+	free(s->cgroup_ids);
+	*s = (struct session){ 0 };
+}

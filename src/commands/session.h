@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What a one-shot run and the agent share: the collectors they start, the
+ * symbolizer and resolver they read samples with, and the steps from
+ * loading to the sandbox to a profile.
+ */
+#ifndef SYSSCOPE_SESSION_H
+#define SYSSCOPE_SESSION_H
+
+#include <limits.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+#include "offcpu_collector.h"
+#include "oncpu_collector.h"
+#include "opts.h"
+#include "profile.h"
+#include "select.h"
+
+/* What each mode records and how its outputs weigh it. */
+struct mode_layout {
+	struct profile_value_type types[2];
+	int on_count, on_ns;		/* value indices, -1: not recorded */
+	int off_ns, off_count;
+	value_mask_t weight;		/* what a frame's width is */
+	const char *unit;		/* "samples" or "ns" */
+	int cpu_value, offcpu_value;	/* nanosecond values, -1: none */
+};
+
+extern const struct mode_layout mode_layouts[];
+
+struct session {
+	const struct opts *opts;
+	const struct mode_layout *layout;
+	struct symbolizer *sym;
+	struct resolver *res;
+	bool cgroup_v1;
+	bool whole_node;		/* no --pid, --tid or cgroup selection */
+	int cgroup_fds[SELECT_MAX];
+	size_t ncgroups;
+	uint64_t *cgroup_ids;		/* selected cgroups and their subtrees */
+	size_t ncgroup_ids;
+	struct oncpu *oncpu;
+	struct offcpu *offcpu;
+	struct proc_notices *notices;
+	struct profile *profile;	/* the last one read */
+	uint64_t on_stats[ONCPU_STAT_MAX];
+	uint64_t off_stats[OFFCPU_STAT_MAX];
+};
+
+/* Set by SIGINT/SIGTERM: every loop ends and writes what it has. */
+extern volatile sig_atomic_t stop_requested;
+
+uint64_t now_ns(clockid_t clock);
+int session__install_signals(void);
+/* Capabilities to load BPF; a warning if others' files are unreadable. */
+int session__check_privileges(void);
+
+void session__init(struct session *s, const struct opts *o,
+		   const struct mode_layout *layout);
+/* The cgroup hierarchy's resolver, or NULL (warned) when there is none. */
+struct resolver *session__open_resolver(const struct opts *o, bool *v1);
+/* Loads and attaches the collectors the layout needs; 0 or -errno. */
+int session__start_collectors(struct session *s);
+/* Loading is done: keep only what reading needs (see sandbox.c). */
+int session__enter_sandbox(const struct session *s);
+/* Reads process notices until deadline (CLOCK_MONOTONIC) or a signal. */
+int session__poll_until(struct session *s, uint64_t deadline);
+/* The collectors' counters into s->on_stats / s->off_stats. */
+void session__read_stats(struct session *s);
+/* Reads the collectors' maps into a new s->profile; 0 or -errno. */
+int session__build_profile(struct session *s);
+/* Frees what the session holds (not s itself). */
+void session__release(struct session *s);
+
+#endif
