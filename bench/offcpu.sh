@@ -52,8 +52,8 @@ SERVERLIKE=$OUTPUT/bench/serverlike
 REPORT=$OUTPUT/bench/offcpu.md
 
 # The overhead rounds' conditions; the cost runs add the *-long ones.
-CONDITIONS="none wallclock wallclock-raw offcputime bpftrace"
-COST_CONFIGS="wallclock wallclock-long wallclock-long-K wallclock-raw wallclock-raw-long
+CONDITIONS="none wallclock offcputime bpftrace"
+COST_CONFIGS="wallclock wallclock-long wallclock-long-K
 	      bpftrace bpftrace-floor"
 WORKLOADS="pipe server"
 NEVER_US=3600000000	# -m this: no interval is long enough to be recorded
@@ -170,12 +170,6 @@ profiler_cmd() {
 	wallclock-long) PROF_CMD=("$SYSSCOPE" wallclock -m "$NEVER_US" -o "$out") ;;
 	# No user stacks: what the short path costs without the user-stack check.
 	wallclock-long-K) PROF_CMD=("$SYSSCOPE" wallclock -m "$NEVER_US" -K -o "$out") ;;
-	wallclock-raw)
-		PROF_CMD=("$SYSSCOPE" wallclock -m 1000 --sched-hook raw_tp -o "$out")
-		PROF_PROG=on_switch_raw ;;
-	wallclock-raw-long)
-		PROF_CMD=("$SYSSCOPE" wallclock -m "$NEVER_US" --sched-hook raw_tp -o "$out")
-		PROF_PROG=on_switch_raw ;;
 	offcputime) PROF_CMD=("$SYSSCOPE" offcputime -m 1000 -o "$out") ;;
 	bpftrace | bpftrace-floor)
 		PROF_CMD=(bpftrace "$([ "$1" = bpftrace ] && echo "$BT_SCRIPT" || echo "$BT_FLOOR")")
@@ -481,8 +475,6 @@ cond_label() {
 	wallclock) echo "sysscope wallclock -m 1000" ;;
 	wallclock-long) echo "sysscope wallclock -m $NEVER_US" ;;
 	wallclock-long-K) echo "sysscope wallclock -m $NEVER_US -K (no user stacks)" ;;
-	wallclock-raw) echo "sysscope wallclock -m 1000 --sched-hook raw_tp" ;;
-	wallclock-raw-long) echo "sysscope wallclock -m $NEVER_US --sched-hook raw_tp" ;;
 	offcputime) echo "sysscope offcputime -m 1000" ;;
 	bpftrace) echo "bpftrace offcputime (tracepoint, >= 1000 us)" ;;
 	bpftrace-floor) echo "bpftrace \`@ = count()\` (floor: no stacks)" ;;
@@ -527,7 +519,7 @@ overhead_table() {
 				dns=$(awk -v x="$med" -v b="$base" 'BEGIN { printf "%+.0f", (x - b) * 1000 }')
 			fi
 			target=""
-			if [ "$w" = pipe ] && { [ "$cond" = wallclock ] || [ "$cond" = wallclock-raw ]; }; then
+			if [ "$w" = pipe ] && [ "$cond" = wallclock ]; then
 				wc_pct=$(pct "$med" "$base")
 				target="≤ ${TARGET_PIPE_PCT}% and < bpftrace ($(printf '%+.2f' "$bt_pct")%): "
 				if awk -v n="$noise" -v t="$TARGET_PIPE_PCT" 'BEGIN { exit !(n >= t) }'; then
@@ -584,7 +576,7 @@ cost_table() {
 		esac
 		target=""
 		case "$cfg" in
-		wallclock-long | wallclock-raw-long)
+		wallclock-long)
 			target="≤ $TARGET_NS ns (under min-block): $(verdict "$(awk -v x="$pipe_ns" \
 				-v t="$TARGET_NS" 'BEGIN { print (x <= t) }')")" ;;
 		esac

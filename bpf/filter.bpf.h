@@ -16,8 +16,6 @@ const volatile bool filter_cgroup = false;
 const volatile bool user_threads_only = false;
 const volatile bool kernel_threads_only = false;
 const volatile __u32 ncgroups = 0;	/* entries in cgroup_filter */
-/* Name cgroups by the v1 cpu hierarchy (nodes without cgroup v2). */
-const volatile bool cgroup_v1 = false;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -73,30 +71,6 @@ static __always_inline bool thread_wanted(__u32 tgid, __u32 tid,
 		if (bpf_current_task_under_cgroup(&cgroup_filter, i) == 1)
 			return true;
 	return false;
-}
-
-/* The id user space resolves: the v2 cgroup, or the v1 cpu hierarchy's. */
-static __always_inline __u64 task_cgroup_id(struct task_struct *t)
-{
-	struct cgroup_subsys_state *css;
-	struct css_set *cs;
-	int idx;
-
-	if (!cgroup_v1)
-		return BPF_CORE_READ(t, cgroups, dfl_cgrp, kn, id);
-	idx = bpf_core_enum_value(enum cgroup_subsys_id, cpu_cgrp_id);
-	cs = BPF_CORE_READ(t, cgroups);
-	if (idx < 0 || idx >= CGROUP_SUBSYS_COUNT ||
-	    bpf_core_read(&css, sizeof(css), &cs->subsys[idx]))
-		return 0;
-	return BPF_CORE_READ(css, cgroup, kn, id);
-}
-
-static __always_inline __u64 current_cgroup_id(void)
-{
-	if (!cgroup_v1)
-		return bpf_get_current_cgroup_id();
-	return task_cgroup_id(bpf_get_current_task_btf());
 }
 
 #endif

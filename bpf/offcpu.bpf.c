@@ -17,6 +17,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "offcpu.h"
+#include "cgroup_id.bpf.h"
 #include "filter.bpf.h"
 #include "proc_notice.bpf.h"
 #include "core_fixes.bpf.h"
@@ -35,11 +36,6 @@
 const volatile __u64 min_block_ns = 1000000;
 const volatile bool user_stacks = true;
 const volatile bool kernel_stacks = true;
-/*
- * Kernels without task storage (and so with raw_tp, no BTF task pointers)
- * keep the start times in a tid hash and take the kernel stack eagerly.
- */
-const volatile bool use_task_storage = true;
 
 /*
  * The run's window (CLOCK_MONOTONIC), set by user space once every
@@ -71,7 +67,6 @@ struct ustack_slot {
 
 struct start {
 	__u64 ts;		/* switch-out time; 0 while on the CPU */
-	__u64 kstack;		/* raw_tp only: kernel stack at switch-out */
 	struct ustack_slot slots[USTACK_SLOTS];	/* where it blocked lately */
 	__s32 user_stack_id;	/* this interval's */
 	__u32 reason;
@@ -85,14 +80,6 @@ struct {
 	__type(key, int);
 	__type(value, struct start);
 } starts SEC(".maps");
-
-/* The fallback: LRU so that threads which exit asleep age out. */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct start);
-} starts_by_tid SEC(".maps");
 
 /*
  * No preallocation for the two hashes only this tracer fills (never from
@@ -119,14 +106,14 @@ struct {
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, 1);
 	__type(key, __u64);
-	__type(value, struct kstack);
+	__type(value, struct stack_ips);
 } kstacks SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct kstack);
+	__type(value, struct stack_ips);
 } kstack_scratch SEC(".maps");
 
 struct {
@@ -153,7 +140,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, SEED_USTACKS_MAX);
 	__type(key, __u32);
-	__type(value, struct kstack);
+	__type(value, struct stack_ips);
 } seed_ustacks SEC(".maps");
 
 /* seed_open's walk, apart from kstack_scratch: it may sleep mid-walk. */
@@ -161,7 +148,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct kstack);
+	__type(value, struct stack_ips);
 } seed_scratch SEC(".maps");
 
 /* Room for one open-interval record: too big for the BPF stack. */
@@ -186,16 +173,10 @@ static __always_inline void proc_notice_lost(void)
 }
 
 static __always_inline struct start *start_get(struct task_struct *task,
-					       __u32 tid, bool create)
+					       bool create)
 {
-	struct start zero = {};
-
-	if (use_task_storage)
-		return bpf_task_storage_get(&starts, task, 0,
-					    create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
-	if (create)
-		bpf_map_update_elem(&starts_by_tid, &tid, &zero, BPF_NOEXIST);
-	return bpf_map_lookup_elem(&starts_by_tid, &tid);
+	return bpf_task_storage_get(&starts, task, 0,
+				    create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
 }
 
 static __always_inline __u32 reason_of(struct task_struct *t, __u32 state,
@@ -273,7 +254,7 @@ static __always_inline __u64 hash_ips(const __u64 *ips)
 }
 
 /* Keeps the stack in kstacks under its hash; 0 when it could not. */
-static __always_inline __u64 kstack_save(struct kstack *k, long len)
+static __always_inline __u64 kstack_save(struct stack_ips *k, long len)
 {
 	__u64 h;
 	long err;
@@ -291,7 +272,7 @@ static __always_inline __u64 kstack_save(struct kstack *k, long len)
 	return h;
 }
 
-static __always_inline struct kstack *kstack_buf(void)
+static __always_inline struct stack_ips *kstack_buf(void)
 {
 	__u32 zero = 0;
 
@@ -312,7 +293,6 @@ static __always_inline int switch_out(void *ctx, bool preempt,
 {
 	__u32 tid = BPF_CORE_READ(prev, pid);
 	__u32 tgid = BPF_CORE_READ(prev, tgid);
-	struct kstack *k;
 	struct start *s;
 	__u32 state;
 
@@ -321,7 +301,7 @@ static __always_inline int switch_out(void *ctx, bool preempt,
 	state = task_state(prev);
 	if (state & TASK_DEAD)
 		return 0;	/* its last switch: it will not come back */
-	s = start_get(prev, tid, true);
+	s = start_get(prev, true);
 	if (!s) {
 		stat_inc(OFFCPU_STAT_LOST_NO_STORAGE);
 		return 0;
@@ -330,9 +310,6 @@ static __always_inline int switch_out(void *ctx, bool preempt,
 	s->reason = reason_of(prev, state, preempt);
 	s->user_stack_id = user_stacks && !is_kthread(prev) ?
 		user_stack(ctx, s) : STACK_ID_NONE;
-	if (!use_task_storage && kernel_stacks && (k = kstack_buf()))
-		s->kstack = kstack_save(k, bpf_get_stack(ctx, k->ips,
-							 sizeof(k->ips), 0));
 	stat_inc(OFFCPU_STAT_SWITCHES);
 	return 0;
 }
@@ -362,15 +339,12 @@ static __always_inline void count_interval(struct offcpu_key *key,
 	stat_inc(OFFCPU_STAT_COUNTED);
 }
 
-static __always_inline __u64 kernel_stack_of(struct task_struct *next,
-					     struct start *s)
+static __always_inline __u64 kernel_stack_of(struct task_struct *next)
 {
-	struct kstack *k;
+	struct stack_ips *k;
 
 	if (!kernel_stacks)
 		return 0;
-	if (!use_task_storage)
-		return s->kstack;
 	k = kstack_buf();
 	if (!k)
 		return 0;
@@ -387,7 +361,7 @@ static __always_inline void switch_in(struct task_struct *next)
 
 	if (!tid)
 		return;
-	s = start_get(next, tid, false);
+	s = start_get(next, false);
 	if (!s || !s->ts)
 		return;
 	/*
@@ -415,7 +389,7 @@ static __always_inline void switch_in(struct task_struct *next)
 	key.tid = tid;
 	key.reason = s->reason;
 	key.user_stack_id = user_stack_valid(s);
-	key.kern_stack = kernel_stack_of(next, s);
+	key.kern_stack = kernel_stack_of(next);
 	if (!is_kthread(next) && !notice_proc(key.tgid, key.cgroup_id))
 		stat_inc(OFFCPU_STAT_NOTICE_LOST);
 	count_interval(&key, next, delta);
@@ -423,15 +397,6 @@ static __always_inline void switch_in(struct task_struct *next)
 
 SEC("tp_btf/sched_switch")
 int BPF_PROG(on_switch_btf, bool preempt, struct task_struct *prev,
-	     struct task_struct *next)
-{
-	switch_out(ctx, preempt, prev);
-	switch_in(next);
-	return 0;
-}
-
-SEC("raw_tp/sched_switch")
-int BPF_PROG(on_switch_raw, bool preempt, struct task_struct *prev,
 	     struct task_struct *next)
 {
 	switch_out(ctx, preempt, prev);
@@ -450,7 +415,7 @@ static __always_inline bool open_since(struct task_struct *task, __u32 tid,
 				       __u64 *since, __u32 *reason,
 				       __s32 *user_stack_id)
 {
-	struct start *s = start_get(task, tid, false);
+	struct start *s = start_get(task, false);
 
 	*user_stack_id = STACK_ID_NONE;
 	if (s) {
@@ -502,7 +467,7 @@ static __always_inline __s32 seed_user_stack(struct task_struct *task,
 					     __u32 tid)
 {
 	__u32 zero = 0;
-	struct kstack *k = bpf_map_lookup_elem(&seed_scratch, &zero);
+	struct stack_ips *k = bpf_map_lookup_elem(&seed_scratch, &zero);
 	__u32 n;
 
 	if (!k)
@@ -540,10 +505,10 @@ int seed_open(struct bpf_iter__task *ctx)
 	cgroup_id = task_cgroup_id(task);
 	if (filter_cgroup && !bpf_map_lookup_elem(&open_cgroups, &cgroup_id))
 		return 0;
-	s = start_get(task, tid, false);
+	s = start_get(task, false);
 	if (s && s->ts)
 		return 0;	/* switched out since attach: it has a start */
-	s = start_get(task, tid, true);
+	s = start_get(task, true);
 	if (!s)
 		return 0;
 	s->ts = run_start_ns;

@@ -42,8 +42,11 @@ struct offcpu_value {
 	char pcomm[TASK_COMM_LEN];
 };
 
-/* Kernel stacks of other tasks come as addresses: we keep them by hash. */
-struct kstack {
+/*
+ * A stack kept whole, by hash: kernel stacks of other tasks, user stacks
+ * walked at the start. Zero after the last frame.
+ */
+struct stack_ips {
 	__u64 ips[MAX_STACK_DEPTH];
 };
 

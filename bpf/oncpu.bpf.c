@@ -4,6 +4,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
 #include "oncpu.h"
+#include "cgroup_id.bpf.h"
 #include "filter.bpf.h"
 #include "proc_notice.bpf.h"
 

@@ -13,6 +13,10 @@
 
 struct profile;
 
+/* A window's profile is wall-clock: value 0 is on-CPU ns, value 1 off-CPU ns. */
+#define VALUE_CPU	0
+#define VALUE_OFFCPU	1
+
 struct window {
 	uint64_t seq;			/* 1, 2, ... in the order added */
 	uint64_t start_real_ns;		/* CLOCK_REALTIME */

@@ -22,7 +22,6 @@ enum {
 	OPT_MAX_STACKS,
 	OPT_USER_THREADS,
 	OPT_KERNEL_THREADS,
-	OPT_SCHED_HOOK,
 	OPT_CONTAINER,
 	OPT_POD,
 	OPT_HOST_ROOT,
@@ -53,7 +52,6 @@ static const struct option long_options[] = {
 	{ "min-block", required_argument, NULL, 'm' },
 	{ "user-threads-only", no_argument, NULL, OPT_USER_THREADS },
 	{ "kernel-threads-only", no_argument, NULL, OPT_KERNEL_THREADS },
-	{ "sched-hook", required_argument, NULL, OPT_SCHED_HOOK },
 	{ "user-stacks-only", no_argument, NULL, 'U' },
 	{ "kernel-stacks-only", no_argument, NULL, 'K' },
 	{ "output", required_argument, NULL, 'o' },
@@ -99,7 +97,6 @@ static const char usage[] =
 "  -m, --min-block USEC       skip off-CPU intervals shorter (default 1000)\n"
 "      --user-threads-only    no kernel threads\n"
 "      --kernel-threads-only  only kernel threads\n"
-"      --sched-hook HOOK      auto, tp_btf or raw_tp (off-CPU; default auto)\n"
 "  -U, --user-stacks-only     user-space stacks only\n"
 "  -K, --kernel-stacks-only   kernel stacks only\n"
 "  -o, --output DIR           output folder (default sysscope-MODE-TIME/)\n"
@@ -371,16 +368,6 @@ static enum opts_result parse_one(int c, const char *arg, struct opts *o,
 		break;
 	case OPT_KERNEL_THREADS:
 		o->kernel_threads_only = true;
-		break;
-	case OPT_SCHED_HOOK:
-		if (!strcmp(arg, "auto"))
-			o->sched_hook = HOOK_AUTO;
-		else if (!strcmp(arg, "tp_btf"))
-			o->sched_hook = HOOK_TP_BTF;
-		else if (!strcmp(arg, "raw_tp"))
-			o->sched_hook = HOOK_RAW_TP;
-		else
-			return fail(err, errlen, "invalid sched-hook '%s': expected auto, tp_btf or raw_tp", arg);
 		break;
 	case 'U':
 		o->kernel_stacks = false;

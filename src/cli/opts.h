@@ -19,12 +19,6 @@ enum mode {
 	MODE_AGENT,		/* wall-clock, in windows, served over HTTP */
 };
 
-enum hook_choice {
-	HOOK_AUTO,
-	HOOK_TP_BTF,
-	HOOK_RAW_TP,
-};
-
 struct opts {
 	enum mode mode;
 	double duration_s;		/* 0: until SIGINT/SIGTERM */
@@ -47,7 +41,6 @@ struct opts {
 	bool user_threads_only;
 	bool kernel_threads_only;
 	uint64_t min_block_us;		/* off-CPU intervals shorter are skipped */
-	enum hook_choice sched_hook;
 	const char *output_dir;		/* NULL: sysscope-<mode>-<time> */
 	const char *proc_root;
 	/*

@@ -20,7 +20,6 @@ struct offcpu {
 	struct bpf_link *iter;	/* made at start: the sandbox forbids it later */
 	struct bpf_link *seed;
 	struct bpf_link *exec_link;
-	bool raw_tp;
 	int value_ns, value_count;
 };
 
@@ -51,32 +50,6 @@ const char *offcpu_reason__name(enum offcpu_reason r)
 	return r < OFFCPU_REASON_MAX ? reason_names[r] : "other";
 }
 
-/* tp_btf needs the kernel's BTF; task storage came in 5.11. */
-static bool kernel_has_task_storage(void)
-{
-	return libbpf_probe_bpf_map_type(BPF_MAP_TYPE_TASK_STORAGE, NULL) == 1 &&
-	       access("/sys/kernel/btf/vmlinux", R_OK) == 0;
-}
-
-/* Picks the switch-out hook and where start times live. */
-static int choose_hook(struct offcpu *oc, enum sched_hook hook,
-		       uint32_t max_threads)
-{
-	struct offcpu_bpf *s = oc->skel;
-
-	if (hook == SCHED_HOOK_AUTO)
-		hook = kernel_has_task_storage() ? SCHED_HOOK_TP_BTF :
-						   SCHED_HOOK_RAW_TP;
-	oc->raw_tp = hook == SCHED_HOOK_RAW_TP;
-	s->rodata->use_task_storage = !oc->raw_tp;
-	bpf_program__set_autoload(s->progs.on_switch_btf, !oc->raw_tp);
-	bpf_program__set_autoload(s->progs.on_switch_raw, oc->raw_tp);
-	if (oc->raw_tp && !kernel_has_task_storage())
-		bpf_map__set_autocreate(s->maps.starts, false);
-	return bpf_map__set_max_entries(s->maps.starts_by_tid,
-					oc->raw_tp ? max_threads : 1);
-}
-
 static int offcpu__configure(struct offcpu *oc, const struct offcpu_config *cfg)
 {
 	struct offcpu_bpf *s = oc->skel;
@@ -92,7 +65,6 @@ static int offcpu__configure(struct offcpu *oc, const struct offcpu_config *cfg)
 					      s->maps.noticed_procs,
 					      s->maps.proc_notices,
 					      s->progs.on_exec);
-	err = err ?: choose_hook(oc, cfg->hook, cfg->max_threads);
 	err = err ?: bpf_map__set_max_entries(s->maps.counts, cfg->max_entries);
 	err = err ?: bpf_map__set_max_entries(s->maps.kstacks, cfg->max_stacks);
 	err = err ?: bpf_map__set_max_entries(s->maps.open_cgroups,
@@ -102,8 +74,7 @@ static int offcpu__configure(struct offcpu *oc, const struct offcpu_config *cfg)
 
 static int offcpu__attach(struct offcpu *oc, bool exec_hook)
 {
-	struct bpf_program *prog = oc->raw_tp ? oc->skel->progs.on_switch_raw :
-						oc->skel->progs.on_switch_btf;
+	struct bpf_program *prog = oc->skel->progs.on_switch_btf;
 	int err;
 
 	if (exec_hook)
@@ -125,8 +96,8 @@ static int offcpu__attach(struct offcpu *oc, bool exec_hook)
 	oc->link = bpf_program__attach(prog);
 	if (!oc->link) {
 		err = -errno;
-		log_error("off-CPU tracer: attach sched_switch (%s): %s",
-			  offcpu__hook_name(oc), strerror(-err));
+		log_error("off-CPU tracer: attach tp_btf/sched_switch: %s",
+			  strerror(-err));
 		return err;
 	}
 	return 0;
@@ -254,8 +225,7 @@ void offcpu__free(struct offcpu *oc)
 
 int offcpu__prog_fd(const struct offcpu *oc)
 {
-	return bpf_program__fd(oc->raw_tp ? oc->skel->progs.on_switch_raw :
-					    oc->skel->progs.on_switch_btf);
+	return bpf_program__fd(oc->skel->progs.on_switch_btf);
 }
 
 int offcpu__stats_fd(const struct offcpu *oc)
@@ -269,10 +239,6 @@ void offcpu__notice_maps(const struct offcpu *oc, struct proc_notice_maps *out)
 	out->ring_fd = bpf_map__fd(oc->skel->maps.proc_notices);
 }
 
-const char *offcpu__hook_name(const struct offcpu *oc)
-{
-	return oc->raw_tp ? "raw_tp" : "tp_btf";
-}
 
 int offcpu__read_stats(struct offcpu *oc, uint64_t *stats)
 {
@@ -292,12 +258,12 @@ static void set_values(const struct offcpu *oc, struct raw_sample *s,
 }
 
 /*
- * A stack kept whole in a hash (struct kstack, zero after the last frame):
+ * A stack kept whole in a hash (struct stack_ips, zero after the last frame):
  * its frames into ips; the count, or -ENOENT.
  */
 static int kstack_read(int map_fd, const void *key, uint64_t *ips)
 {
-	struct kstack k;
+	struct stack_ips k;
 	int depth = 0;
 
 	if (bpf_map_lookup_elem(map_fd, key, &k))

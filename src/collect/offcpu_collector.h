@@ -13,19 +13,11 @@
 struct recorder;
 struct symbolizer;
 
-enum sched_hook {
-	SCHED_HOOK_AUTO,	/* tp_btf and task storage when the kernel has them */
-	SCHED_HOOK_TP_BTF,
-	SCHED_HOOK_RAW_TP,	/* raw tracepoint and a tid hash: older kernels */
-};
-
 struct offcpu_config {
 	struct filter_config filter;
 	uint64_t min_block_ns;
 	bool user_stacks, kernel_stacks;
 	uint32_t max_entries, max_stacks;
-	uint32_t max_threads;		/* raw_tp fallback: start-time slots */
-	enum sched_hook hook;
 	/* With a cgroup filter: every cgroup id in (and below) the selection. */
 	const uint64_t *cgroup_ids;
 	size_t ncgroup_ids;
@@ -74,8 +66,6 @@ const char *offcpu__stat_name(enum offcpu_stat stat);
 /* Recorded intervals and the ones still open at the stop. */
 int offcpu__collect(struct offcpu *oc, struct symbolizer *sym,
 		    struct recorder *rec);
-/* "tp_btf" or "raw_tp": which switch hook is in use. */
-const char *offcpu__hook_name(const struct offcpu *oc);
 
 const char *offcpu_reason__name(enum offcpu_reason r);
 

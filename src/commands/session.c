@@ -159,10 +159,6 @@ int session__start_collectors(struct session *s)
 		.min_block_ns = o->min_block_us * 1000,
 		.user_stacks = o->user_stacks, .kernel_stacks = o->kernel_stacks,
 		.max_entries = o->max_entries, .max_stacks = o->max_stacks,
-		.max_threads = 65536,
-		.hook = o->sched_hook == HOOK_RAW_TP ? SCHED_HOOK_RAW_TP :
-			o->sched_hook == HOOK_TP_BTF ? SCHED_HOOK_TP_BTF :
-						       SCHED_HOOK_AUTO,
 		.value_ns = l->off_ns, .value_count = l->off_count,
 		.cgroup_ids = s->cgroup_ids, .ncgroup_ids = s->ncgroup_ids,
 	};

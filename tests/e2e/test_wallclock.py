@@ -292,18 +292,6 @@ def test_flamegraph_colors_offcpu_blue(tmp_path, spawn):
     assert r > b, f"on-CPU frame not red: {(r, g, b)}"
 
 
-def test_raw_tp_fallback_agrees(tmp_path, spawn):
-    w = spawn([WORK, "pipe", "8"])
-    out = tmp_path / "out"
-    res = run_sysscope(["offcputime", "-p", w.pid, "-d", "3",
-                        "--sched-hook", "raw_tp", "-o", out, "-v"])
-    t = read_threads(out / "threads.txt")
-    assert t["reader"]["sleep"] > 2.6, t
-    stacks = read_folded(out / "stacks.folded")
-    leafs = {s[-2] for s in stacks if "reader_loop" in s}
-    assert leafs == {"anon_pipe_read_[k]"} or leafs == {"pipe_read_[k]"}, leafs
-
-
 def cpu_v1_mount():
     for line in Path("/proc/self/mountinfo").read_text().splitlines():
         pre, _, post = line.partition(" - ")

@@ -70,9 +70,6 @@ static const char *opts_diff(const struct opts *o, char *buf, size_t len)
 	DIFF(o->kernel_threads_only, " kernel_threads_only=1");
 	DIFF(o->min_block_us != 1000, " min_block=%llu",
 	     (unsigned long long)o->min_block_us);
-	DIFF(o->sched_hook != HOOK_AUTO, " sched_hook=%s",
-	     o->sched_hook == HOOK_TP_BTF ? "tp_btf" :
-	     o->sched_hook == HOOK_RAW_TP ? "raw_tp" : "?");
 	DIFF(o->output_dir, " output=%s", o->output_dir);
 	DIFF(strcmp(o->proc_root, "/proc"), " proc=%s", o->proc_root);
 	DIFF(o->user, " user=%s uid=%u gid=%u", o->user, (unsigned)o->uid,
@@ -111,7 +108,6 @@ static void test_defaults(void **state)
 	assert_false(o.user_threads_only);
 	assert_false(o.kernel_threads_only);
 	assert_int_equal(o.min_block_us, 1000);
-	assert_int_equal(o.sched_hook, HOOK_AUTO);
 	assert_null(o.output_dir);
 	assert_string_equal(o.proc_root, "/proc");
 	assert_null(o.user);
@@ -158,9 +154,6 @@ static const struct {
 	{ { "--min-block", "3600000000" }, "min_block=3600000000" },
 	{ { "--user-threads-only" }, "user_threads_only=1" },
 	{ { "--kernel-threads-only" }, "kernel_threads_only=1" },
-	{ { "--sched-hook", "tp_btf" }, "sched_hook=tp_btf" },
-	{ { "--sched-hook=raw_tp" }, "sched_hook=raw_tp" },
-	{ { "--sched-hook", "auto" }, "" },
 	{ { "-o", "out dir" }, "output=out dir" },
 	{ { "--output", "/tmp/x" }, "output=/tmp/x" },
 	{ { "--proc", "/host/proc" }, "proc=/host/proc" },
@@ -273,8 +266,7 @@ static const struct {
 	{ { "-m", "0" }, "invalid min-block '0'" },
 	{ { "--min-block", "3600000001" }, "invalid min-block '3600000001'" },
 	{ { "--min-block", "1ms" }, "invalid min-block '1ms'" },
-	{ { "--sched-hook", "kprobe" }, "invalid sched-hook 'kprobe'" },
-	{ { "--sched-hook", "" }, "invalid sched-hook ''" },
+	{ { "--sched-hook", "raw_tp" }, "unknown option '--sched-hook'" },
 	{ { "--user-threads-only", "--kernel-threads-only" },
 	  "--user-threads-only and --kernel-threads-only exclude each other" },
 	{ { "--user", "sysscope-no-such-user" },
