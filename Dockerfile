@@ -15,7 +15,7 @@ FROM ${BASE} AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
 	make gcc libc6-dev clang bpftool pkg-config \
-	libbpf-dev libelf-dev zlib1g-dev libcap-dev libseccomp-dev \
+	libbpf-dev libelf-dev libdw-dev zlib1g-dev libcap-dev libseccomp-dev \
 	libjson-c-dev libmicrohttpd-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
@@ -33,7 +33,7 @@ RUN make -j"$(nproc)" OUTPUT=/out all \
 FROM ${BASE}
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
-	libbpf1 libelf1 zlib1g libjson-c5 libcap2 libseccomp2 libmicrohttpd12 \
+	libbpf1 libelf1 libdw1 zlib1g libjson-c5 libcap2 libseccomp2 libmicrohttpd12 \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/* /var/cache/debconf/*-old \
 	/var/log/apt /var/log/dpkg.log
 COPY --from=build /sysscope /usr/bin/sysscope

@@ -30,6 +30,8 @@
 #define EFAULT 14
 #define EEXIST 17
 #define ENODATA 61
+
+#include "unwind.bpf.h"
 /* How far above sp a frame pointer of the same stack may be. */
 #define USER_STACK_SPAN (8ULL << 20)
 
@@ -93,13 +95,6 @@ struct {
 	__type(key, struct offcpu_key);
 	__type(value, struct offcpu_value);
 } counts SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
-	__uint(max_entries, 1);
-	__uint(key_size, sizeof(__u32));
-	__uint(value_size, MAX_STACK_DEPTH * sizeof(__u64));
-} stacks SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -194,12 +189,13 @@ static __always_inline __u32 reason_of(struct task_struct *t, __u32 state,
 	return OFFCPU_OTHER;
 }
 
-static __always_inline __s32 stack_id(void *ctx, __u64 flags, __u32 fail_stat)
+/* Current's user stack, walked with the CFI tables (unwind.bpf.h). */
+static __always_inline __s32 user_stack_id(__u32 tgid, bool *tables)
 {
-	long id = bpf_get_stackid(ctx, &stacks, flags);
+	__s32 id = unwind_user_stack(tgid, tables);
 
 	if (id < 0) {
-		stat_inc(fail_stat);
+		stat_inc(OFFCPU_STAT_USTACK_FAILED);
 		if (id == -EEXIST)
 			stat_inc(OFFCPU_STAT_STACK_COLLISION);
 	}
@@ -207,7 +203,7 @@ static __always_inline __s32 stack_id(void *ctx, __u64 flags, __u32 fail_stat)
 }
 
 /* Current's user stack, walked only if it blocks somewhere new to it. */
-static __always_inline __s32 user_stack(void *ctx, struct start *s)
+static __always_inline __s32 user_stack(struct start *s)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	/* A BTF pointer: its fields are plain loads, no probe_read. */
@@ -215,6 +211,7 @@ static __always_inline __s32 user_stack(void *ctx, struct start *s)
 	__u64 ip = regs->ip, sp = regs->sp, bp = regs->bp, ret = 0;
 	__u32 epoch = stack_epoch;
 	struct ustack_slot *u;
+	bool tables;
 
 	/*
 	 * The caller's return address tells apart siblings of one depth. Read
@@ -235,8 +232,9 @@ static __always_inline __s32 user_stack(void *ctx, struct start *s)
 	}
 	/* epoch was read before the walk: a map emptied meanwhile makes it stale. */
 	u = &s->slots[s->next_slot++ & (USTACK_SLOTS - 1)];
-	u->id = stack_id(ctx, BPF_F_USER_STACK, OFFCPU_STAT_USTACK_FAILED);
-	u->ip = ip;
+	u->id = user_stack_id(task->tgid, &tables);
+	/* Walked before its tables were loaded: walk again next time. */
+	u->ip = tables ? ip : 0;
 	u->sp = sp;
 	u->bp = bp;
 	u->ret = ret;
@@ -309,7 +307,7 @@ static __always_inline int switch_out(void *ctx, bool preempt,
 	s->ts = bpf_ktime_get_ns();
 	s->reason = reason_of(prev, state, preempt);
 	s->user_stack_id = user_stacks && !is_kthread(prev) ?
-		user_stack(ctx, s) : STACK_ID_NONE;
+		user_stack(s) : STACK_ID_NONE;
 	stat_inc(OFFCPU_STAT_SWITCHES);
 	return 0;
 }

@@ -11,6 +11,8 @@
 #define EFAULT 14
 #define EEXIST 17
 
+#include "unwind.bpf.h"
+
 /* Samples count from here (CLOCK_MONOTONIC), set once all is attached. */
 __u64 window_start_ns;
 
@@ -54,14 +56,28 @@ static __always_inline void proc_notice_lost(void)
 
 /*
  * A sample taken in user mode has no kernel stack (-EFAULT): that is not a
- * failure, so only user stacks count -EFAULT.
+ * failure.
  */
-static __always_inline __s32 stack_id(void *ctx, __u64 flags, __u32 fail_stat)
+static __always_inline __s32 kernel_stack_id(void *ctx)
 {
-	long id = bpf_get_stackid(ctx, &stacks, flags);
+	long id = bpf_get_stackid(ctx, &stacks, 0);
 
-	if (id < 0 && (id != -EFAULT || (flags & BPF_F_USER_STACK))) {
-		stat_inc(fail_stat);
+	if (id < 0 && id != -EFAULT) {
+		stat_inc(ONCPU_STAT_KSTACK_FAILED);
+		if (id == -EEXIST)
+			stat_inc(ONCPU_STAT_STACK_COLLISION);
+	}
+	return id;
+}
+
+/* The user stack, walked with the CFI tables (unwind.bpf.h). */
+static __always_inline __s32 user_stack_id(__u32 tgid)
+{
+	bool tables;
+	__s32 id = unwind_user_stack(tgid, &tables);
+
+	if (id < 0) {
+		stat_inc(ONCPU_STAT_USTACK_FAILED);
 		if (id == -EEXIST)
 			stat_inc(ONCPU_STAT_STACK_COLLISION);
 	}
@@ -119,11 +135,9 @@ int do_sample(struct bpf_perf_event_data *ctx)
 	}
 	key.cgroup_id = current_cgroup_id();
 	kthread = is_kthread(task);
-	key.kern_stack_id = kernel_stacks ?
-		stack_id(ctx, 0, ONCPU_STAT_KSTACK_FAILED) : STACK_ID_NONE;
+	key.kern_stack_id = kernel_stacks ? kernel_stack_id(ctx) : STACK_ID_NONE;
 	key.user_stack_id = user_stacks && !kthread ?
-		stack_id(ctx, BPF_F_USER_STACK, ONCPU_STAT_USTACK_FAILED) :
-		STACK_ID_NONE;
+		user_stack_id(key.tgid) : STACK_ID_NONE;
 	if (!kthread && !notice_proc(key.tgid, key.cgroup_id))
 		stat_inc(ONCPU_STAT_NOTICE_LOST);
 	count_sample(&key, task);

@@ -36,7 +36,7 @@ struct unwind_rule {
 	__u8 cfa_kind;		/* enum unwind_cfa_kind */
 	__u8 fp_kind;		/* enum unwind_reg_kind: rbp (x86-64), x29 (arm64) */
 	__u8 ra_kind;		/* arm64 lr; UNWIND_REG_SAME on x86-64 */
-	__u8 pad;
+	__u8 pad;		/* 0: rules are compared as bytes */
 	__s32 cfa_off;
 	__s16 fp_off;
 	__s16 ra_off;
@@ -44,14 +44,76 @@ struct unwind_rule {
 
 /*
  * Rows for BPF are packed in one __u32: the pc's low 16 bits and the rule
- * index. A per-file page index (one entry per 64 KiB of the file's
- * addresses) gives the first row of each page; every page that has rows
- * starts with a row at its first byte, so a lookup never looks back.
+ * index. A per-file page
+ * index (one entry per 64 KiB of the file's addresses) gives the first row
+ * of each page; every page whose first byte is governed by a rule starts
+ * with a row at that byte, so a lookup never looks back. No row found in
+ * the page (a gap, or before the first function) means UNWIND_CFA_NONE.
+ * Rows of a page have distinct 16-bit pcs: at most 65536, so a bounded
+ * binary search of 17 steps always ends.
  */
 #define UNWIND_PAGE_SHIFT 16
-#define UNWIND_ROW(pc_low, rule) ((__u32)(pc_low) | ((__u32)(rule) << 16))
+#define UNWIND_ROW(pc_low, rule) (((__u32)(pc_low) & 0xffff) | ((__u32)(rule) << 16))
 #define UNWIND_ROW_PC(row) ((row) & 0xffff)
 #define UNWIND_ROW_RULE(row) ((row) >> 16)
 #define UNWIND_MAX_RULES 65536
+
+/*
+ * Rows and page indexes live in arrays of blocks of 16 (an array map pads
+ * each element to 8 bytes: blocks keep the u32s contiguous for user
+ * space, which writes them through mmap).
+ */
+#define UNWIND_BLOCK 16
+struct unwind_block {
+	__u32 v[UNWIND_BLOCK];
+};
+
+/* Where each loaded table's rows and pages start in the shared arrays. */
+struct unwind_table_info {
+	__u64 first_page;	/* first row's pc >> UNWIND_PAGE_SHIFT */
+	__u32 npages;		/* 0: slot unused */
+	__u32 page_base;	/* index of page 0 in unwind_pages */
+	__u32 row_base;		/* index of row 0 in unwind_rows */
+	__u32 pad;
+};
+
+/* A mapping without a table: walk it by frame pointers (JIT code). */
+#define UNWIND_TABLE_FP 0xffffffffu
+/* Executable mappings kept per process; more are walked by frame pointers. */
+#define UNWIND_MAX_MAPPINGS 256
+
+/* One executable mapping: ELF address = pc - bias. */
+struct unwind_mapping {
+	__u64 start, end;
+	__u64 bias;
+	__u32 table;		/* index in unwind_tables, or UNWIND_TABLE_FP */
+	__u32 pad;
+};
+
+/* A process's executable mappings, sorted by start, not overlapping. */
+struct unwind_proc {
+	__u32 nmaps;
+	__u32 pad;
+	struct unwind_mapping maps[UNWIND_MAX_MAPPINGS];
+};
+
+/* A walked user stack: ips leaf first, zero after the last. */
+struct ustack {
+	__u64 hash;		/* of the ips: tells a collision from a repeat */
+	__u64 ips[127];		/* MAX_STACK_DEPTH */
+};
+
+/* How user-stack walks end, and how their frames were found. */
+enum unwind_stat {
+	UNWIND_STAT_END,		/* reached the outermost frame */
+	UNWIND_STAT_FP_END,		/* frame-pointer walk ended (fp 0 or below sp) */
+	UNWIND_STAT_DEPTH,		/* 127 frames: cut */
+	UNWIND_STAT_BAD_READ,		/* stack memory unreadable */
+	UNWIND_STAT_UNKNOWN_RULE,	/* a rule the walker cannot evaluate */
+	UNWIND_STAT_NO_ROW,		/* pc in no function of its table */
+	UNWIND_STAT_FP_FRAMES,		/* frames by fp: mapping without a table */
+	UNWIND_STAT_FP_NO_TABLES,	/* frames by fp: process not loaded yet */
+	UNWIND_STAT_MAX,
+};
 
 #endif

@@ -65,11 +65,14 @@ static int offcpu__configure(struct offcpu *oc, const struct offcpu_config *cfg)
 					      s->maps.noticed_procs,
 					      s->maps.proc_notices,
 					      s->progs.on_exec);
+	err = err ?: unwind_bpf_maps__configure(&UNWIND_BPF_MAPS_OF(s),
+						&cfg->unwind, cfg->shared_unwind);
+	err = err ?: bpf_map__set_max_entries(s->maps.ustacks, cfg->max_stacks);
 	err = err ?: bpf_map__set_max_entries(s->maps.counts, cfg->max_entries);
 	err = err ?: bpf_map__set_max_entries(s->maps.kstacks, cfg->max_stacks);
 	err = err ?: bpf_map__set_max_entries(s->maps.open_cgroups,
 					      cfg->ncgroup_ids ? cfg->ncgroup_ids : 1);
-	return err ?: bpf_map__set_max_entries(s->maps.stacks, cfg->max_stacks);
+	return err;
 }
 
 static int offcpu__attach(struct offcpu *oc, bool exec_hook)
@@ -187,7 +190,7 @@ int offcpu__empty(struct offcpu *oc, bool stacks)
 	if (!stacks)
 		return err;
 	err = map__empty(oc->skel->maps.kstacks) ?: err;
-	err = map__empty(oc->skel->maps.stacks) ?: err;
+	err = map__empty(oc->skel->maps.ustacks) ?: err;
 	/* After emptying: ids taken until now may name deleted stacks. */
 	__atomic_fetch_add(&oc->skel->bss->stack_epoch, 1, __ATOMIC_SEQ_CST);
 	return err;
@@ -300,7 +303,7 @@ static enum stack_status read_user_stack(struct offcpu *oc, __s32 id,
 		return read_seeded_stack(oc, tid, ips, n);
 	if (id < 0)
 		return STACK_LOST;
-	depth = stack_map__read(bpf_map__fd(oc->skel->maps.stacks), id, ips);
+	depth = ustack_map__read(bpf_map__fd(oc->skel->maps.ustacks), id, ips);
 	if (depth < 0)
 		return STACK_LOST;
 	*n = depth;
@@ -485,4 +488,9 @@ int offcpu__collect(struct offcpu *oc, struct symbolizer *sym,
 const char *offcpu__stat_name(enum offcpu_stat stat)
 {
 	return stat < OFFCPU_STAT_MAX && stat_names[stat] ? stat_names[stat] : "?";
+}
+
+void offcpu__unwind_fds(const struct offcpu *oc, struct unwind_map_fds *out)
+{
+	unwind_bpf_maps__fds(&UNWIND_BPF_MAPS_OF(oc->skel), out);
 }

@@ -9,6 +9,7 @@
 #include "offcpu.h"
 #include "filter.h"
 #include "proc_notices.h"
+#include "unwinder.h"
 
 struct recorder;
 struct symbolizer;
@@ -25,6 +26,9 @@ struct offcpu_config {
 	int value_count;		/* value index of interval counts, or -1 */
 	/* Another collector's process-notice maps to share, or NULL. */
 	const struct proc_notice_maps *shared_notices;
+	/* The walker's table maps: sized by limits, or another's reused. */
+	struct unwind_limits unwind;
+	const struct unwind_map_fds *shared_unwind;
 };
 
 struct offcpu;
@@ -61,6 +65,8 @@ int offcpu__stats_fd(const struct offcpu *oc);
 int offcpu__prog_fd(const struct offcpu *oc);
 /* Its process-notice maps (shared ones if it was given some). */
 void offcpu__notice_maps(const struct offcpu *oc, struct proc_notice_maps *out);
+/* Its walker's table maps (shared ones if it was given some). */
+void offcpu__unwind_fds(const struct offcpu *oc, struct unwind_map_fds *out);
 /* A counter's name in summary.txt and /metrics. */
 const char *offcpu__stat_name(enum offcpu_stat stat);
 /* Recorded intervals and the ones still open at the stop. */

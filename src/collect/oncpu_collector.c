@@ -51,6 +51,9 @@ static int oncpu__configure(struct oncpu *oc, const struct oncpu_config *cfg)
 					      s->maps.noticed_procs,
 					      s->maps.proc_notices,
 					      s->progs.on_exec);
+	err = err ?: unwind_bpf_maps__configure(&UNWIND_BPF_MAPS_OF(s),
+						&cfg->unwind, cfg->shared_unwind);
+	err = err ?: bpf_map__set_max_entries(s->maps.ustacks, cfg->max_stacks);
 	err = err ?: bpf_map__set_max_entries(s->maps.counts, cfg->max_entries);
 	return err ?: bpf_map__set_max_entries(s->maps.stacks, cfg->max_stacks);
 }
@@ -190,6 +193,7 @@ int oncpu__empty(struct oncpu *oc)
 {
 	int err = map__empty(oc->skel->maps.counts);
 
+	err = map__empty(oc->skel->maps.ustacks) ?: err;
 	return map__empty(oc->skel->maps.stacks) ?: err;
 }
 
@@ -246,15 +250,16 @@ uint64_t oncpu__period_ns(const struct oncpu *oc)
 
 /* ---- reading the counts map ---- */
 
-static enum stack_status read_stack(int fd, __s32 id, __u64 *ips,
-				    uint32_t *n)
+static enum stack_status read_stack(int fd, bool user, __s32 id,
+				    __u64 *ips, uint32_t *n)
 {
 	int depth;
 
 	*n = 0;
 	if (id < 0)
 		return STACK_NONE;
-	depth = stack_map__read(fd, id, (uint64_t *)ips);
+	depth = user ? ustack_map__read(fd, id, (uint64_t *)ips) :
+		       stack_map__read(fd, id, (uint64_t *)ips);
 	if (depth < 0)
 		return STACK_LOST;	/* evicted from the stack map */
 	*n = depth;
@@ -266,7 +271,8 @@ static int add_sample(struct oncpu *oc, struct recorder *rec,
 {
 	char comm[TASK_COMM_LEN + 1] = {}, pcomm[TASK_COMM_LEN + 1] = {};
 	__u64 uips[MAX_STACK_DEPTH], kips[MAX_STACK_DEPTH];
-	int fd = bpf_map__fd(oc->skel->maps.stacks);
+	int kfd = bpf_map__fd(oc->skel->maps.stacks);
+	int ufd = bpf_map__fd(oc->skel->maps.ustacks);
 	struct raw_sample s = {
 		.cgroup_id = k->cgroup_id, .tgid = k->tgid, .tid = k->tid,
 		.comm = comm, .pcomm = pcomm,
@@ -275,8 +281,8 @@ static int add_sample(struct oncpu *oc, struct recorder *rec,
 
 	memcpy(comm, v->comm, TASK_COMM_LEN);
 	memcpy(pcomm, v->pcomm, TASK_COMM_LEN);
-	s.user = read_stack(fd, k->user_stack_id, uips, &s.nuser);
-	s.kern = read_stack(fd, k->kern_stack_id, kips, &s.nkern);
+	s.user = read_stack(ufd, true, k->user_stack_id, uips, &s.nuser);
+	s.kern = read_stack(kfd, false, k->kern_stack_id, kips, &s.nkern);
 	/*
 	 * A failed walk leaves -errno instead of STACK_ID_NONE; a kernel
 	 * stack is legitimately absent (-EFAULT) for a sample in user mode.
@@ -318,4 +324,9 @@ int oncpu__collect(struct oncpu *oc, struct symbolizer *sym,
 const char *oncpu__stat_name(enum oncpu_stat stat)
 {
 	return stat < ONCPU_STAT_MAX && stat_names[stat] ? stat_names[stat] : "?";
+}
+
+void oncpu__unwind_fds(const struct oncpu *oc, struct unwind_map_fds *out)
+{
+	unwind_bpf_maps__fds(&UNWIND_BPF_MAPS_OF(oc->skel), out);
 }

@@ -10,6 +10,7 @@
 #include "oncpu.h"
 #include "filter.h"
 #include "proc_notices.h"
+#include "unwinder.h"
 
 struct recorder;
 struct symbolizer;
@@ -24,6 +25,9 @@ struct oncpu_config {
 	int value_ns;			/* value index of CPU nanoseconds, or -1 */
 	/* Another collector's process-notice maps to share, or NULL. */
 	const struct proc_notice_maps *shared_notices;
+	/* The walker's table maps: sized by limits, or another's reused. */
+	struct unwind_limits unwind;
+	const struct unwind_map_fds *shared_unwind;
 };
 
 struct oncpu;
@@ -48,6 +52,8 @@ int oncpu__stats_fd(const struct oncpu *oc);
 int oncpu__prog_fd(const struct oncpu *oc);
 /* Its process-notice maps (shared ones if it was given some). */
 void oncpu__notice_maps(const struct oncpu *oc, struct proc_notice_maps *out);
+/* Its walker's table maps (shared ones if it was given some). */
+void oncpu__unwind_fds(const struct oncpu *oc, struct unwind_map_fds *out);
 /* A counter's name in summary.txt and /metrics. */
 const char *oncpu__stat_name(enum oncpu_stat stat);
 

@@ -33,12 +33,12 @@ static int on_notice(void *ctx, void *data, size_t len)
 
 	if (len < sizeof(*e))
 		return 0;
-	pn->count++;
 	/* Its maps are the old program's: read them again when needed. */
 	if (e->flags & PROC_NOTICE_EXEC) {
 		symbolizer__forget_process(pn->sym, e->tgid);
 		return 0;
 	}
+	pn->count++;
 	/* Read its maps and its container now: they may be gone at the end. */
 	symbolizer__add_process(pn->sym, e->tgid);
 	if (pn->res)

@@ -41,7 +41,7 @@ struct proc_notices *proc_notices__new(int ring_fd, struct symbolizer *sym,
 int proc_notices__poll(struct proc_notices *pn, int timeout_ms);
 /* Handles the notices already queued, without waiting. */
 void proc_notices__drain(struct proc_notices *pn);
-/* Notices handled since the start: processes read, and execs. */
+/* Processes noticed since the start (execs are not counted). */
 uint64_t proc_notices__count(const struct proc_notices *pn);
 void proc_notices__free(struct proc_notices *pn);
 

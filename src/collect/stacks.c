@@ -4,8 +4,10 @@
 #include <string.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <linux/types.h>
 #include "stacks.h"
 #include "symbolize.h"
+#include "unwind.h"
 
 #define FRAME_NAME_MAX 512
 
@@ -72,6 +74,16 @@ int stack_map__read(int map_fd, int32_t id, uint64_t *ips)
 	memset(ips, 0, STACK_MAX_DEPTH * sizeof(*ips));
 	if (bpf_map_lookup_elem(map_fd, &id, ips))
 		return -errno;
+	return depth_of(ips, STACK_MAX_DEPTH);
+}
+
+int ustack_map__read(int map_fd, int32_t id, uint64_t *ips)
+{
+	struct ustack u;
+
+	if (bpf_map_lookup_elem(map_fd, &id, &u))
+		return -errno;
+	memcpy(ips, u.ips, STACK_MAX_DEPTH * sizeof(*ips));
 	return depth_of(ips, STACK_MAX_DEPTH);
 }
 

@@ -30,6 +30,9 @@ int stack_builder__push_kernel(struct stack_builder *b, const uint64_t *ips,
 /* Reads stack id from a BPF stack map into ips; depth, or -errno. */
 int stack_map__read(int map_fd, int32_t id, uint64_t *ips);
 
+/* Reads user stack id from the walker's ustacks map (bpf/unwind.h). */
+int ustack_map__read(int map_fd, int32_t id, uint64_t *ips);
+
 /* Sums a per-CPU array of n u64 counters into out[n]. 0 or -errno. */
 int percpu_counters__read(int map_fd, uint32_t n, uint64_t *out);
 

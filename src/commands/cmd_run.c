@@ -21,6 +21,7 @@
 #include "sandbox.h"
 #include "session.h"
 #include "symbolize.h"
+#include "unwinder.h"
 #include "writer.h"
 
 struct run {
@@ -260,8 +261,27 @@ static void report(const struct run *r)
 					      off[OFFCPU_STAT_STACK_COLLISION]));
 }
 
+/* How user stacks were walked, and the tables it took. */
+static size_t unwind_counters(const struct session *s, struct meta_counter *c)
+{
+	const struct unwinder_stats *us = unwinder__stats(s->unwinder);
+	uint64_t walk[UNWIND_STAT_MAX] = { 0 };
+	size_t n = 0;
+
+	unwinder__read_walk_stats(s->unwinder, walk);
+	for (int i = 0; i < UNWIND_STAT_MAX; i++)
+		c[n++] = (struct meta_counter){ unwind_stat__name(i), walk[i] };
+	c[n++] = (struct meta_counter){ "unwind: files with tables", us->files };
+	c[n++] = (struct meta_counter){ "unwind: files without CFI", us->files_no_cfi };
+	c[n++] = (struct meta_counter){ "unwind: files failed", us->files_failed };
+	c[n++] = (struct meta_counter){ "unwind: files over the table budget", us->files_no_room };
+	c[n++] = (struct meta_counter){ "unwind: table rows in use", us->rows_used };
+	c[n++] = (struct meta_counter){ "unwind: processes given tables", us->processes };
+	return n;
+}
+
 /* Counters and symbolizer figures for summary.txt and pprof comments. */
-#define MAX_COUNTERS (ONCPU_STAT_MAX + OFFCPU_STAT_MAX + 8)
+#define MAX_COUNTERS (ONCPU_STAT_MAX + OFFCPU_STAT_MAX + UNWIND_STAT_MAX + 16)
 
 static void fill_meta(const struct run *r, struct profile_meta *m,
 		      struct meta_counter *c)
@@ -274,7 +294,8 @@ static void fill_meta(const struct run *r, struct profile_meta *m,
 		c[n++] = (struct meta_counter){ oncpu__stat_name(i), s->on_stats[i] };
 	for (int i = 0; s->offcpu && i < OFFCPU_STAT_MAX; i++)
 		c[n++] = (struct meta_counter){ offcpu__stat_name(i), s->off_stats[i] };
-	c[n++] = (struct meta_counter){ "process notices", proc_notices__count(s->notices) };
+	n += unwind_counters(s, &c[n]);
+	c[n++] = (struct meta_counter){ "processes noticed", proc_notices__count(s->notices) };
 	c[n++] = (struct meta_counter){ "processes read", ss->processes };
 	c[n++] = (struct meta_counter){ "processes gone before read", ss->processes_gone };
 	c[n++] = (struct meta_counter){ "files with symbols", ss->files };
@@ -368,8 +389,6 @@ int cmd_run(const struct opts *o)
 		err = -errno;
 		goto cleanup;
 	}
-	for (size_t i = 0; i < o->npids; i++)
-		symbolizer__add_process(s->sym, o->pids[i]);
 	err = session__start_collectors(s);
 	/* After loading (our programs are in kallsyms), before the sandbox. */
 	if (!err && o->kernel_stacks && symbolizer__load_kernel(s->sym))
@@ -377,6 +396,13 @@ int cmd_run(const struct opts *o)
 	err = err ?: session__enter_sandbox(s);
 	if (err)
 		goto cleanup;
+	/*
+	 * The processes asked for, read before sampling begins (their files
+	 * are parsed in the sandbox, and their unwind tables are in place for
+	 * the first sample).
+	 */
+	for (size_t i = 0; i < o->npids; i++)
+		symbolizer__add_process(s->sym, o->pids[i]);
 	r.start_real_ns = now_ns(CLOCK_REALTIME);
 	log_info("sampling at %u Hz (%s)%s; Ctrl-C to stop", o->frequency,
 		 mode__name(o->mode),

@@ -15,6 +15,7 @@
 #include "sandbox.h"
 #include "session.h"
 #include "symbolize.h"
+#include "unwinder.h"
 
 #define POLL_MS 100
 
@@ -150,6 +151,65 @@ static struct filter_config filter_of(const struct session *s)
 	};
 }
 
+static struct unwind_limits unwind_limits_of(const struct opts *o)
+{
+	(void)o;
+	return (struct unwind_limits){
+		.max_rows = UNWIND_DEFAULT_ROWS, .max_tables = 4096,
+		.max_procs = 16384,
+	};
+}
+
+/* ---- the unwinder sees the files and processes the symbolizer reads ---- */
+
+static void *hook_file_loaded(void *ctx, int fd)
+{
+	return unwinder__load_file(ctx, fd);
+}
+
+static void hook_file_dropped(void *ctx, void *file)
+{
+	unwinder__drop_file(ctx, file);
+}
+
+static void hook_process_mapped(void *ctx, uint32_t pid,
+				const struct mapped_region *r, size_t n)
+{
+	struct unwind_region *u = calloc(n ? n : 1, sizeof(*u));
+
+	if (!u)
+		return;	/* its stacks are walked by frame pointers */
+	for (size_t i = 0; i < n; i++)
+		u[i] = (struct unwind_region){ r[i].start, r[i].end,
+					       r[i].pgoff, r[i].file };
+	unwinder__set_process(ctx, pid, u, n);
+	free(u);
+}
+
+static void hook_process_dropped(void *ctx, uint32_t pid)
+{
+	unwinder__drop_process(ctx, pid);
+}
+
+static int start_unwinder(struct session *s, const struct unwind_map_fds *fds)
+{
+	struct unwind_limits lim = unwind_limits_of(s->opts);
+
+	s->unwinder = unwinder__new(fds, &lim);
+	if (!s->unwinder) {
+		log_error("unwind tables: %s", strerror(errno));
+		return -errno;
+	}
+	symbolizer__set_hooks(s->sym, &(struct symbolizer_hooks){
+		.ctx = s->unwinder,
+		.file_loaded = hook_file_loaded,
+		.file_dropped = hook_file_dropped,
+		.process_mapped = hook_process_mapped,
+		.process_dropped = hook_process_dropped,
+	});
+	return 0;
+}
+
 int session__start_collectors(struct session *s)
 {
 	const struct opts *o = s->opts;
@@ -159,6 +219,7 @@ int session__start_collectors(struct session *s)
 		.min_block_ns = o->min_block_us * 1000,
 		.user_stacks = o->user_stacks, .kernel_stacks = o->kernel_stacks,
 		.max_entries = o->max_entries, .max_stacks = o->max_stacks,
+		.unwind = unwind_limits_of(o),
 		.value_ns = l->off_ns, .value_count = l->off_count,
 		.cgroup_ids = s->cgroup_ids, .ncgroup_ids = s->ncgroup_ids,
 	};
@@ -168,26 +229,35 @@ int session__start_collectors(struct session *s)
 		.cpu = o->cpu,
 		.user_stacks = o->user_stacks, .kernel_stacks = o->kernel_stacks,
 		.max_entries = o->max_entries, .max_stacks = o->max_stacks,
+		.unwind = unwind_limits_of(o),
 		.value_count = l->on_count, .value_ns = l->on_ns,
 	};
-
 	struct proc_notice_maps shared;
+	struct unwind_map_fds tables;
+	int err;
 
-	/* The second collector shares the first's process notices. */
+	/* The second collector shares the first's notices and tables. */
 	if (l->off_ns >= 0) {
 		s->offcpu = offcpu__start(&off);
 		if (!s->offcpu)
 			return -errno;
 		offcpu__notice_maps(s->offcpu, &shared);
+		offcpu__unwind_fds(s->offcpu, &tables);
 		on.shared_notices = &shared;
+		on.shared_unwind = &tables;
 	}
 	if (l->on_ns >= 0) {
 		s->oncpu = oncpu__start(&on);
 		if (!s->oncpu)
 			return -errno;
-		if (!s->offcpu)
+		if (!s->offcpu) {
 			oncpu__notice_maps(s->oncpu, &shared);
+			oncpu__unwind_fds(s->oncpu, &tables);
+		}
 	}
+	err = start_unwinder(s, &tables);
+	if (err)
+		return err;
 	s->notices = proc_notices__new(shared.ring_fd, s->sym, s->res);
 	if (!s->notices) {
 		log_error("process notices: %s", strerror(errno));
@@ -288,10 +358,12 @@ void session__release(struct session *s)
 		if (s->cgroup_fds[i] >= 0)
 			close(s->cgroup_fds[i]);
 	proc_notices__free(s->notices);
+	/* The symbolizer hands its files back to the unwinder, then both go. */
+	symbolizer__free(s->sym);
+	unwinder__free(s->unwinder);
 	oncpu__free(s->oncpu);
 	offcpu__free(s->offcpu);
 	profile__free(s->profile);
-	symbolizer__free(s->sym);
 	resolver__free(s->res);
 	free(s->cgroup_ids);
 	*s = (struct session){ 0 };

@@ -25,6 +25,7 @@ struct dso {
 	bool owns_syms;			/* false: shared with a same-build-id dso */
 	struct dso *syms_owner;		/* !owns_syms: whose table it is */
 	bool in_use;			/* mark: a live process maps it */
+	void *hooked;			/* hooks.file_loaded's handle */
 };
 
 struct mapping {
@@ -55,6 +56,7 @@ struct symbolizer {
 	struct table dsos;		/* by (dev, inode) */
 	struct table build_ids;		/* dso by build-id */
 	struct symbolizer_stats stats;
+	struct symbolizer_hooks hooks;
 };
 
 /* ---- tables ---- */
@@ -356,6 +358,8 @@ static struct dso *dso_get(struct symbolizer *s, uint32_t pid,
 	d->inode = k.inode;
 	d->syms = elf_symtab__load(fd);
 	d->owns_syms = true;
+	if (s->hooks.file_loaded)
+		d->hooked = s->hooks.file_loaded(s->hooks.ctx, fd);
 	close(fd);
 	if (d->syms) {
 		s->stats.files++;
@@ -508,6 +512,25 @@ static bool proc__has_anon_exec(const struct proc *p)
 	return false;
 }
 
+static void proc__tell_hooks(struct symbolizer *s, const struct proc *p)
+{
+	struct mapped_region *r;
+
+	if (!s->hooks.process_mapped)
+		return;
+	r = calloc(p->nmaps ? p->nmaps : 1, sizeof(*r));
+	if (!r)
+		return;
+	for (size_t i = 0; i < p->nmaps; i++) {
+		const struct mapping *m = &p->maps[i];
+
+		r[i] = (struct mapped_region){ m->start, m->end, m->pgoff,
+					       m->dso ? m->dso->hooked : NULL };
+	}
+	s->hooks.process_mapped(s->hooks.ctx, p->pid, r, p->nmaps);
+	free(r);
+}
+
 int symbolizer__add_process(struct symbolizer *s, uint32_t pid)
 {
 	char path[PATH_MAX];
@@ -533,6 +556,8 @@ int symbolizer__add_process(struct symbolizer *s, uint32_t pid)
 	fclose(f);
 	if (!err && proc__has_anon_exec(p))
 		proc__load_jit(s, p);
+	if (!err)
+		proc__tell_hooks(s, p);
 	if (err == -ESRCH)
 		s->stats.processes_gone++;
 	else
@@ -604,6 +629,8 @@ static size_t dsos__sweep(struct symbolizer *s)
 			continue;
 		if (d->owns_syms)
 			elf_symtab__free(d->syms);
+		if (d->hooked && s->hooks.file_dropped)
+			s->hooks.file_dropped(s->hooks.ctx, d->hooked);
 		free(d);
 		evicted++;
 	}
@@ -619,6 +646,15 @@ nomem:
 	return 0;
 }
 
+/* Frees an exited process, and tells the hooks. */
+static void proc__drop(struct symbolizer *s, struct proc *p)
+{
+	if (s->hooks.process_dropped)
+		s->hooks.process_dropped(s->hooks.ctx, p->pid);
+	proc__free_maps(p);
+	free(p);
+}
+
 size_t symbolizer__forget_exited(struct symbolizer *s)
 {
 	struct table live = { 0 };
@@ -632,16 +668,10 @@ size_t symbolizer__forget_exited(struct symbolizer *s)
 		if (!p)
 			continue;
 		snprintf(path, sizeof(path), "%s/%u", s->proc_root, p->pid);
-		if (access(path, F_OK) && errno == ENOENT) {
-			proc__free_maps(p);
-			free(p);
-			gone++;
-			continue;
-		}
 		/* Short of memory: forget it too; it is read again if it samples. */
-		if (table__reserve(&live, proc_hash)) {
-			proc__free_maps(p);
-			free(p);
+		if ((access(path, F_OK) && errno == ENOENT) ||
+		    table__reserve(&live, proc_hash)) {
+			proc__drop(s, p);
 			gone++;
 			continue;
 		}
@@ -661,8 +691,11 @@ void symbolizer__forget_process(struct symbolizer *s, uint32_t pid)
 {
 	struct proc *p = proc_find(s, pid);
 
-	if (p)
-		proc__free_maps(p);
+	if (!p)
+		return;
+	proc__free_maps(p);
+	if (s->hooks.process_dropped)
+		s->hooks.process_dropped(s->hooks.ctx, pid);
 }
 
 bool symbolizer__has_process(const struct symbolizer *s, uint32_t pid)
@@ -801,6 +834,8 @@ void symbolizer__free(struct symbolizer *s)
 
 		if (d && d->owns_syms)
 			elf_symtab__free(d->syms);
+		if (d && d->hooked && s->hooks.file_dropped)
+			s->hooks.file_dropped(s->hooks.ctx, d->hooked);
 		free(d);
 	}
 	free(s->procs.slots);
@@ -808,6 +843,11 @@ void symbolizer__free(struct symbolizer *s)
 	free(s->build_ids.slots);
 	ksyms__free(s->ksyms);
 	free(s);
+}
+
+void symbolizer__set_hooks(struct symbolizer *s, const struct symbolizer_hooks *h)
+{
+	s->hooks = *h;
 }
 
 const struct symbolizer_stats *symbolizer__stats(const struct symbolizer *s)

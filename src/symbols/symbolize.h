@@ -26,9 +26,32 @@ struct symbolizer_stats {
 	uint64_t kernel_unresolved;
 };
 
+/* One executable mapping of a process, as a hook sees it. */
+struct mapped_region {
+	uint64_t start, end, pgoff;
+	void *file;		/* file_loaded's handle; NULL: no file, or none */
+};
+
+/*
+ * What others derive from the files the symbolizer opens (the unwinder's
+ * tables): told when a file is first opened (fd valid during the call
+ * only; the returned handle is kept with the file), when it is freed, and
+ * when a process's mappings are read or dropped. Each file is read once.
+ */
+struct symbolizer_hooks {
+	void *ctx;
+	void *(*file_loaded)(void *ctx, int fd);
+	void (*file_dropped)(void *ctx, void *file);
+	void (*process_mapped)(void *ctx, uint32_t pid,
+			       const struct mapped_region *r, size_t n);
+	void (*process_dropped)(void *ctx, uint32_t pid);
+};
+
 /* proc_root is "/proc" on a host, e.g. "/host/proc" in a pod. */
 struct symbolizer *symbolizer__new(const char *proc_root);
 void symbolizer__free(struct symbolizer *s);
+/* Before any process is added; h is copied. */
+void symbolizer__set_hooks(struct symbolizer *s, const struct symbolizer_hooks *h);
 
 /*
  * Reads kallsyms now: it shows addresses only to CAP_SYSLOG (or a low

@@ -2,7 +2,7 @@
 /*
  * Compact unwind tables of one ELF file, evaluated ahead of time from its
  * call frame information (.eh_frame, else .debug_frame) with libdw, in the
- * form the BPF walker uses (bpf/unwind.h).
+ * form the BPF walker uses (bpf/unwind.h); cfi_packed.h packs them for it.
  *
  * A table is a sorted list of rows "from this pc on, unwind with rule r";
  * a row governs up to the next row. Addresses are the ELF file's own
@@ -27,8 +27,6 @@
 
 /* Default row limit of cfi_table__from_fd(): 4M rows = 64 MiB of table. */
 #define CFI_TABLE_MAX_ROWS	(4u << 20)
-/* Packed tables may span at most this many 64 KiB pages (4 GiB). */
-#define CFI_PACKED_MAX_PAGES	(1u << 16)
 
 enum cfi_source {		/* bits: both when .debug_frame filled gaps */
 	CFI_SOURCE_EH_FRAME = 1,
@@ -77,41 +75,5 @@ void cfi_table__free(struct cfi_table *t);	/* accepts NULL */
  */
 const struct unwind_rule *cfi_table__find(const struct cfi_table *t,
 					  uint64_t pc);
-
-/*
- * The BPF form (bpf/unwind.h): rows[] are UNWIND_ROW(pc & 0xffff, global
- * rule), pages of 1 << UNWIND_PAGE_SHIFT bytes from first_page on; the
- * rows of page p are rows[page_index[p] .. page_index[p + 1]), and
- * page_index[npages] = nrows. A page whose first byte is governed by a
- * rule starts with a row at that byte, so a lookup reads only its page.
- * Exception: a copy of a UNWIND_CFA_NONE row is not made at page starts,
- * so "not found" in the packed form means the same as UNWIND_CFA_NONE.
- */
-struct cfi_packed {
-	uint64_t first_page;	/* first row's pc >> UNWIND_PAGE_SHIFT */
-	uint32_t npages;
-	uint32_t nrows;
-	uint32_t *page_index;	/* npages + 1 entries */
-	uint32_t *rows;
-};
-
-/*
- * Packs t into out with rule_map[i] the global rule index of the table's
- * rule i (t->nrules entries). 0 or -errno: -EINVAL bad arguments, -ENOENT
- * empty table, -E2BIG more than CFI_PACKED_MAX_PAGES pages, -ENOMEM.
- * out is zeroed on failure; free it with cfi_packed__free().
- */
-int cfi_table__pack(const struct cfi_table *t, const uint16_t *rule_map,
-		    struct cfi_packed *out);
-void cfi_packed__free(struct cfi_packed *p);	/* accepts NULL; zeroes */
-
-/*
- * The global rule of pc in the packed form, written as the BPF program
- * does it: page window, then a binary search of at most 17 steps (a page
- * holds at most 65536 rows). *found false (and 0 returned) when no row
- * governs pc.
- */
-uint32_t cfi_packed__find(const struct cfi_packed *p, uint64_t pc,
-			  bool *found);
 
 #endif

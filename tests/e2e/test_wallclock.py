@@ -59,7 +59,7 @@ def test_process_noticed_and_read_once(tmp_path, spawn, cgroup_dir):
     stacks = read_folded(out / "stacks.folded")
     assert any(s[-1].endswith("_[c]") for s in stacks), "no on-CPU sample"
     assert any(s[-1].endswith("_[o]") for s in stacks), "no off-CPU interval"
-    assert counter(summary, "process notices") == 1, summary
+    assert counter(summary, "processes noticed") == 1, summary
     assert counter(summary, "processes read") == 1, summary
 
 

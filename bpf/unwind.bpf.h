@@ -1,0 +1,380 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The user-stack walker of both collectors: CFI tables (unwind.h) built by
+ * user space from each mapped file's .eh_frame, walked here frame by frame
+ * in a bpf_loop (5.17+); frame pointers only where a mapping has no table
+ * (JIT code, anonymous memory) or the process's tables are not loaded yet.
+ *
+ * The table maps are big and the same for every collector: the first
+ * collector loaded owns them, the other reuses them (bpf_map__reuse_fd),
+ * as with process notices.
+ *
+ * A walked stack is kept in ustacks under a 31-bit id taken from its
+ * 64-bit hash, so keys keep a stack id as bpf_get_stackid() gives one; a
+ * different stack with the same id is a collision, counted, as in a
+ * stack-trace map.
+ */
+#ifndef SYSSCOPE_UNWIND_BPF_H
+#define SYSSCOPE_UNWIND_BPF_H
+
+#include "unwind.h"
+
+#ifndef EFAULT
+#define EFAULT 14
+#endif
+#ifndef EEXIST
+#define EEXIST 17
+#endif
+#ifndef ENOSPC
+#define ENOSPC 28
+#endif
+
+/* Sizes are set by user space before load; these are placeholders. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 1);
+	__type(key, __u32);			/* tgid */
+	__type(value, struct unwind_proc);
+} unwind_procs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct unwind_table_info);
+} unwind_tables SEC(".maps");
+
+/* Written by user space through mmap: tables are large. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct unwind_block);
+} unwind_pages SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct unwind_block);
+} unwind_rows SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, UNWIND_MAX_RULES);
+	__type(key, __u32);
+	__type(value, struct unwind_rule);
+} unwind_rules SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, UNWIND_STAT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} unwind_stats SEC(".maps");
+
+/* This collector's walked user stacks, by id (see above). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ustack);
+} ustacks SEC(".maps");
+
+struct unwind_scratch {
+	struct ustack stack;
+	__u64 pc, sp, fp;
+	__u32 depth;
+	__u32 stop;		/* enum unwind_stat of why the walk ended */
+	bool exact_pc;		/* pc is not a return address (first, signal) */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct unwind_scratch);
+} unwind_scratch SEC(".maps");
+
+static __always_inline void unwind_stat(__u32 stat)
+{
+	__u64 *v = bpf_map_lookup_elem(&unwind_stats, &stat);
+
+	if (v)
+		*v += 1;
+}
+
+struct unwind_ctx {
+	struct unwind_scratch *w;
+	struct unwind_proc *proc;	/* NULL: no tables for this process */
+};
+
+/* The mapping holding pc, by binary search; NULL if none does. */
+static __always_inline const struct unwind_mapping *
+unwind_find_mapping(const struct unwind_proc *p, __u64 pc)
+{
+	__u32 lo = 0, hi = p->nmaps;
+
+	if (hi > UNWIND_MAX_MAPPINGS)
+		return NULL;
+	for (int i = 0; i < 9 && lo < hi; i++) {	/* 2^9 > UNWIND_MAX_MAPPINGS */
+		/* mid < hi <= UNWIND_MAX_MAPPINGS: the mask tells the verifier. */
+		__u32 mid = ((lo + hi) / 2) & (UNWIND_MAX_MAPPINGS - 1);
+
+		if (pc < p->maps[mid].start)
+			hi = mid;
+		else if (pc >= p->maps[mid].end)
+			lo = mid + 1;
+		else
+			return &p->maps[mid];
+	}
+	return NULL;
+}
+
+/* Entry idx of a block array (rows or pages); 0 past its end. */
+static __always_inline __u32 unwind_at(void *array, __u32 idx)
+{
+	__u32 key = idx / UNWIND_BLOCK;
+	struct unwind_block *b = bpf_map_lookup_elem(array, &key);
+
+	return b ? b->v[idx & (UNWIND_BLOCK - 1)] : 0;
+}
+
+/*
+ * The index of the rule governing vaddr in table id, or -1 (no row: a gap,
+ * or outside the table). The page's rows are [lo, hi); each page that a
+ * rule governs from its first byte has a row there (see
+ * cfi_packed__from_table). A global function: the verifier checks it once,
+ * not at every state of the walk that calls it.
+ */
+__noinline int unwind_rule_index(__u32 table, __u64 vaddr)
+{
+	struct unwind_table_info *t = bpf_map_lookup_elem(&unwind_tables, &table);
+	__u32 idx, lo, hi, target;
+	__u64 page;
+
+	if (!t || !t->npages)
+		return -1;
+	page = (vaddr >> UNWIND_PAGE_SHIFT) - t->first_page;
+	if (vaddr >> UNWIND_PAGE_SHIFT < t->first_page || page >= t->npages)
+		return -1;
+	idx = t->page_base + (__u32)page;
+	lo = unwind_at(&unwind_pages, idx);
+	hi = unwind_at(&unwind_pages, idx + 1);
+	target = vaddr & 0xffff;
+	if (lo >= hi || UNWIND_ROW_PC(unwind_at(&unwind_rows, t->row_base + lo)) > target)
+		return -1;
+	for (int i = 0; i < 17 && lo + 1 < hi; i++) {
+		__u32 mid = lo + (hi - lo) / 2;
+
+		if (UNWIND_ROW_PC(unwind_at(&unwind_rows, t->row_base + mid)) <= target)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return UNWIND_ROW_RULE(unwind_at(&unwind_rows, t->row_base + lo));
+}
+
+static __always_inline bool unwind_read(__u64 *dst, __u64 addr)
+{
+	return !bpf_probe_read_user(dst, sizeof(*dst), (void *)addr);
+}
+
+/* One frame by frame pointers: [fp] is the caller's fp, [fp + 8] the return address. */
+static __always_inline long unwind_fp_step(struct unwind_scratch *w)
+{
+	__u64 fp = w->fp, ra, next_fp;
+
+	if (!fp || fp & 7 || fp < w->sp) {
+		w->stop = UNWIND_STAT_FP_END;
+		return 1;
+	}
+	if (!unwind_read(&next_fp, fp) || !unwind_read(&ra, fp + 8)) {
+		w->stop = UNWIND_STAT_BAD_READ;
+		return 1;
+	}
+	w->pc = ra;
+	w->sp = fp + 16;
+	w->fp = next_fp;
+	w->exact_pc = false;
+	return 0;
+}
+
+/*
+ * An rt_sigreturn trampoline: the interrupted registers are in the
+ * ucontext at sp (x86-64: uc_mcontext at 40; rbp, rsp, rip at 10, 15, 16
+ * words into it).
+ */
+static __always_inline long unwind_signal_step(struct unwind_scratch *w)
+{
+	__u64 mc = w->sp + 40;
+
+	if (!unwind_read(&w->fp, mc + 10 * 8) ||
+	    !unwind_read(&w->sp, mc + 15 * 8) ||
+	    !unwind_read(&w->pc, mc + 16 * 8)) {
+		w->stop = UNWIND_STAT_BAD_READ;
+		return 1;
+	}
+	w->exact_pc = true;	/* the interrupted instruction, not a return */
+	return 0;
+}
+
+static __always_inline long unwind_cfi_step(struct unwind_scratch *w,
+					    const struct unwind_rule *r)
+{
+	__u64 cfa, ra, fp = w->fp;
+
+	switch (r->cfa_kind) {
+	case UNWIND_CFA_SP:
+		cfa = w->sp + r->cfa_off;
+		break;
+	case UNWIND_CFA_FP:
+		if (!w->fp) {
+			w->stop = UNWIND_STAT_UNKNOWN_RULE;
+			return 1;
+		}
+		cfa = w->fp + r->cfa_off;
+		break;
+	case UNWIND_CFA_PLT:
+		cfa = w->sp + 8 + ((w->pc & 15) >= (__u64)r->cfa_off ? 8 : 0);
+		break;
+	case UNWIND_CFA_STOP:
+		w->stop = UNWIND_STAT_END;
+		return 1;
+	case UNWIND_CFA_SIGNAL:
+		return unwind_signal_step(w);
+	case UNWIND_CFA_NONE:
+		w->stop = UNWIND_STAT_NO_ROW;
+		return 1;
+	default:
+		w->stop = UNWIND_STAT_UNKNOWN_RULE;
+		return 1;
+	}
+	if (!unwind_read(&ra, cfa - 8)) {
+		w->stop = UNWIND_STAT_BAD_READ;
+		return 1;
+	}
+	if (r->fp_kind == UNWIND_REG_CFA) {
+		if (!unwind_read(&fp, cfa + r->fp_off)) {
+			w->stop = UNWIND_STAT_BAD_READ;
+			return 1;
+		}
+	} else if (r->fp_kind != UNWIND_REG_SAME) {
+		fp = 0;		/* unknown from here: a CFA that needs it stops */
+	}
+	w->pc = ra;
+	w->sp = cfa;
+	w->fp = fp;
+	w->exact_pc = false;
+	return 0;
+}
+
+static long unwind_step(__u32 i, void *data)
+{
+	struct unwind_ctx *c = data;
+	struct unwind_scratch *w = c->w;
+	const struct unwind_mapping *m = NULL;
+	const struct unwind_rule *r;
+	__u64 lookup;
+	__u32 d;
+	long done;
+	int rule;
+
+	/* A return address is after its call: look up the call itself. */
+	lookup = w->exact_pc ? w->pc : w->pc - 1;
+	if (c->proc)
+		m = unwind_find_mapping(c->proc, lookup);
+	if (!m || m->table == UNWIND_TABLE_FP) {
+		unwind_stat(c->proc ? UNWIND_STAT_FP_FRAMES :
+				      UNWIND_STAT_FP_NO_TABLES);
+		done = unwind_fp_step(w);
+	} else {
+		rule = unwind_rule_index(m->table, lookup - m->bias);
+		r = rule >= 0 ? bpf_map_lookup_elem(&unwind_rules, &rule) : NULL;
+		if (!r) {
+			w->stop = UNWIND_STAT_NO_ROW;
+			return 1;
+		}
+		done = unwind_cfi_step(w, r);
+	}
+	if (done)
+		return 1;
+	if (!w->pc) {
+		w->stop = UNWIND_STAT_END;
+		return 1;
+	}
+	d = w->depth;
+	if (d >= MAX_STACK_DEPTH) {
+		w->stop = UNWIND_STAT_DEPTH;
+		return 1;
+	}
+	w->stack.ips[d] = w->pc;
+	w->depth = d + 1;
+	return 0;
+}
+
+static __always_inline __u64 unwind_hash(const struct ustack *s, __u32 n)
+{
+	__u64 h = 0xcbf29ce484222325ULL;
+
+	for (__u32 i = 0; i < MAX_STACK_DEPTH && i < n; i++)
+		h = (h ^ s->ips[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+/*
+ * Walks the user stack of current from its saved user registers and keeps
+ * it in ustacks: its id (>= 0), or -errno (-EFAULT: no stack at all,
+ * -EEXIST: collision, -ENOSPC: ustacks full). *tables: the process's
+ * tables were loaded (else the walk was by frame pointers only: not worth
+ * remembering).
+ */
+static __always_inline __s32 unwind_user_stack(__u32 tgid, bool *tables)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	struct unwind_ctx c = {};
+	struct ustack *old;
+	__u32 zero = 0, id, n;
+	long err;
+
+	*tables = false;
+	c.w = bpf_map_lookup_elem(&unwind_scratch, &zero);
+	if (!c.w)
+		return -EFAULT;
+	c.w->pc = regs->ip;
+	c.w->sp = regs->sp;
+	c.w->fp = regs->bp;
+	c.w->exact_pc = true;
+	c.w->stop = UNWIND_STAT_DEPTH;
+	if (!c.w->pc)
+		return -EFAULT;
+	c.w->stack.ips[0] = c.w->pc;
+	c.w->depth = 1;
+	c.proc = bpf_map_lookup_elem(&unwind_procs, &tgid);
+	*tables = c.proc != NULL;
+	bpf_loop(MAX_STACK_DEPTH, unwind_step, &c, 0);
+	unwind_stat(c.w->stop);
+	n = c.w->depth;
+	/* Zero after the last frame: the stack's end, and a stable value. */
+	for (__u32 i = 1; i < MAX_STACK_DEPTH; i++)
+		if (i >= n)
+			c.w->stack.ips[i] = 0;
+	c.w->stack.hash = unwind_hash(&c.w->stack, n);
+	id = (__u32)(c.w->stack.hash >> 33);	/* 31 bits: a valid id */
+	err = bpf_map_update_elem(&ustacks, &id, &c.w->stack, BPF_NOEXIST);
+	if (err == -EEXIST) {
+		old = bpf_map_lookup_elem(&ustacks, &id);
+		if (old && old->hash != c.w->stack.hash)
+			return -EEXIST;
+	} else if (err) {
+		return -ENOSPC;
+	}
+	return id;
+}
+
+#endif

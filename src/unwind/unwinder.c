@@ -1,0 +1,534 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The walker's tables in BPF (see unwinder.h). Rows and page indexes of
+ * every loaded file live in two big mmap'able arrays; each file takes a
+ * contiguous range of each, found first-fit in a list of free ranges, so
+ * a freed table's room is reused. Rules are shared by all files and never
+ * freed: a whole node has a few hundred distinct ones.
+ *
+ * A table is written (rows, pages, then its slot in unwind_tables) before
+ * any process entry points to it, so BPF never reads a half-written one.
+ */
+#include <errno.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/types.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "cfi_packed.h"
+#include "cfi_table.h"
+#include "stacks.h"
+#include "unwind.h"
+#include "unwinder.h"
+
+#define MAX_SEGMENTS 16
+/* Page-index entries per row budget: a page holds ~700 rows on average. */
+#define PAGES_PER_ROWS 64
+
+/* A free range [start, start + len) of one of the big arrays. */
+struct extent {
+	uint32_t start, len;
+};
+
+struct extents {
+	struct extent *e;	/* sorted by start, not touching */
+	size_t n, cap;
+};
+
+struct segment {
+	uint64_t offset, vaddr, filesz;
+};
+
+struct unwind_file {
+	uint32_t table;			/* slot in unwind_tables */
+	uint32_t row_base, nrows;
+	uint32_t page_base, npages;	/* npages + 1 entries used */
+	struct segment seg[MAX_SEGMENTS];
+	size_t nseg;
+};
+
+struct rule_slot {
+	struct unwind_rule rule;
+	uint32_t index;
+	bool used;
+};
+
+struct unwinder {
+	struct unwind_map_fds fds;
+	uint32_t *rows, *pages;		/* mmap'ed BPF arrays */
+	size_t rows_bytes, pages_bytes;
+	uint32_t max_rows, max_pages, max_tables;
+	struct extents free_rows, free_pages;
+	bool *table_used;
+	struct rule_slot *rules;	/* open addressing, UNWIND_MAX_RULES */
+	uint32_t nrules;
+	struct unwinder_stats stats;
+};
+
+static const char *const stat_names[UNWIND_STAT_MAX] = {
+	[UNWIND_STAT_END] = "unwind: walks to the outermost frame",
+	[UNWIND_STAT_FP_END] = "unwind: walks ended by frame pointers",
+	[UNWIND_STAT_DEPTH] = "unwind: walks cut at 127 frames",
+	[UNWIND_STAT_BAD_READ] = "unwind: walks stopped, stack unreadable",
+	[UNWIND_STAT_UNKNOWN_RULE] = "unwind: walks stopped, unknown rule",
+	[UNWIND_STAT_NO_ROW] = "unwind: walks stopped, pc in no function",
+	[UNWIND_STAT_FP_FRAMES] = "unwind: frames by frame pointers (no table)",
+	[UNWIND_STAT_FP_NO_TABLES] = "unwind: frames by frame pointers (process not loaded yet)",
+};
+
+const char *unwind_stat__name(int stat)
+{
+	return stat >= 0 && stat < UNWIND_STAT_MAX ? stat_names[stat] : "?";
+}
+
+/* ---- map set-up, before load ---- */
+
+int unwind_bpf_maps__configure(const struct unwind_bpf_maps *m,
+			       const struct unwind_limits *lim,
+			       const struct unwind_map_fds *shared)
+{
+	uint32_t pages = lim->max_rows / PAGES_PER_ROWS + lim->max_tables * 2;
+	uint32_t blocks = (lim->max_rows + UNWIND_BLOCK - 1) / UNWIND_BLOCK;
+	int err;
+
+	if (shared) {
+		err = bpf_map__reuse_fd(m->procs, shared->procs);
+		err = err ?: bpf_map__reuse_fd(m->tables, shared->tables);
+		err = err ?: bpf_map__reuse_fd(m->pages, shared->pages);
+		err = err ?: bpf_map__reuse_fd(m->rows, shared->rows);
+		err = err ?: bpf_map__reuse_fd(m->rules, shared->rules);
+		return err ?: bpf_map__reuse_fd(m->stats, shared->stats);
+	}
+	err = bpf_map__set_max_entries(m->procs, lim->max_procs);
+	err = err ?: bpf_map__set_max_entries(m->tables, lim->max_tables);
+	err = err ?: bpf_map__set_max_entries(m->pages,
+					      (pages + UNWIND_BLOCK - 1) / UNWIND_BLOCK);
+	return err ?: bpf_map__set_max_entries(m->rows, blocks);
+}
+
+void unwind_bpf_maps__fds(const struct unwind_bpf_maps *m,
+			  struct unwind_map_fds *out)
+{
+	*out = (struct unwind_map_fds){
+		bpf_map__fd(m->procs), bpf_map__fd(m->tables),
+		bpf_map__fd(m->pages), bpf_map__fd(m->rows),
+		bpf_map__fd(m->rules), bpf_map__fd(m->stats),
+	};
+}
+
+/* ---- free ranges ---- */
+
+static int extents__insert(struct extents *x, size_t at, struct extent e)
+{
+	if (x->n == x->cap) {
+		size_t cap = x->cap ? x->cap * 2 : 16;
+		struct extent *n = realloc(x->e, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		x->e = n;
+		x->cap = cap;
+	}
+	memmove(&x->e[at + 1], &x->e[at], (x->n - at) * sizeof(*x->e));
+	x->e[at] = e;
+	x->n++;
+	return 0;
+}
+
+/* First fit; the start of len free entries, or -ENOSPC. */
+static int64_t extents__take(struct extents *x, uint32_t len)
+{
+	for (size_t i = 0; i < x->n; i++) {
+		struct extent *e = &x->e[i];
+		uint32_t start = e->start;
+
+		if (e->len < len)
+			continue;
+		e->start += len;
+		e->len -= len;
+		if (!e->len) {
+			memmove(e, e + 1, (x->n - i - 1) * sizeof(*e));
+			x->n--;
+		}
+		return start;
+	}
+	return -ENOSPC;
+}
+
+/* Gives [start, start + len) back, merged with its neighbours. */
+static int extents__give(struct extents *x, uint32_t start, uint32_t len)
+{
+	size_t i = 0;
+
+	while (i < x->n && x->e[i].start < start)
+		i++;
+	if (i > 0 && x->e[i - 1].start + x->e[i - 1].len == start) {
+		x->e[i - 1].len += len;
+		if (i < x->n && start + len == x->e[i].start) {
+			x->e[i - 1].len += x->e[i].len;
+			memmove(&x->e[i], &x->e[i + 1], (x->n - i - 1) * sizeof(*x->e));
+			x->n--;
+		}
+		return 0;
+	}
+	if (i < x->n && start + len == x->e[i].start) {
+		x->e[i].start = start;
+		x->e[i].len += len;
+		return 0;
+	}
+	return extents__insert(x, i, (struct extent){ start, len });
+}
+
+/* ---- rules ---- */
+
+static uint32_t rule_hash(const struct unwind_rule *r)
+{
+	uint32_t h = 2166136261u;
+	const unsigned char *p = (const unsigned char *)r;
+
+	for (size_t i = 0; i < sizeof(*r); i++)
+		h = (h ^ p[i]) * 16777619u;
+	return h;
+}
+
+/* The global index of r, added to unwind_rules if new; -errno. */
+static int64_t rule_index(struct unwinder *u, const struct unwind_rule *r)
+{
+	uint32_t i = rule_hash(r) & (UNWIND_MAX_RULES - 1);
+
+	for (uint32_t probes = 0; probes < UNWIND_MAX_RULES; probes++) {
+		struct rule_slot *s = &u->rules[i];
+
+		if (s->used && !memcmp(&s->rule, r, sizeof(*r)))
+			return s->index;
+		if (!s->used) {
+			/* Kept one short of full, so probes always end. */
+			if (u->nrules + 1 >= UNWIND_MAX_RULES)
+				return -ENOSPC;
+			if (bpf_map_update_elem(u->fds.rules, &u->nrules, r, BPF_ANY))
+				return -errno;
+			*s = (struct rule_slot){ *r, u->nrules++, true };
+			return s->index;
+		}
+		i = (i + 1) & (UNWIND_MAX_RULES - 1);
+	}
+	return -ENOSPC;
+}
+
+/* ---- files ---- */
+
+static int read_segments(int fd, struct unwind_file *f)
+{
+	GElf_Phdr ph;
+	size_t n;
+	Elf *e;
+	int err = 0;
+
+	elf_version(EV_CURRENT);
+	e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (!e)
+		return -EINVAL;
+	if (elf_getphdrnum(e, &n)) {
+		err = -EINVAL;
+		goto out;
+	}
+	for (size_t i = 0; i < n && f->nseg < MAX_SEGMENTS; i++) {
+		if (!gelf_getphdr(e, (int)i, &ph) || ph.p_type != PT_LOAD)
+			continue;
+		f->seg[f->nseg++] = (struct segment){ ph.p_offset, ph.p_vaddr,
+						      ph.p_filesz };
+	}
+out:
+	elf_end(e);
+	return err;
+}
+
+/* Rule indexes of t, global; 0 or -errno. */
+static int map_rules(struct unwinder *u, const struct cfi_table *t,
+		     uint16_t *map)
+{
+	for (size_t i = 0; i < t->nrules; i++) {
+		int64_t g = rule_index(u, &t->rules[i]);
+
+		if (g < 0)
+			return (int)g;
+		map[i] = (uint16_t)g;
+	}
+	return 0;
+}
+
+static int64_t free_table_slot(const struct unwinder *u)
+{
+	for (uint32_t i = 0; i < u->max_tables; i++)
+		if (!u->table_used[i])
+			return i;
+	return -ENOSPC;
+}
+
+/* Places p in the arrays and publishes its slot; 0 or -errno. */
+static int place(struct unwinder *u, struct unwind_file *f,
+		 const struct cfi_packed *p)
+{
+	int64_t slot = free_table_slot(u), rows, pages;
+	struct unwind_table_info info;
+
+	if (slot < 0)
+		return (int)slot;
+	rows = extents__take(&u->free_rows, p->nrows);
+	if (rows < 0)
+		return (int)rows;
+	pages = extents__take(&u->free_pages, p->npages + 1);
+	if (pages < 0) {
+		extents__give(&u->free_rows, (uint32_t)rows, p->nrows);
+		return (int)pages;
+	}
+	f->table = (uint32_t)slot;
+	f->row_base = (uint32_t)rows;
+	f->nrows = p->nrows;
+	f->page_base = (uint32_t)pages;
+	f->npages = p->npages;
+	memcpy(&u->rows[rows], p->rows, p->nrows * sizeof(*p->rows));
+	memcpy(&u->pages[pages], p->page_index,
+	       (p->npages + 1) * sizeof(*p->page_index));
+	info = (struct unwind_table_info){
+		.first_page = p->first_page, .npages = p->npages,
+		.page_base = f->page_base, .row_base = f->row_base,
+	};
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	if (bpf_map_update_elem(u->fds.tables, &f->table, &info, BPF_ANY)) {
+		int err = -errno;
+
+		extents__give(&u->free_rows, f->row_base, f->nrows);
+		extents__give(&u->free_pages, f->page_base, f->npages + 1);
+		return err;
+	}
+	u->table_used[slot] = true;
+	u->stats.rows_used += f->nrows;
+	return 0;
+}
+
+static void count_failure(struct unwinder *u, int err)
+{
+	if (err == -ENOENT)
+		u->stats.files_no_cfi++;
+	else if (err == -ENOSPC)
+		u->stats.files_no_room++;
+	else
+		u->stats.files_failed++;
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static int build(struct unwinder *u, int fd, struct unwind_file *f)
+{
+	struct cfi_packed p = { 0 };
+	struct cfi_table *t;
+	uint16_t *map;
+	int err;
+
+	err = read_segments(fd, f);
+	if (err)
+		return err;
+	t = cfi_table__from_fd(fd, u->max_rows, NULL);
+	if (!t)
+		return -errno;
+	map = calloc(t->nrules ? t->nrules : 1, sizeof(*map));
+	err = map ? map_rules(u, t, map) : -ENOMEM;
+	err = err ?: cfi_packed__from_table(t, map, &p);
+	err = err ?: place(u, f, &p);
+	cfi_packed__free(&p);
+	free(map);
+	cfi_table__free(t);
+	return err;
+}
+
+struct unwind_file *unwinder__load_file(struct unwinder *u, int fd)
+{
+	struct unwind_file *f = calloc(1, sizeof(*f));
+	uint64_t t0 = mono_ns();
+	int err;
+
+	if (!f)
+		return NULL;
+	err = build(u, fd, f);
+	u->stats.build_ns += mono_ns() - t0;
+	if (err) {
+		count_failure(u, err);
+		free(f);
+		return NULL;
+	}
+	u->stats.files++;
+	return f;
+}
+
+void unwinder__drop_file(struct unwinder *u, struct unwind_file *f)
+{
+	struct unwind_table_info none = { 0 };
+
+	if (!f)
+		return;
+	/* BPF sees the slot empty before its room is reused. */
+	bpf_map_update_elem(u->fds.tables, &f->table, &none, BPF_ANY);
+	u->table_used[f->table] = false;
+	extents__give(&u->free_rows, f->row_base, f->nrows);
+	extents__give(&u->free_pages, f->page_base, f->npages + 1);
+	u->stats.rows_used -= f->nrows;
+	u->stats.files_freed++;
+	free(f);
+}
+
+/* ---- processes ---- */
+
+/* ELF address of a pc in r: pc - bias, through the segment at pgoff. */
+static bool region_bias(const struct unwind_region *r, uint64_t *bias)
+{
+	const struct unwind_file *f = r->file;
+
+	for (size_t i = 0; i < f->nseg; i++) {
+		const struct segment *s = &f->seg[i];
+
+		if (r->pgoff >= (s->offset & ~4095ull) &&
+		    r->pgoff < s->offset + s->filesz) {
+			*bias = r->start - r->pgoff + s->offset - s->vaddr;
+			return true;
+		}
+	}
+	return false;
+}
+
+int unwinder__set_process(struct unwinder *u, uint32_t pid,
+			  const struct unwind_region *r, size_t n)
+{
+	struct unwind_proc *p = calloc(1, sizeof(*p));
+	int err = 0;
+
+	if (!p)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		struct unwind_mapping *m = &p->maps[p->nmaps];
+		uint64_t bias = 0;
+
+		if (p->nmaps == UNWIND_MAX_MAPPINGS) {
+			u->stats.mappings_cut += n - i;
+			break;
+		}
+		*m = (struct unwind_mapping){ r[i].start, r[i].end, 0,
+					      UNWIND_TABLE_FP, 0 };
+		if (r[i].file && region_bias(&r[i], &bias)) {
+			m->bias = bias;
+			m->table = r[i].file->table;
+		}
+		p->nmaps++;
+	}
+	if (bpf_map_update_elem(u->fds.procs, &pid, p, BPF_ANY)) {
+		err = -errno;
+		if (err == -E2BIG || err == -ENOMEM)
+			u->stats.processes_no_room++;
+	} else {
+		u->stats.processes++;
+	}
+	free(p);
+	return err;
+}
+
+void unwinder__drop_process(struct unwinder *u, uint32_t pid)
+{
+	bpf_map_delete_elem(u->fds.procs, &pid);
+}
+
+/* ---- the whole ---- */
+
+static void *map_array(int fd, size_t *bytes)
+{
+	struct bpf_map_info info = { 0 };
+	__u32 len = sizeof(info);
+	long page = sysconf(_SC_PAGESIZE);
+	void *p;
+
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return NULL;
+	*bytes = ((size_t)info.max_entries * info.value_size + page - 1) /
+		 page * page;
+	p = mmap(NULL, *bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/* Entries (u32) of a block array. */
+static uint32_t array_len(int fd)
+{
+	struct bpf_map_info info = { 0 };
+	__u32 len = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return 0;
+	return info.max_entries * (info.value_size / sizeof(uint32_t));
+}
+
+struct unwinder *unwinder__new(const struct unwind_map_fds *fds,
+			       const struct unwind_limits *lim)
+{
+	struct unwinder *u = calloc(1, sizeof(*u));
+	int err = -ENOMEM;
+
+	if (!u)
+		goto fail;
+	u->fds = *fds;
+	u->max_rows = array_len(fds->rows);
+	u->max_pages = array_len(fds->pages);
+	u->max_tables = lim->max_tables;
+	u->rows = map_array(fds->rows, &u->rows_bytes);
+	u->pages = map_array(fds->pages, &u->pages_bytes);
+	if (!u->rows || !u->pages) {
+		err = -errno;
+		goto fail;
+	}
+	u->table_used = calloc(u->max_tables ? u->max_tables : 1, 1);
+	u->rules = calloc(UNWIND_MAX_RULES, sizeof(*u->rules));
+	if (!u->table_used || !u->rules ||
+	    extents__give(&u->free_rows, 0, u->max_rows) ||
+	    extents__give(&u->free_pages, 0, u->max_pages))
+		goto fail;
+	u->stats.rows_max = u->max_rows;
+	return u;
+fail:
+	unwinder__free(u);
+	errno = -err;
+	return NULL;
+}
+
+void unwinder__free(struct unwinder *u)
+{
+	if (!u)
+		return;
+	if (u->rows)
+		munmap(u->rows, u->rows_bytes);
+	if (u->pages)
+		munmap(u->pages, u->pages_bytes);
+	free(u->free_rows.e);
+	free(u->free_pages.e);
+	free(u->table_used);
+	free(u->rules);
+	free(u);
+}
+
+const struct unwinder_stats *unwinder__stats(const struct unwinder *u)
+{
+	return &u->stats;
+}
+
+int unwinder__read_walk_stats(const struct unwinder *u, uint64_t *out)
+{
+	return percpu_counters__read(u->fds.stats, UNWIND_STAT_MAX, out);
+}

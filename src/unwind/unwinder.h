@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * User side of the BPF stack walker (bpf/unwind.bpf.h): builds each mapped
+ * file's CFI table once (cfi_table.h), places it in the shared BPF arrays
+ * under a memory budget, and tells BPF each process's executable mappings.
+ *
+ * Tables are kept per file, shared by every process that maps it, and
+ * freed when the last one is dropped. A file whose table does not fit, or
+ * has no CFI, is walked by frame pointers, and counted.
+ */
+#ifndef SYSSCOPE_UNWINDER_H
+#define SYSSCOPE_UNWINDER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <linux/types.h>
+#include "unwind.h"
+
+struct bpf_map;
+
+/* The walker's maps in one BPF object (see UNWIND_BPF_MAPS_OF). */
+struct unwind_bpf_maps {
+	struct bpf_map *procs, *tables, *pages, *rows, *rules, *stats;
+};
+
+#define UNWIND_BPF_MAPS_OF(skel) ((struct unwind_bpf_maps){		\
+	(skel)->maps.unwind_procs, (skel)->maps.unwind_tables,		\
+	(skel)->maps.unwind_pages, (skel)->maps.unwind_rows,		\
+	(skel)->maps.unwind_rules, (skel)->maps.unwind_stats })
+
+/* The same maps, loaded: what a second object reuses. */
+struct unwind_map_fds {
+	int procs, tables, pages, rows, rules, stats;
+};
+
+/* The memory budget of the tables, in rows of 4 bytes. */
+struct unwind_limits {
+	uint32_t max_rows;		/* all tables' rows together */
+	uint32_t max_tables;		/* files with a table at once */
+	uint32_t max_procs;		/* processes with mappings */
+};
+
+/* Default: 4M rows (16 MiB), about 200 MiB of typical code. */
+#define UNWIND_DEFAULT_ROWS (4u << 20)
+
+/*
+ * Before load: sizes the maps from lim, or, with shared, makes them reuse
+ * another object's. 0 or -errno.
+ */
+int unwind_bpf_maps__configure(const struct unwind_bpf_maps *m,
+			       const struct unwind_limits *lim,
+			       const struct unwind_map_fds *shared);
+void unwind_bpf_maps__fds(const struct unwind_bpf_maps *m,
+			  struct unwind_map_fds *out);
+
+struct unwinder_stats {
+	uint64_t files;			/* tables built and loaded */
+	uint64_t files_no_cfi;		/* no .eh_frame / .debug_frame */
+	uint64_t files_failed;		/* malformed, or over the limits */
+	uint64_t files_no_room;		/* over the budget: frame pointers */
+	uint64_t files_freed;		/* no process maps them any more */
+	uint64_t rows_used, rows_max;
+	uint64_t processes;		/* mappings given to BPF */
+	uint64_t processes_no_room;	/* unwind_procs full */
+	uint64_t mappings_cut;		/* over UNWIND_MAX_MAPPINGS */
+	uint64_t build_ns;		/* time spent building tables */
+};
+
+struct unwinder;
+struct unwind_file;
+
+/* The maps must be loaded (and outlive it). NULL and errno on failure. */
+struct unwinder *unwinder__new(const struct unwind_map_fds *fds,
+			       const struct unwind_limits *lim);
+void unwinder__free(struct unwinder *u);
+
+/*
+ * The table of the ELF file open at fd (read now; the caller keeps fd), or
+ * NULL when it has none: its mappings are then walked by frame pointers.
+ */
+struct unwind_file *unwinder__load_file(struct unwinder *u, int fd);
+/* Its table's room is freed (no process may map the file any more). */
+void unwinder__drop_file(struct unwinder *u, struct unwind_file *f);
+
+/* One executable mapping of a process; file NULL: frame pointers. */
+struct unwind_region {
+	uint64_t start, end, pgoff;
+	struct unwind_file *file;
+};
+
+/* Gives BPF pid's mappings (sorted by start). 0 or -errno. */
+int unwinder__set_process(struct unwinder *u, uint32_t pid,
+			  const struct unwind_region *r, size_t n);
+void unwinder__drop_process(struct unwinder *u, uint32_t pid);
+
+const struct unwinder_stats *unwinder__stats(const struct unwinder *u);
+/* The walker's counters (enum unwind_stat), summed over CPUs. */
+int unwinder__read_walk_stats(const struct unwinder *u, uint64_t *out);
+/* A counter's name in summary.txt. */
+const char *unwind_stat__name(int stat);
+
+#endif
