@@ -70,11 +70,74 @@ static __always_inline __s32 kernel_stack_id(void *ctx)
 	return id;
 }
 
+/* --validate-unwind: the walk checked in user space with libdw. */
+/* 1 in validate_every walks is also sent to user space (0: none). */
+const volatile __u32 validate_every = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 20);
+} unwind_samples SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} validate_count SEC(".maps");
+
+/*
+ * After a walk (the scratch still holds it): sends the registers, 16 KiB
+ * of stack and the walk, for user space to check with libdw. Sparse: the
+ * copy costs more than the walk.
+ */
+static __always_inline void unwind_validate(__u32 pid, __u32 tid)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct pt_regs *r = (struct pt_regs *)bpf_task_pt_regs(task);
+	struct unwind_scratch *w;
+	struct unwind_sample *e;
+	__u32 zero = 0, len = 0;
+	__u64 *n;
+
+	n = bpf_map_lookup_elem(&validate_count, &zero);
+	if (!validate_every || !n || (*n)++ % validate_every)
+		return;
+	w = bpf_map_lookup_elem(&unwind_scratch, &zero);
+	if (!w)
+		return;
+	e = bpf_ringbuf_reserve(&unwind_samples, sizeof(*e), 0);
+	if (!e)
+		return;
+	e->pid = pid;
+	e->tid = tid;
+	e->regs[0] = r->ax; e->regs[1] = r->dx; e->regs[2] = r->cx;
+	e->regs[3] = r->bx; e->regs[4] = r->si; e->regs[5] = r->di;
+	e->regs[6] = r->bp; e->regs[7] = r->sp; e->regs[8] = r->r8;
+	e->regs[9] = r->r9; e->regs[10] = r->r10; e->regs[11] = r->r11;
+	e->regs[12] = r->r12; e->regs[13] = r->r13; e->regs[14] = r->r14;
+	e->regs[15] = r->r15; e->regs[16] = r->ip;
+	for (int i = 0; i < UNWIND_COPY_BYTES / UNWIND_COPY_CHUNK; i++) {
+		if (bpf_probe_read_user(e->stack + i * UNWIND_COPY_CHUNK,
+					UNWIND_COPY_CHUNK,
+					(void *)(r->sp + i * UNWIND_COPY_CHUNK)))
+			break;
+		len += UNWIND_COPY_CHUNK;
+	}
+	e->stack_len = len;
+	e->nips = w->depth < MAX_STACK_DEPTH ? w->depth : MAX_STACK_DEPTH;
+	bpf_probe_read_kernel(e->ips, sizeof(e->ips), w->stack.ips);
+	bpf_ringbuf_submit(e, 0);
+}
+
 /* The user stack, walked with the CFI tables (unwind.bpf.h). */
 static __always_inline __s32 user_stack_id(__u32 tgid)
 {
 	bool tables;
 	__s32 id = unwind_user_stack(tgid, &tables);
+
+	if (validate_every && tables)
+		unwind_validate(tgid, (__u32)bpf_get_current_pid_tgid());
 
 	if (id < 0) {
 		stat_inc(ONCPU_STAT_USTACK_FAILED);

@@ -103,6 +103,21 @@ struct ustack {
 	__u64 ips[127];		/* MAX_STACK_DEPTH */
 };
 
+/*
+ * --validate-unwind: a sample's user registers and the top of its stack,
+ * with what the BPF walk found, for user space to walk again with libdw.
+ */
+#define UNWIND_COPY_CHUNK 4096
+#define UNWIND_COPY_BYTES (4 * UNWIND_COPY_CHUNK)
+struct unwind_sample {
+	__u32 pid, tid;
+	__u32 stack_len;	/* bytes of stack[] copied from regs[7] (rsp) on */
+	__u32 nips;
+	__u64 regs[17];		/* DWARF x86-64 order: rax rdx rcx rbx rsi rdi rbp rsp r8..r15 rip */
+	__u64 ips[127];		/* the BPF walk, leaf first */
+	__u8 stack[UNWIND_COPY_BYTES];
+};
+
 /* How user-stack walks end, and how their frames were found. */
 enum unwind_stat {
 	UNWIND_STAT_END,		/* reached the outermost frame */

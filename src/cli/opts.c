@@ -33,6 +33,9 @@ enum {
 	OPT_WINDOW,
 	OPT_RETENTION,
 	OPT_MEMORY_LIMIT,
+	OPT_UNWIND,
+	OPT_UNWIND_TABLES,
+	OPT_VALIDATE_UNWIND,
 };
 
 static const struct option long_options[] = {
@@ -63,6 +66,9 @@ static const struct option long_options[] = {
 	{ "memory-limit", required_argument, NULL, OPT_MEMORY_LIMIT },
 	{ "max-entries", required_argument, NULL, OPT_MAX_ENTRIES },
 	{ "max-stacks", required_argument, NULL, OPT_MAX_STACKS },
+	{ "unwind", required_argument, NULL, OPT_UNWIND },
+	{ "unwind-tables", required_argument, NULL, OPT_UNWIND_TABLES },
+	{ "validate-unwind", required_argument, NULL, OPT_VALIDATE_UNWIND },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
@@ -111,6 +117,13 @@ static const char usage[] =
 "                             (default 256M); the oldest windows go first\n"
 "      --max-entries N        distinct thread/stack keys kept (default 65536)\n"
 "      --max-stacks N         distinct stacks kept (default 32768)\n"
+"      --unwind cfi|fp        user stacks: CFI tables from .eh_frame, frame\n"
+"                             pointers where a file has none (cfi, the\n"
+"                             default), or frame pointers only (fp)\n"
+"      --unwind-tables SIZE   memory for CFI tables, 16M..4G (default 16M,\n"
+"                             about 200 MiB of code); files past it: fp\n"
+"      --validate-unwind N    check 1 in N on-CPU stack walks against libdw\n"
+"                             (16 KiB of stack copied; up to 500 per run)\n"
 "      --no-seccomp           debugging only: run without the seccomp filter\n"
 "      --sandbox-selftest     tests: check that forbidden calls fail, then run\n"
 "  -v, --verbose              libbpf messages (-vv: debug)\n"
@@ -326,6 +339,7 @@ static void opts__defaults(struct opts *o)
 	o->window_s = 60;
 	o->retention_s = 3600;
 	o->memory_limit = 256ULL << 20;
+	o->unwind_table_bytes = 16ULL << 20;
 }
 
 static enum opts_result parse_one(int c, const char *arg, struct opts *o,
@@ -425,6 +439,21 @@ static enum opts_result parse_one(int c, const char *arg, struct opts *o,
 	case OPT_MEMORY_LIMIT:
 		if (!parse_size(arg, &o->memory_limit))
 			return fail(err, errlen, "invalid memory limit '%s': expected a size such as 256M, 16M .. 1T", arg);
+		break;
+	case OPT_UNWIND:
+		if (strcmp(arg, "cfi") && strcmp(arg, "fp"))
+			return fail(err, errlen, "invalid unwind '%s': expected cfi or fp", arg);
+		o->unwind_fp_only = !strcmp(arg, "fp");
+		break;
+	case OPT_VALIDATE_UNWIND:
+		if (!parse_u64(arg, 1, 1000000, &v))
+			return fail(err, errlen, "invalid --validate-unwind '%s': expected 1..1000000", arg);
+		o->validate_unwind = v;
+		break;
+	case OPT_UNWIND_TABLES:
+		if (!parse_size(arg, &o->unwind_table_bytes) ||
+		    o->unwind_table_bytes > (4ULL << 30))
+			return fail(err, errlen, "invalid table size '%s': expected 16M .. 4G", arg);
 		break;
 	case OPT_MAX_ENTRIES:
 	case OPT_MAX_STACKS:

@@ -58,6 +58,9 @@ struct opts {
 	uint64_t memory_limit;		/* bytes: RSS the agent keeps under */
 	uint32_t max_entries;		/* distinct (thread, stack) keys */
 	uint32_t max_stacks;		/* distinct stacks */
+	bool unwind_fp_only;		/* --unwind fp: no CFI tables */
+	uint64_t unwind_table_bytes;	/* --unwind-tables: rows of 4 bytes */
+	uint32_t validate_unwind;	/* check 1 in N walks with libdw; 0: off */
 	int verbose;
 };
 

@@ -44,6 +44,7 @@ static int oncpu__configure(struct oncpu *oc, const struct oncpu_config *cfg)
 	int err;
 
 	s->rodata->user_stacks = cfg->user_stacks;
+	s->rodata->validate_every = cfg->validate_every;
 	s->rodata->kernel_stacks = cfg->kernel_stacks;
 	err = filter__configure(&fv, &cfg->filter);
 	if (!err && cfg->shared_notices)
@@ -329,4 +330,9 @@ const char *oncpu__stat_name(enum oncpu_stat stat)
 void oncpu__unwind_fds(const struct oncpu *oc, struct unwind_map_fds *out)
 {
 	unwind_bpf_maps__fds(&UNWIND_BPF_MAPS_OF(oc->skel), out);
+}
+
+int oncpu__validate_fd(const struct oncpu *oc)
+{
+	return bpf_map__fd(oc->skel->maps.unwind_samples);
 }

@@ -28,6 +28,7 @@ struct oncpu_config {
 	/* The walker's table maps: sized by limits, or another's reused. */
 	struct unwind_limits unwind;
 	const struct unwind_map_fds *shared_unwind;
+	uint32_t validate_every;	/* 1 in N walks to the oracle; 0: none */
 };
 
 struct oncpu;
@@ -54,6 +55,8 @@ int oncpu__prog_fd(const struct oncpu *oc);
 void oncpu__notice_maps(const struct oncpu *oc, struct proc_notice_maps *out);
 /* Its walker's table maps (shared ones if it was given some). */
 void oncpu__unwind_fds(const struct oncpu *oc, struct unwind_map_fds *out);
+/* The ring buffer of struct unwind_sample (--validate-unwind). */
+int oncpu__validate_fd(const struct oncpu *oc);
 /* A counter's name in summary.txt and /metrics. */
 const char *oncpu__stat_name(enum oncpu_stat stat);
 

@@ -63,6 +63,13 @@ struct proc_notices *proc_notices__new(int ring_fd, struct symbolizer *sym,
 	return pn;
 }
 
+int proc_notices__add_ring(struct proc_notices *pn, int fd,
+			   int (*fn)(void *ctx, void *data, size_t len),
+			   void *ctx)
+{
+	return ring_buffer__add(pn->rb, fd, fn, ctx);
+}
+
 int proc_notices__poll(struct proc_notices *pn, int timeout_ms)
 {
 	int n = ring_buffer__poll(pn->rb, timeout_ms);

@@ -37,6 +37,10 @@ struct proc_notices;
 /* Reads ring_fd; res may be NULL. NULL and errno on failure. */
 struct proc_notices *proc_notices__new(int ring_fd, struct symbolizer *sym,
 				       struct resolver *res);
+/* The same poll serves another ring buffer (--validate-unwind). */
+int proc_notices__add_ring(struct proc_notices *pn, int fd,
+			   int (*fn)(void *ctx, void *data, size_t len),
+			   void *ctx);
 /* Handles notices for up to timeout_ms; 0 or -errno (-EINTR: a signal). */
 int proc_notices__poll(struct proc_notices *pn, int timeout_ms);
 /* Handles the notices already queued, without waiting. */

@@ -18,6 +18,7 @@
 #include "proc_notices.h"
 #include "session.h"
 #include "symbolize.h"
+#include "unwinder.h"
 #include "window_store.h"
 
 /* How often the agent empties the off-CPU stack maps (offcpu__empty). */
@@ -42,6 +43,8 @@ struct agent {
 	uint64_t windows_since_stacks;	/* off-CPU stack maps last emptied */
 	uint64_t covered_ns, gap_ns;	/* time in windows, between them */
 	struct symbolizer_stats sym;	/* as of the last window */
+	struct unwinder_stats unwind;	/* the same */
+	uint64_t unwind_walks[UNWIND_STAT_MAX];
 	double last_collect_s;
 };
 
@@ -69,6 +72,47 @@ static void prog_stats_read(int fd, struct prog_stats *out)
 	}
 }
 
+static void write_unwind_metrics(FILE *f, const struct agent *c)
+{
+	static const char *const walk_end[] = {
+		[UNWIND_STAT_END] = "outermost_frame",
+		[UNWIND_STAT_FP_END] = "frame_pointers_ended",
+		[UNWIND_STAT_DEPTH] = "depth",
+		[UNWIND_STAT_BAD_READ] = "bad_read",
+		[UNWIND_STAT_UNKNOWN_RULE] = "unknown_rule",
+		[UNWIND_STAT_NO_ROW] = "no_row",
+	};
+	const struct unwinder_stats *u = &c->unwind;
+
+	fputs("# HELP sysscope_unwind_walks_total User-stack walks, by how they ended.\n"
+	      "# TYPE sysscope_unwind_walks_total counter\n", f);
+	for (int i = 0; i <= UNWIND_STAT_NO_ROW; i++)
+		fprintf(f, "sysscope_unwind_walks_total{end=\"%s\"} %llu\n",
+			walk_end[i], (unsigned long long)c->unwind_walks[i]);
+	fprintf(f, "# HELP sysscope_unwind_fp_frames_total Frames found by frame pointers, not CFI.\n"
+		"# TYPE sysscope_unwind_fp_frames_total counter\n"
+		"sysscope_unwind_fp_frames_total{why=\"no_table\"} %llu\n"
+		"sysscope_unwind_fp_frames_total{why=\"process_not_loaded\"} %llu\n",
+		(unsigned long long)c->unwind_walks[UNWIND_STAT_FP_FRAMES],
+		(unsigned long long)c->unwind_walks[UNWIND_STAT_FP_NO_TABLES]);
+	fprintf(f, "# HELP sysscope_unwind_files_total Files whose CFI tables were built, and what became of them.\n"
+		"# TYPE sysscope_unwind_files_total counter\n"
+		"sysscope_unwind_files_total{result=\"loaded\"} %llu\n"
+		"sysscope_unwind_files_total{result=\"no_cfi\"} %llu\n"
+		"sysscope_unwind_files_total{result=\"failed\"} %llu\n"
+		"sysscope_unwind_files_total{result=\"over_budget\"} %llu\n"
+		"sysscope_unwind_files_total{result=\"freed\"} %llu\n",
+		(unsigned long long)u->files, (unsigned long long)u->files_no_cfi,
+		(unsigned long long)u->files_failed,
+		(unsigned long long)u->files_no_room,
+		(unsigned long long)u->files_freed);
+	fprintf(f, "# HELP sysscope_unwind_table_rows Rows of CFI tables in BPF, and the budget.\n"
+		"# TYPE sysscope_unwind_table_rows gauge\n"
+		"sysscope_unwind_table_rows{of=\"used\"} %llu\n"
+		"sysscope_unwind_table_rows{of=\"budget\"} %llu\n",
+		(unsigned long long)u->rows_used, (unsigned long long)u->rows_max);
+}
+
 static void agent_metrics(void *ctx, FILE *f)
 {
 	struct agent *a = ctx;
@@ -86,6 +130,8 @@ static void agent_metrics(void *ctx, FILE *f)
 	copy.gap_ns = a->gap_ns;
 	copy.last_collect_s = a->last_collect_s;
 	copy.sym = a->sym;
+	copy.unwind = a->unwind;
+	memcpy(copy.unwind_walks, a->unwind_walks, sizeof(copy.unwind_walks));
 	pthread_mutex_unlock(&a->lock);
 	window_store__stats(a->store, &ws);
 
@@ -162,6 +208,7 @@ static void agent_metrics(void *ctx, FILE *f)
 		(unsigned long long)copy.sym.files,
 		(unsigned long long)copy.sym.files_failed,
 		(unsigned long long)copy.sym.files_evicted);
+	write_unwind_metrics(f, &copy);
 	fprintf(f, "# HELP sysscope_agent_resident_bytes The agent's resident memory.\n"
 		"# TYPE sysscope_agent_resident_bytes gauge\n"
 		"sysscope_agent_resident_bytes %llu\n"
@@ -228,6 +275,8 @@ static int agent_close_window(struct agent *a, uint64_t start,
 	a->covered_ns += end - start;
 	a->last_collect_s = (now_ns(CLOCK_MONOTONIC) - t0) / 1e9;
 	a->sym = *symbolizer__stats(s->sym);
+	a->unwind = *unwinder__stats(s->unwinder);
+	unwinder__read_walk_stats(s->unwinder, a->unwind_walks);
 	pthread_mutex_unlock(&a->lock);
 	*end_out = end;
 	return err;

@@ -21,6 +21,7 @@
 #include "sandbox.h"
 #include "session.h"
 #include "symbolize.h"
+#include "unwind_check.h"
 #include "unwinder.h"
 #include "writer.h"
 
@@ -277,6 +278,17 @@ static size_t unwind_counters(const struct session *s, struct meta_counter *c)
 	c[n++] = (struct meta_counter){ "unwind: files over the table budget", us->files_no_room };
 	c[n++] = (struct meta_counter){ "unwind: table rows in use", us->rows_used };
 	c[n++] = (struct meta_counter){ "unwind: processes given tables", us->processes };
+	if (s->check) {
+		const struct unwind_check_stats *cs = unwind_check__stats(s->check);
+
+		c[n++] = (struct meta_counter){ "unwind check: samples", cs->samples };
+		c[n++] = (struct meta_counter){ "unwind check: samples agreeing", cs->samples_agree };
+		c[n++] = (struct meta_counter){ "unwind check: frames compared", cs->frames };
+		c[n++] = (struct meta_counter){ "unwind check: frames agreeing", cs->frames_agree };
+		c[n++] = (struct meta_counter){ "unwind check: BPF walk shorter", cs->bpf_shorter };
+		c[n++] = (struct meta_counter){ "unwind check: libdw found nothing", cs->samples_failed };
+		c[n++] = (struct meta_counter){ "unwind check: over the cap", cs->samples_skipped };
+	}
 	return n;
 }
 

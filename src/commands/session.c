@@ -15,6 +15,7 @@
 #include "sandbox.h"
 #include "session.h"
 #include "symbolize.h"
+#include "unwind_check.h"
 #include "unwinder.h"
 
 #define POLL_MS 100
@@ -153,10 +154,10 @@ static struct filter_config filter_of(const struct session *s)
 
 static struct unwind_limits unwind_limits_of(const struct opts *o)
 {
-	(void)o;
 	return (struct unwind_limits){
-		.max_rows = UNWIND_DEFAULT_ROWS, .max_tables = 4096,
-		.max_procs = 16384,
+		.max_rows = o->unwind_fp_only ? UNWIND_BLOCK :
+			    (uint32_t)(o->unwind_table_bytes / sizeof(uint32_t)),
+		.max_tables = 4096, .max_procs = 16384,
 	};
 }
 
@@ -200,6 +201,8 @@ static int start_unwinder(struct session *s, const struct unwind_map_fds *fds)
 		log_error("unwind tables: %s", strerror(errno));
 		return -errno;
 	}
+	if (s->opts->unwind_fp_only)
+		return 0;	/* no process gets tables: frame pointers only */
 	symbolizer__set_hooks(s->sym, &(struct symbolizer_hooks){
 		.ctx = s->unwinder,
 		.file_loaded = hook_file_loaded,
@@ -208,6 +211,24 @@ static int start_unwinder(struct session *s, const struct unwind_map_fds *fds)
 		.process_dropped = hook_process_dropped,
 	});
 	return 0;
+}
+
+/* --validate-unwind: samples' stacks walked again with libdw. */
+static int start_check(struct session *s)
+{
+	int err;
+
+	s->check = unwind_check__new(s->opts->proc_root, 500);
+	if (!s->check) {
+		log_error("--validate-unwind: %s", errno == ENOTSUP ?
+			  "needs the host's /proc" : strerror(errno));
+		return -errno;
+	}
+	err = proc_notices__add_ring(s->notices, oncpu__validate_fd(s->oncpu),
+				     unwind_check__on_sample, s->check);
+	if (err)
+		log_error("--validate-unwind: %s", strerror(-err));
+	return err;
 }
 
 int session__start_collectors(struct session *s)
@@ -230,6 +251,7 @@ int session__start_collectors(struct session *s)
 		.user_stacks = o->user_stacks, .kernel_stacks = o->kernel_stacks,
 		.max_entries = o->max_entries, .max_stacks = o->max_stacks,
 		.unwind = unwind_limits_of(o),
+		.validate_every = o->validate_unwind,
 		.value_count = l->on_count, .value_ns = l->on_ns,
 	};
 	struct proc_notice_maps shared;
@@ -263,7 +285,7 @@ int session__start_collectors(struct session *s)
 		log_error("process notices: %s", strerror(errno));
 		return -errno;
 	}
-	return 0;
+	return s->oncpu && o->validate_unwind ? start_check(s) : 0;
 }
 
 int session__enter_sandbox(const struct session *s)
@@ -358,6 +380,7 @@ void session__release(struct session *s)
 		if (s->cgroup_fds[i] >= 0)
 			close(s->cgroup_fds[i]);
 	proc_notices__free(s->notices);
+	unwind_check__free(s->check);
 	/* The symbolizer hands its files back to the unwinder, then both go. */
 	symbolizer__free(s->sym);
 	unwinder__free(s->unwinder);

@@ -40,8 +40,6 @@ struct unwind_limits {
 	uint32_t max_procs;		/* processes with mappings */
 };
 
-/* Default: 4M rows (16 MiB), about 200 MiB of typical code. */
-#define UNWIND_DEFAULT_ROWS (4u << 20)
 
 /*
  * Before load: sizes the maps from lim, or, with shared, makes them reuse

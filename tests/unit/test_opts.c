@@ -81,6 +81,9 @@ static const char *opts_diff(const struct opts *o, char *buf, size_t len)
 	     (unsigned long long)o->memory_limit);
 	DIFF(o->max_entries != 65536, " max_entries=%u", o->max_entries);
 	DIFF(o->max_stacks != 32768, " max_stacks=%u", o->max_stacks);
+	DIFF(o->unwind_fp_only, " unwind=fp");
+	DIFF(o->unwind_table_bytes != 16ULL << 20, " unwind_tables=%llu",
+	     (unsigned long long)o->unwind_table_bytes);
 	DIFF(o->verbose, " verbose=%d", o->verbose);
 	return buf[0] ? buf + 1 : buf;
 }
@@ -159,6 +162,10 @@ static const struct {
 	{ { "--proc", "/host/proc" }, "proc=/host/proc" },
 	{ { "--max-entries", "64" }, "max_entries=64" },
 	{ { "--max-stacks", "16777216" }, "max_stacks=16777216" },
+	{ { "--unwind", "fp" }, "unwind=fp" },
+	{ { "--unwind=cfi" }, "" },
+	{ { "--unwind-tables", "64M" }, "unwind_tables=67108864" },
+	{ { "--unwind-tables", "4G" }, "unwind_tables=4294967296" },
 	{ { "--user", "root" }, "user=root uid=0 gid=0" },
 	{ { "--user=0" }, "user=0 uid=0 gid=0" },
 	/* A uid with no passwd entry: its gid is the same number. */
@@ -279,6 +286,9 @@ static const struct {
 	{ { "--user" }, "option '--user' needs a value" },
 	{ { "ps", "--user", "root" }, "--user applies to the profiling modes, not ps" },
 	{ { "--bogus" }, "unknown option '--bogus'" },
+	{ { "--unwind", "dwarf" }, "invalid unwind 'dwarf'" },
+	{ { "--unwind-tables", "8M" }, "invalid table size '8M'" },
+	{ { "--unwind-tables", "5G" }, "invalid table size '5G'" },
 	/* A value given to an option that takes none names that option. */
 	{ { "--verbose=3" }, "'--verbose" },
 	{ { "--version=1" }, "'--version" },
