@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * The walker's tables in BPF (see unwinder.h). Rows and page indexes of
- * every loaded file live in two big mmap'able arrays; each file takes a
+ * every loaded file live in two big arrays, written through mmap; each file takes a
  * contiguous range of each, found first-fit in a list of free ranges, so
  * a freed table's room is reused. Rules are shared by all files and never
  * freed: a whole node has a few hundred distinct ones.
@@ -61,8 +61,6 @@ struct rule_slot {
 
 struct unwinder {
 	struct unwind_map_fds fds;
-	uint32_t *rows, *pages;		/* mmap'ed BPF arrays */
-	size_t rows_bytes, pages_bytes;
 	uint32_t max_rows, max_pages, max_tables;
 	struct extents free_rows, free_pages;
 	bool *table_used;
@@ -271,12 +269,35 @@ static int64_t free_table_slot(const struct unwinder *u)
 	return -ENOSPC;
 }
 
+/*
+ * Writes n u32s at index first of a block array, through a mapping of just
+ * the pages they are in: mapped for good, the whole array (16 MiB by
+ * default) would count in our resident memory.
+ */
+static int write_array(int fd, uint32_t first, const uint32_t *src, uint32_t n)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t start = (size_t)first * sizeof(*src), end = start + n * sizeof(*src);
+	size_t off = start / page * page, len = end - off;
+	void *p;
+
+	if (!n)
+		return 0;
+	p = mmap(NULL, len, PROT_WRITE, MAP_SHARED, fd, (off_t)off);
+	if (p == MAP_FAILED)
+		return -errno;
+	memcpy((char *)p + (start - off), src, n * sizeof(*src));
+	munmap(p, len);
+	return 0;
+}
+
 /* Places p in the arrays and publishes its slot; 0 or -errno. */
 static int place(struct unwinder *u, struct unwind_file *f,
 		 const struct cfi_packed *p)
 {
 	int64_t slot = free_table_slot(u), rows, pages;
 	struct unwind_table_info info;
+	int err;
 
 	if (slot < 0)
 		return (int)slot;
@@ -293,17 +314,21 @@ static int place(struct unwinder *u, struct unwind_file *f,
 	f->nrows = p->nrows;
 	f->page_base = (uint32_t)pages;
 	f->npages = p->npages;
-	memcpy(&u->rows[rows], p->rows, p->nrows * sizeof(*p->rows));
-	memcpy(&u->pages[pages], p->page_index,
-	       (p->npages + 1) * sizeof(*p->page_index));
+	err = write_array(u->fds.rows, (uint32_t)rows, p->rows, p->nrows);
+	err = err ?: write_array(u->fds.pages, (uint32_t)pages, p->page_index,
+				 p->npages + 1);
+	if (err) {
+		extents__give(&u->free_rows, (uint32_t)rows, p->nrows);
+		extents__give(&u->free_pages, (uint32_t)pages, p->npages + 1);
+		return err;
+	}
 	info = (struct unwind_table_info){
 		.first_page = p->first_page, .npages = p->npages,
 		.page_base = f->page_base, .row_base = f->row_base,
 	};
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	if (bpf_map_update_elem(u->fds.tables, &f->table, &info, BPF_ANY)) {
-		int err = -errno;
-
+		err = -errno;
 		extents__give(&u->free_rows, f->row_base, f->nrows);
 		extents__give(&u->free_pages, f->page_base, f->npages + 1);
 		return err;
@@ -450,21 +475,6 @@ void unwinder__drop_process(struct unwinder *u, uint32_t pid)
 
 /* ---- the whole ---- */
 
-static void *map_array(int fd, size_t *bytes)
-{
-	struct bpf_map_info info = { 0 };
-	__u32 len = sizeof(info);
-	long page = sysconf(_SC_PAGESIZE);
-	void *p;
-
-	if (bpf_obj_get_info_by_fd(fd, &info, &len))
-		return NULL;
-	*bytes = ((size_t)info.max_entries * info.value_size + page - 1) /
-		 page * page;
-	p = mmap(NULL, *bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	return p == MAP_FAILED ? NULL : p;
-}
-
 /* Entries (u32) of a block array. */
 static uint32_t array_len(int fd)
 {
@@ -488,10 +498,8 @@ struct unwinder *unwinder__new(const struct unwind_map_fds *fds,
 	u->max_rows = array_len(fds->rows);
 	u->max_pages = array_len(fds->pages);
 	u->max_tables = lim->max_tables;
-	u->rows = map_array(fds->rows, &u->rows_bytes);
-	u->pages = map_array(fds->pages, &u->pages_bytes);
-	if (!u->rows || !u->pages) {
-		err = -errno;
+	if (!u->max_rows || !u->max_pages) {
+		err = -EINVAL;
 		goto fail;
 	}
 	u->table_used = calloc(u->max_tables ? u->max_tables : 1, 1);
@@ -512,10 +520,6 @@ void unwinder__free(struct unwinder *u)
 {
 	if (!u)
 		return;
-	if (u->rows)
-		munmap(u->rows, u->rows_bytes);
-	if (u->pages)
-		munmap(u->pages, u->pages_bytes);
 	free(u->free_rows.e);
 	free(u->free_pages.e);
 	free(u->table_used);
