@@ -554,6 +554,10 @@ enum opts_result opts__parse(int argc, char **argv, struct opts *o,
 		return fail(err, errlen, "--retention must be at least --window");
 	if (o->user && o->mode == MODE_PS)
 		return fail(err, errlen, "--user applies to the profiling modes, not ps");
+	if (o->validate_unwind && o->mode != MODE_PROFILE && o->mode != MODE_WALLCLOCK)
+		return fail(err, errlen, "--validate-unwind checks on-CPU samples: modes profile and wallclock");
+	if (o->validate_unwind && !o->user_stacks)
+		return fail(err, errlen, "--validate-unwind checks user stacks: not with -K");
 	return OPTS_RUN;
 }
 

@@ -55,6 +55,10 @@ static int oncpu__configure(struct oncpu *oc, const struct oncpu_config *cfg)
 	err = err ?: unwind_bpf_maps__configure(&UNWIND_BPF_MAPS_OF(s),
 						&cfg->unwind, cfg->shared_unwind);
 	err = err ?: bpf_map__set_max_entries(s->maps.ustacks, cfg->max_stacks);
+	/* The oracle's ring buffer: a page when unused. */
+	if (!cfg->validate_every)
+		err = err ?: bpf_map__set_max_entries(s->maps.unwind_samples,
+						      (uint32_t)sysconf(_SC_PAGESIZE));
 	err = err ?: bpf_map__set_max_entries(s->maps.counts, cfg->max_entries);
 	return err ?: bpf_map__set_max_entries(s->maps.stacks, cfg->max_stacks);
 }

@@ -82,6 +82,7 @@ static const char *opts_diff(const struct opts *o, char *buf, size_t len)
 	DIFF(o->max_entries != 65536, " max_entries=%u", o->max_entries);
 	DIFF(o->max_stacks != 32768, " max_stacks=%u", o->max_stacks);
 	DIFF(o->unwind_fp_only, " unwind=fp");
+	DIFF(o->validate_unwind, " validate_unwind=%u", o->validate_unwind);
 	DIFF(o->unwind_table_bytes != 16ULL << 20, " unwind_tables=%llu",
 	     (unsigned long long)o->unwind_table_bytes);
 	DIFF(o->verbose, " verbose=%d", o->verbose);
@@ -165,6 +166,7 @@ static const struct {
 	{ { "--unwind", "fp" }, "unwind=fp" },
 	{ { "--unwind=cfi" }, "" },
 	{ { "--unwind-tables", "64M" }, "unwind_tables=67108864" },
+	{ { "profile", "--validate-unwind", "10" }, "mode=profile validate_unwind=10" },
 	{ { "--unwind-tables", "4G" }, "unwind_tables=4294967296" },
 	{ { "--user", "root" }, "user=root uid=0 gid=0" },
 	{ { "--user=0" }, "user=0 uid=0 gid=0" },
@@ -287,6 +289,10 @@ static const struct {
 	{ { "ps", "--user", "root" }, "--user applies to the profiling modes, not ps" },
 	{ { "--bogus" }, "unknown option '--bogus'" },
 	{ { "--unwind", "dwarf" }, "invalid unwind 'dwarf'" },
+	{ { "--validate-unwind", "0" }, "invalid --validate-unwind '0'" },
+	{ { "offcputime", "--validate-unwind", "5" }, "--validate-unwind checks on-CPU samples" },
+	{ { "agent", "--validate-unwind", "5" }, "--validate-unwind checks on-CPU samples" },
+	{ { "-K", "--validate-unwind", "5" }, "--validate-unwind checks user stacks" },
 	{ { "--unwind-tables", "8M" }, "invalid table size '8M'" },
 	{ { "--unwind-tables", "5G" }, "invalid table size '5G'" },
 	/* A value given to an option that takes none names that option. */
