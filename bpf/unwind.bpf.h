@@ -19,6 +19,13 @@
 
 #include "unwind.h"
 
+static __always_inline bool unwind_read(__u64 *dst, __u64 addr)
+{
+	return !bpf_probe_read_user(dst, sizeof(*dst), (void *)addr);
+}
+
+#include "unwind_step.h"
+
 #ifndef EFAULT
 #define EFAULT 14
 #endif
@@ -87,10 +94,8 @@ struct {
 
 struct unwind_scratch {
 	struct ustack stack;
-	__u64 pc, sp, fp;
+	struct unwind_regs regs;
 	__u32 depth;
-	__u32 stop;		/* enum unwind_stat of why the walk ended */
-	bool exact_pc;		/* pc is not a return address (first, signal) */
 };
 
 struct {
@@ -179,104 +184,10 @@ __noinline int unwind_rule_index(__u32 table, __u64 vaddr)
 	return UNWIND_ROW_RULE(unwind_at(&unwind_rows, t->row_base + lo));
 }
 
-static __always_inline bool unwind_read(__u64 *dst, __u64 addr)
-{
-	return !bpf_probe_read_user(dst, sizeof(*dst), (void *)addr);
-}
-
-/* One frame by frame pointers: [fp] is the caller's fp, [fp + 8] the return address. */
-static __always_inline long unwind_fp_step(struct unwind_scratch *w)
-{
-	__u64 fp = w->fp, ra, next_fp;
-
-	if (!fp || fp & 7 || fp < w->sp) {
-		w->stop = UNWIND_STAT_FP_END;
-		return 1;
-	}
-	if (!unwind_read(&next_fp, fp) || !unwind_read(&ra, fp + 8)) {
-		w->stop = UNWIND_STAT_BAD_READ;
-		return 1;
-	}
-	w->pc = ra;
-	w->sp = fp + 16;
-	w->fp = next_fp;
-	w->exact_pc = false;
-	return 0;
-}
-
-/*
- * An rt_sigreturn trampoline: the interrupted registers are in the
- * ucontext at sp (x86-64: uc_mcontext at 40; rbp, rsp, rip at 10, 15, 16
- * words into it).
- */
-static __always_inline long unwind_signal_step(struct unwind_scratch *w)
-{
-	__u64 mc = w->sp + 40;
-
-	if (!unwind_read(&w->fp, mc + 10 * 8) ||
-	    !unwind_read(&w->sp, mc + 15 * 8) ||
-	    !unwind_read(&w->pc, mc + 16 * 8)) {
-		w->stop = UNWIND_STAT_BAD_READ;
-		return 1;
-	}
-	w->exact_pc = true;	/* the interrupted instruction, not a return */
-	return 0;
-}
-
-static __always_inline long unwind_cfi_step(struct unwind_scratch *w,
-					    const struct unwind_rule *r)
-{
-	__u64 cfa, ra, fp = w->fp;
-
-	switch (r->cfa_kind) {
-	case UNWIND_CFA_SP:
-		cfa = w->sp + r->cfa_off;
-		break;
-	case UNWIND_CFA_FP:
-		if (!w->fp) {
-			w->stop = UNWIND_STAT_UNKNOWN_RULE;
-			return 1;
-		}
-		cfa = w->fp + r->cfa_off;
-		break;
-	case UNWIND_CFA_PLT:
-		cfa = w->sp + 8 + ((w->pc & 15) >= (__u64)r->cfa_off ? 8 : 0);
-		break;
-	case UNWIND_CFA_STOP:
-		w->stop = UNWIND_STAT_END;
-		return 1;
-	case UNWIND_CFA_SIGNAL:
-		return unwind_signal_step(w);
-	case UNWIND_CFA_NONE:
-		w->stop = UNWIND_STAT_NO_ROW;
-		return 1;
-	default:
-		w->stop = UNWIND_STAT_UNKNOWN_RULE;
-		return 1;
-	}
-	if (!unwind_read(&ra, cfa - 8)) {
-		w->stop = UNWIND_STAT_BAD_READ;
-		return 1;
-	}
-	if (r->fp_kind == UNWIND_REG_CFA) {
-		if (!unwind_read(&fp, cfa + r->fp_off)) {
-			w->stop = UNWIND_STAT_BAD_READ;
-			return 1;
-		}
-	} else if (r->fp_kind != UNWIND_REG_SAME) {
-		fp = 0;		/* unknown from here: a CFA that needs it stops */
-	}
-	w->pc = ra;
-	w->sp = cfa;
-	w->fp = fp;
-	w->exact_pc = false;
-	return 0;
-}
-
 static long unwind_step(__u32 i, void *data)
 {
 	struct unwind_ctx *c = data;
-	struct unwind_scratch *w = c->w;
+	struct unwind_regs *w = &c->w->regs;
 	const struct unwind_mapping *m = NULL;
 	const struct unwind_rule *r;
 	__u64 lookup;
@@ -307,13 +218,13 @@ static long unwind_step(__u32 i, void *data)
 		w->stop = UNWIND_STAT_END;
 		return 1;
 	}
-	d = w->depth;
+	d = c->w->depth;
 	if (d >= MAX_STACK_DEPTH) {
 		w->stop = UNWIND_STAT_DEPTH;
 		return 1;
 	}
-	w->stack.ips[d] = w->pc;
-	w->depth = d + 1;
+	c->w->stack.ips[d] = w->pc;
+	c->w->depth = d + 1;
 	return 0;
 }
 
@@ -346,19 +257,18 @@ static __always_inline __s32 unwind_user_stack(__u32 tgid, bool *tables)
 	c.w = bpf_map_lookup_elem(&unwind_scratch, &zero);
 	if (!c.w)
 		return -EFAULT;
-	c.w->pc = regs->ip;
-	c.w->sp = regs->sp;
-	c.w->fp = regs->bp;
-	c.w->exact_pc = true;
-	c.w->stop = UNWIND_STAT_DEPTH;
-	if (!c.w->pc)
+	c.w->regs = (struct unwind_regs){
+		.pc = regs->ip, .sp = regs->sp, .fp = regs->bp,
+		.stop = UNWIND_STAT_DEPTH, .exact_pc = true,
+	};
+	if (!regs->ip)
 		return -EFAULT;
-	c.w->stack.ips[0] = c.w->pc;
+	c.w->stack.ips[0] = regs->ip;
 	c.w->depth = 1;
 	c.proc = bpf_map_lookup_elem(&unwind_procs, &tgid);
 	*tables = c.proc != NULL;
 	bpf_loop(MAX_STACK_DEPTH, unwind_step, &c, 0);
-	unwind_stat(c.w->stop);
+	unwind_stat(c.w->regs.stop);
 	n = c.w->depth;
 	/* Zero after the last frame: the stack's end, and a stable value. */
 	for (__u32 i = 1; i < MAX_STACK_DEPTH; i++)

@@ -27,7 +27,6 @@
 #include "unwind.h"
 #include "unwinder.h"
 
-#define MAX_SEGMENTS 16
 /* Page-index entries per row budget: a page holds ~700 rows on average. */
 #define PAGES_PER_ROWS 64
 
@@ -41,16 +40,11 @@ struct extents {
 	size_t n, cap;
 };
 
-struct segment {
-	uint64_t offset, vaddr, filesz;
-};
-
 struct unwind_file {
 	uint32_t table;			/* slot in unwind_tables */
 	uint32_t row_base, nrows;
 	uint32_t page_base, npages;	/* npages + 1 entries used */
-	struct segment seg[MAX_SEGMENTS];
-	size_t nseg;
+	struct elf_loads loads;
 };
 
 struct rule_slot {
@@ -221,13 +215,14 @@ static int64_t rule_index(struct unwinder *u, const struct unwind_rule *r)
 
 /* ---- files ---- */
 
-static int read_segments(int fd, struct unwind_file *f)
+int elf_loads__read(int fd, struct elf_loads *out)
 {
 	GElf_Phdr ph;
 	size_t n;
 	Elf *e;
 	int err = 0;
 
+	out->n = 0;
 	elf_version(EV_CURRENT);
 	e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
 	if (!e)
@@ -236,15 +231,30 @@ static int read_segments(int fd, struct unwind_file *f)
 		err = -EINVAL;
 		goto out;
 	}
-	for (size_t i = 0; i < n && f->nseg < MAX_SEGMENTS; i++) {
+	for (size_t i = 0; i < n && out->n < ELF_LOADS_MAX; i++) {
 		if (!gelf_getphdr(e, (int)i, &ph) || ph.p_type != PT_LOAD)
 			continue;
-		f->seg[f->nseg++] = (struct segment){ ph.p_offset, ph.p_vaddr,
-						      ph.p_filesz };
+		out->seg[out->n++] = (struct elf_load){ ph.p_offset, ph.p_vaddr,
+							ph.p_filesz };
 	}
 out:
 	elf_end(e);
 	return err;
+}
+
+bool elf_loads__bias(const struct elf_loads *l, uint64_t start,
+		     uint64_t pgoff, uint64_t *bias)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		const struct elf_load *s = &l->seg[i];
+
+		if (pgoff >= (s->offset & ~4095ull) &&
+		    pgoff < s->offset + s->filesz) {
+			*bias = start - pgoff + s->offset - s->vaddr;
+			return true;
+		}
+	}
+	return false;
 }
 
 /* Rule indexes of t, global; 0 or -errno. */
@@ -363,7 +373,7 @@ static int build(struct unwinder *u, int fd, struct unwind_file *f)
 	uint16_t *map;
 	int err;
 
-	err = read_segments(fd, f);
+	err = elf_loads__read(fd, &f->loads);
 	if (err)
 		return err;
 	t = cfi_table__from_fd(fd, u->max_rows, NULL);
@@ -416,23 +426,6 @@ void unwinder__drop_file(struct unwinder *u, struct unwind_file *f)
 
 /* ---- processes ---- */
 
-/* ELF address of a pc in r: pc - bias, through the segment at pgoff. */
-static bool region_bias(const struct unwind_region *r, uint64_t *bias)
-{
-	const struct unwind_file *f = r->file;
-
-	for (size_t i = 0; i < f->nseg; i++) {
-		const struct segment *s = &f->seg[i];
-
-		if (r->pgoff >= (s->offset & ~4095ull) &&
-		    r->pgoff < s->offset + s->filesz) {
-			*bias = r->start - r->pgoff + s->offset - s->vaddr;
-			return true;
-		}
-	}
-	return false;
-}
-
 int unwinder__set_process(struct unwinder *u, uint32_t pid,
 			  const struct unwind_region *r, size_t n)
 {
@@ -451,7 +444,8 @@ int unwinder__set_process(struct unwinder *u, uint32_t pid,
 		}
 		*m = (struct unwind_mapping){ r[i].start, r[i].end, 0,
 					      UNWIND_TABLE_FP, 0 };
-		if (r[i].file && region_bias(&r[i], &bias)) {
+		if (r[i].file && elf_loads__bias(&r[i].file->loads, r[i].start,
+						  r[i].pgoff, &bias)) {
 			m->bias = bias;
 			m->table = r[i].file->table;
 		}

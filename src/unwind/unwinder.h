@@ -11,6 +11,7 @@
 #ifndef SYSSCOPE_UNWINDER_H
 #define SYSSCOPE_UNWINDER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <linux/types.h>
@@ -63,6 +64,25 @@ struct unwinder_stats {
 	uint64_t mappings_cut;		/* over UNWIND_MAX_MAPPINGS */
 	uint64_t build_ns;		/* time spent building tables */
 };
+
+/* A file's PT_LOAD segments: how its mappings translate pcs. */
+#define ELF_LOADS_MAX 16
+struct elf_load {
+	uint64_t offset, vaddr, filesz;
+};
+struct elf_loads {
+	struct elf_load seg[ELF_LOADS_MAX];
+	size_t n;
+};
+
+/* Reads the program headers of the ELF file at fd. 0 or -errno. */
+int elf_loads__read(int fd, struct elf_loads *out);
+/*
+ * For a mapping of the file at start, file offset pgoff: pc - *bias is the
+ * ELF virtual address. false when no segment holds pgoff.
+ */
+bool elf_loads__bias(const struct elf_loads *l, uint64_t start,
+		     uint64_t pgoff, uint64_t *bias);
 
 struct unwinder;
 struct unwind_file;
