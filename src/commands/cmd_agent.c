@@ -98,11 +98,13 @@ static void write_unwind_metrics(FILE *f, const struct agent *c)
 	fprintf(f, "# HELP sysscope_unwind_files_total Files whose CFI tables were built, and what became of them.\n"
 		"# TYPE sysscope_unwind_files_total counter\n"
 		"sysscope_unwind_files_total{result=\"loaded\"} %llu\n"
+		"sysscope_unwind_files_total{result=\"shared\"} %llu\n"
 		"sysscope_unwind_files_total{result=\"no_cfi\"} %llu\n"
 		"sysscope_unwind_files_total{result=\"failed\"} %llu\n"
 		"sysscope_unwind_files_total{result=\"over_budget\"} %llu\n"
 		"sysscope_unwind_files_total{result=\"freed\"} %llu\n",
-		(unsigned long long)u->files, (unsigned long long)u->files_no_cfi,
+		(unsigned long long)u->files, (unsigned long long)u->files_shared,
+		(unsigned long long)u->files_no_cfi,
 		(unsigned long long)u->files_failed,
 		(unsigned long long)u->files_no_room,
 		(unsigned long long)u->files_freed);

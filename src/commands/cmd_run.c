@@ -273,6 +273,7 @@ static size_t unwind_counters(const struct session *s, struct meta_counter *c)
 	for (int i = 0; i < UNWIND_STAT_MAX; i++)
 		c[n++] = (struct meta_counter){ unwind_stat__name(i), walk[i] };
 	c[n++] = (struct meta_counter){ "unwind: files with tables", us->files };
+	c[n++] = (struct meta_counter){ "unwind: files sharing a table (build-id)", us->files_shared };
 	c[n++] = (struct meta_counter){ "unwind: files without CFI", us->files_no_cfi };
 	c[n++] = (struct meta_counter){ "unwind: files failed", us->files_failed };
 	c[n++] = (struct meta_counter){ "unwind: files over the table budget", us->files_no_room };

@@ -163,9 +163,10 @@ static struct unwind_limits unwind_limits_of(const struct opts *o)
 
 /* ---- the unwinder sees the files and processes the symbolizer reads ---- */
 
-static void *hook_file_loaded(void *ctx, int fd)
+static void *hook_file_loaded(void *ctx, int fd, const uint8_t *build_id,
+			      size_t build_id_len)
 {
-	return unwinder__load_file(ctx, fd);
+	return unwinder__load_file(ctx, fd, build_id, build_id_len);
 }
 
 static void hook_file_dropped(void *ctx, void *file)

@@ -358,8 +358,12 @@ static struct dso *dso_get(struct symbolizer *s, uint32_t pid,
 	d->inode = k.inode;
 	d->syms = elf_symtab__load(fd);
 	d->owns_syms = true;
-	if (s->hooks.file_loaded)
-		d->hooked = s->hooks.file_loaded(s->hooks.ctx, fd);
+	if (s->hooks.file_loaded) {
+		size_t len = 0;
+		const uint8_t *id = d->syms ? elf_symtab__build_id(d->syms, &len) : NULL;
+
+		d->hooked = s->hooks.file_loaded(s->hooks.ctx, fd, id, len);
+	}
 	close(fd);
 	if (d->syms) {
 		s->stats.files++;

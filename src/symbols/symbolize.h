@@ -40,7 +40,8 @@ struct mapped_region {
  */
 struct symbolizer_hooks {
 	void *ctx;
-	void *(*file_loaded)(void *ctx, int fd);
+	void *(*file_loaded)(void *ctx, int fd, const uint8_t *build_id,
+			     size_t build_id_len);
 	void (*file_dropped)(void *ctx, void *file);
 	void (*process_mapped)(void *ctx, uint32_t pid,
 			       const struct mapped_region *r, size_t n);

@@ -40,7 +40,12 @@ struct extents {
 	size_t n, cap;
 };
 
+#define BUILD_ID_MAX 64
+
 struct unwind_file {
+	int refs;
+	uint8_t build_id[BUILD_ID_MAX];
+	size_t build_id_len;		/* 0: none, never shared */
 	uint32_t table;			/* slot in unwind_tables */
 	uint32_t row_base, nrows;
 	uint32_t page_base, npages;	/* npages + 1 entries used */
@@ -57,7 +62,7 @@ struct unwinder {
 	struct unwind_map_fds fds;
 	uint32_t max_rows, max_pages, max_tables;
 	struct extents free_rows, free_pages;
-	bool *table_used;
+	struct unwind_file **by_table;	/* the file in each slot, or NULL */
 	struct rule_slot *rules;	/* open addressing, UNWIND_MAX_RULES */
 	uint32_t nrules;
 	struct unwinder_stats stats;
@@ -274,7 +279,7 @@ static int map_rules(struct unwinder *u, const struct cfi_table *t,
 static int64_t free_table_slot(const struct unwinder *u)
 {
 	for (uint32_t i = 0; i < u->max_tables; i++)
-		if (!u->table_used[i])
+		if (!u->by_table[i])
 			return i;
 	return -ENOSPC;
 }
@@ -343,7 +348,7 @@ static int place(struct unwinder *u, struct unwind_file *f,
 		extents__give(&u->free_pages, f->page_base, f->npages + 1);
 		return err;
 	}
-	u->table_used[slot] = true;
+	u->by_table[slot] = f;
 	u->stats.rows_used += f->nrows;
 	return 0;
 }
@@ -389,14 +394,43 @@ static int build(struct unwinder *u, int fd, struct unwind_file *f)
 	return err;
 }
 
-struct unwind_file *unwinder__load_file(struct unwinder *u, int fd)
+/* A loaded file with this build-id, or NULL. */
+static struct unwind_file *shared_file(const struct unwinder *u,
+				       const uint8_t *id, size_t len)
 {
-	struct unwind_file *f = calloc(1, sizeof(*f));
-	uint64_t t0 = mono_ns();
+	for (uint32_t i = 0; len && i < u->max_tables; i++) {
+		struct unwind_file *f = u->by_table[i];
+
+		if (f && f->build_id_len == len && !memcmp(f->build_id, id, len))
+			return f;
+	}
+	return NULL;
+}
+
+struct unwind_file *unwinder__load_file(struct unwinder *u, int fd,
+					const uint8_t *build_id,
+					size_t build_id_len)
+{
+	struct unwind_file *f;
+	uint64_t t0;
 	int err;
 
+	if (build_id_len > BUILD_ID_MAX)
+		build_id_len = 0;
+	f = shared_file(u, build_id, build_id_len);
+	if (f) {
+		f->refs++;
+		u->stats.files_shared++;
+		return f;
+	}
+	f = calloc(1, sizeof(*f));
 	if (!f)
 		return NULL;
+	f->refs = 1;
+	if (build_id_len)
+		memcpy(f->build_id, build_id, build_id_len);
+	f->build_id_len = build_id_len;
+	t0 = mono_ns();
 	err = build(u, fd, f);
 	u->stats.build_ns += mono_ns() - t0;
 	if (err) {
@@ -412,11 +446,11 @@ void unwinder__drop_file(struct unwinder *u, struct unwind_file *f)
 {
 	struct unwind_table_info none = { 0 };
 
-	if (!f)
+	if (!f || --f->refs > 0)
 		return;
 	/* BPF sees the slot empty before its room is reused. */
 	bpf_map_update_elem(u->fds.tables, &f->table, &none, BPF_ANY);
-	u->table_used[f->table] = false;
+	u->by_table[f->table] = NULL;
 	extents__give(&u->free_rows, f->row_base, f->nrows);
 	extents__give(&u->free_pages, f->page_base, f->npages + 1);
 	u->stats.rows_used -= f->nrows;
@@ -496,9 +530,10 @@ struct unwinder *unwinder__new(const struct unwind_map_fds *fds,
 		err = -EINVAL;
 		goto fail;
 	}
-	u->table_used = calloc(u->max_tables ? u->max_tables : 1, 1);
+	u->by_table = calloc(u->max_tables ? u->max_tables : 1,
+			     sizeof(*u->by_table));
 	u->rules = calloc(UNWIND_MAX_RULES, sizeof(*u->rules));
-	if (!u->table_used || !u->rules ||
+	if (!u->by_table || !u->rules ||
 	    extents__give(&u->free_rows, 0, u->max_rows) ||
 	    extents__give(&u->free_pages, 0, u->max_pages))
 		goto fail;
@@ -516,7 +551,7 @@ void unwinder__free(struct unwinder *u)
 		return;
 	free(u->free_rows.e);
 	free(u->free_pages.e);
-	free(u->table_used);
+	free(u->by_table);
 	free(u->rules);
 	free(u);
 }

@@ -58,6 +58,7 @@ struct unwinder_stats {
 	uint64_t files_failed;		/* malformed, or over the limits */
 	uint64_t files_no_room;		/* over the budget: frame pointers */
 	uint64_t files_freed;		/* no process maps them any more */
+	uint64_t files_shared;		/* same build-id as a loaded file */
 	uint64_t rows_used, rows_max;
 	uint64_t processes;		/* mappings given to BPF */
 	uint64_t processes_no_room;	/* unwind_procs full */
@@ -95,9 +96,13 @@ void unwinder__free(struct unwinder *u);
 /*
  * The table of the ELF file open at fd (read now; the caller keeps fd), or
  * NULL when it has none: its mappings are then walked by frame pointers.
+ * A file with the build-id of a loaded one (the same library in another
+ * container's layer) shares its table.
  */
-struct unwind_file *unwinder__load_file(struct unwinder *u, int fd);
-/* Its table's room is freed (no process may map the file any more). */
+struct unwind_file *unwinder__load_file(struct unwinder *u, int fd,
+					const uint8_t *build_id,
+					size_t build_id_len);
+/* One user less; the last frees the table's room. */
 void unwinder__drop_file(struct unwinder *u, struct unwind_file *f);
 
 /* One executable mapping of a process; file NULL: frame pointers. */

@@ -107,3 +107,22 @@ def test_xz_stacks_reach_start(tmp_path, spawn, cgroup_dir):
     assert total >= 200, summary
     assert outer >= 0.9 * total, summary
     assert any("lzma_code" in s for s in xz), xz
+
+
+def test_copies_of_one_binary_share_a_table(tmp_path, spawn):
+    """Two inodes of one file (as two containers' layers have): one table,
+    found by build-id, and both processes' stacks whole."""
+    pids = []
+    for name in ("py_a", "py_b"):
+        copy = tmp_path / name
+        shutil.copy(PYTHON, copy)
+        pids.append(str(spawn([copy, "-c", PY_WORK]).pid))
+    out = tmp_path / "out"
+    run_sysscope(["profile", "-p", ",".join(pids), "-d", "3", "-f", "199",
+                  "-o", out])
+    stacks = read_folded(out / "stacks.folded")
+    summary = (out / "summary.txt").read_text()
+    assert counter(summary, "unwind: files sharing a table (build-id)") >= 1, summary
+    for name in ("py_a", "py_b"):
+        mine = {s: n for s, n in stacks.items() if s[0] == name}
+        assert mine and start_share(mine) >= 0.95, (name, summary)
