@@ -294,7 +294,18 @@ static size_t unwind_counters(const struct session *s, struct meta_counter *c)
 }
 
 /* Counters and symbolizer figures for summary.txt and pprof comments. */
-#define MAX_COUNTERS (ONCPU_STAT_MAX + OFFCPU_STAT_MAX + UNWIND_STAT_MAX + 16)
+#define MAX_COUNTERS (ONCPU_STAT_MAX + OFFCPU_STAT_MAX + UNWIND_STAT_MAX + \
+		      NAMED_MAX + 24)
+
+/* "user frames named by X": the summary's words for enum frame_naming. */
+static const char *const naming_names[NAMED_MAX] = {
+	[NAMED_SYMTAB] = "user frames named by symtab",
+	[NAMED_DYNSYM] = "user frames named by dynamic symbols",
+	[NAMED_BUILD_ID] = "user frames named by debug file (build-id)",
+	[NAMED_DEBUGLINK] = "user frames named by debug file (debuglink)",
+	[NAMED_PERF_MAP] = "user frames named by JIT perf map",
+	[NAMED_NONE] = "user frames unnamed",
+};
 
 static void fill_meta(const struct run *r, struct profile_meta *m,
 		      struct meta_counter *c)
@@ -315,6 +326,8 @@ static void fill_meta(const struct run *r, struct profile_meta *m,
 	c[n++] = (struct meta_counter){ "files unreadable or not ELF", ss->files_failed };
 	c[n++] = (struct meta_counter){ "JIT perf maps read", ss->jit_maps };
 	c[n++] = (struct meta_counter){ "addresses unresolved", ss->user_unresolved + ss->kernel_unresolved };
+	for (int i = 0; i < NAMED_MAX; i++)
+		c[n++] = (struct meta_counter){ naming_names[i], ss->frames_named[i] };
 	*m = (struct profile_meta){
 		.mode = mode__name(s->opts->mode),
 		.start_ns = r->start_real_ns,

@@ -33,6 +33,8 @@
 #define PHDR_MAX		4096
 /* ld writes 16 (md5, uuid) or 20 (sha1) bytes; 64 leaves room for hex ids. */
 #define BUILD_ID_MAX		64
+/* A .gnu_debuglink file name (a base name) */
+#define DEBUGLINK_MAX		256
 
 struct elf_sym {
 	uint64_t addr;
@@ -56,6 +58,9 @@ struct elf_symtab {
 	size_t nsegs;
 	size_t build_id_len;
 	uint8_t build_id[BUILD_ID_MAX];
+	bool has_symtab;	/* .symtab, not just .dynsym */
+	char debuglink[DEBUGLINK_MAX];	/* .gnu_debuglink's file name, or "" */
+	uint32_t debuglink_crc;
 };
 
 /* State of one elf_symtab__load() call. */
@@ -225,8 +230,50 @@ static int scan_phdrs(struct loader *ld)
 }
 
 /*
+ * .gnu_debuglink: the debug file's base name, NUL-padded to 4 bytes, then
+ * its CRC-32. Kept only if it is a plain file name.
+ */
+static void note_debuglink(struct loader *ld, Elf_Scn *scn, const GElf_Shdr *sh)
+{
+	struct elf_symtab *s = ld->s;
+	size_t len, crc_off;
+	Elf_Data *d;
+
+	if (sh->sh_size < 8 || sh->sh_size > DEBUGLINK_MAX + 8 ||
+	    (sh->sh_flags & SHF_COMPRESSED) ||
+	    !range_ok(sh->sh_offset, sh->sh_size, ld->file_size))
+		return;
+	d = elf_getdata(scn, NULL);
+	if (!d || !d->d_buf || d->d_size != sh->sh_size)
+		return;
+	len = strnlen(d->d_buf, d->d_size);
+	crc_off = (len + 4) & ~(size_t)3;
+	if (!len || len >= DEBUGLINK_MAX || crc_off + 4 > d->d_size ||
+	    memchr(d->d_buf, '/', len) || !strcmp(d->d_buf, "..") ||
+	    !strcmp(d->d_buf, "."))
+		return;
+	memcpy(s->debuglink, d->d_buf, len);
+	s->debuglink[len] = '\0';
+	memcpy(&s->debuglink_crc, (const char *)d->d_buf + crc_off, 4);
+}
+
+/* Is scn the section called name? */
+static bool section_named(const struct loader *ld, const GElf_Shdr *sh,
+			  const char *name)
+{
+	size_t shstrndx;
+	const char *n;
+
+	if (elf_getshdrstrndx(ld->elf, &shstrndx))
+		return false;
+	n = elf_strptr(ld->elf, shstrndx, sh->sh_name);
+	return n && !strcmp(n, name);
+}
+
+/*
  * Finds the symbol table to use (.symtab, else .dynsym) and, if PT_NOTE
- * had none, a build-id note section. *symscn is NULL if there is neither.
+ * had none, a build-id note section; and .gnu_debuglink. *symscn is NULL
+ * if there is neither table.
  */
 static int scan_sections(struct loader *ld, Elf_Scn **symscn)
 {
@@ -243,7 +290,11 @@ static int scan_sections(struct loader *ld, Elf_Scn **symscn)
 			dynsym = scn;
 		else if (sh.sh_type == SHT_NOTE && !ld->s->build_id_len)
 			note_section(ld, scn, &sh);
+		else if (sh.sh_type == SHT_PROGBITS && !ld->s->debuglink[0] &&
+			 section_named(ld, &sh, ".gnu_debuglink"))
+			note_debuglink(ld, scn, &sh);
 	}
+	ld->s->has_symtab = *symscn != NULL;
 	if (!*symscn)
 		*symscn = dynsym;
 	return 0;
@@ -327,7 +378,9 @@ static int collect(struct elf_symtab *s, Elf_Data *syms, const Elf_Data *strs,
 		s->syms[s->nsyms++] = (struct elf_sym){
 			.addr = sym.st_value, .size = sym.st_size,
 			.name = (uint32_t)sym.st_name,
-			.rank = bind_rank(sym.st_info),
+			/* name@VERSION is an alias of the plain name. */
+			.rank = bind_rank(sym.st_info) +
+				(strchr((const char *)strs->d_buf + sym.st_name, '@') ? 4 : 0),
 		};
 	}
 	return 0;
@@ -398,6 +451,14 @@ static void size_unsized(struct elf_symtab *s)
  * Copies the kept names out of the string table, which libelf frees with
  * the Elf. The total is capped: many symbols may share one long name.
  */
+/* "memcpy@@GLIBC_2.14" is memcpy: the length without the version. */
+static size_t unversioned_len(const char *name)
+{
+	const char *at = strchr(name, '@');
+
+	return at && at != name ? (size_t)(at - name) : strlen(name);
+}
+
 static int copy_names(struct elf_symtab *s, const Elf_Data *strs)
 {
 	const char *base = strs->d_buf;
@@ -405,16 +466,17 @@ static int copy_names(struct elf_symtab *s, const Elf_Data *strs)
 	char *p;
 
 	for (i = 0; i < s->nsyms; i++) {
-		total += strlen(base + s->syms[i].name) + 1;
+		total += unversioned_len(base + s->syms[i].name) + 1;
 		if (total > STRTAB_MAX_SIZE)
 			return -EFBIG;
 	}
 	s->names = malloc(total ? total : 1);
 	if (!s->names)
 		return -ENOMEM;
-	for (i = 0, p = s->names; i < s->nsyms; i++, p += len) {
-		len = strlen(base + s->syms[i].name) + 1;
+	for (i = 0, p = s->names; i < s->nsyms; i++, p += len + 1) {
+		len = unversioned_len(base + s->syms[i].name);
 		memcpy(p, base + s->syms[i].name, len);
+		p[len] = '\0';
 		s->syms[i].name = (uint32_t)(p - s->names);
 	}
 	return 0;
@@ -578,4 +640,30 @@ const uint8_t *elf_symtab__build_id(const struct elf_symtab *s, size_t *len)
 size_t elf_symtab__count(const struct elf_symtab *s)
 {
 	return s ? s->nsyms : 0;
+}
+
+bool elf_symtab__has_symtab(const struct elf_symtab *s)
+{
+	return s && s->has_symtab;
+}
+
+const char *elf_symtab__debuglink(const struct elf_symtab *s, uint32_t *crc)
+{
+	if (!s || !s->debuglink[0])
+		return NULL;
+	*crc = s->debuglink_crc;
+	return s->debuglink;
+}
+
+void elf_symtab__take_symbols(struct elf_symtab *dst, struct elf_symtab *src)
+{
+	free(dst->syms);
+	free(dst->names);
+	dst->syms = src->syms;
+	dst->nsyms = src->nsyms;
+	dst->names = src->names;
+	dst->has_symtab = src->has_symtab;
+	src->syms = NULL;
+	src->names = NULL;
+	src->nsyms = 0;
 }

@@ -52,6 +52,21 @@ const char *elf_symtab__lookup(const struct elf_symtab *s, uint64_t vaddr,
  */
 const uint8_t *elf_symtab__build_id(const struct elf_symtab *s, size_t *len);
 
+/* Did the file have a .symtab (not only .dynsym)? */
+bool elf_symtab__has_symtab(const struct elf_symtab *s);
+
+/*
+ * .gnu_debuglink: the base name of the separate debug file, and its
+ * CRC-32 in *crc; NULL when the file has none (or a name with a '/').
+ */
+const char *elf_symtab__debuglink(const struct elf_symtab *s, uint32_t *crc);
+
+/*
+ * Replaces dst's symbols with src's (a separate debug file's, for the same
+ * addresses); dst keeps its segments and build-id. src is left empty.
+ */
+void elf_symtab__take_symbols(struct elf_symtab *dst, struct elf_symtab *src);
+
 /* Number of function symbols kept (after de-duplication by address). */
 size_t elf_symtab__count(const struct elf_symtab *s);
 

@@ -7,9 +7,11 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "debug_files.h"
 #include "elfsyms.h"
 #include "ksyms.h"
 #include "perfmap.h"
+#include "proc_files.h"
 #include "procmaps.h"
 #include "inroot.h"
 #include "symbolize.h"
@@ -25,6 +27,7 @@ struct dso {
 	bool owns_syms;			/* false: shared with a same-build-id dso */
 	struct dso *syms_owner;		/* !owns_syms: whose table it is */
 	bool in_use;			/* mark: a live process maps it */
+	enum frame_naming naming;	/* how its symbols name frames */
 	void *hooked;			/* hooks.file_loaded's handle */
 };
 
@@ -253,77 +256,6 @@ static int dso__share_by_build_id(struct symbolizer *s, struct dso *d)
 	return 0;
 }
 
-/*
- * Opens path inside pid's root (inroot.h): absolute links inside the
- * container stay inside it, and only a regular file is opened for real.
- */
-static int open_in_root(const struct symbolizer *s, uint32_t pid,
-			const char *path)
-{
-	char root[PATH_MAX];
-	int dirfd, fd;
-
-	snprintf(root, sizeof(root), "%s/%u/root", s->proc_root, pid);
-	dirfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (dirfd < 0)
-		return -errno;
-	fd = inroot__open_read(dirfd, path, 0);
-	close(dirfd);
-	return fd;
-}
-
-/*
- * map_files is the mapped file itself, whatever its path says now: a path
- * swapped after the mmap cannot point us elsewhere. O_PATH first, so that
- * only a regular file is ever opened for real.
- */
-static int open_map_file(const struct symbolizer *s, uint32_t pid,
-			 const struct procmap *m)
-{
-	char path[PATH_MAX], self[64];
-	struct stat st;
-	int pathfd, fd, err;
-
-	snprintf(path, sizeof(path), "%s/%u/map_files/%llx-%llx", s->proc_root,
-		 pid, (unsigned long long)m->start, (unsigned long long)m->end);
-	pathfd = open(path, O_PATH | O_CLOEXEC);
-	if (pathfd < 0)
-		return -errno;
-	if (fstat(pathfd, &st) || !S_ISREG(st.st_mode)) {
-		close(pathfd);
-		return -EINVAL;
-	}
-	snprintf(self, sizeof(self), "/proc/self/fd/%d", pathfd);
-	fd = open(self, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	err = -errno;
-	close(pathfd);
-	return fd < 0 ? err : fd;
-}
-
-/*
- * The mapped file: by map_files when we may, else by its path inside the
- * process's root, accepted only if it is still the inode maps names (the
- * device differs on overlayfs, the inode number does not).
- */
-static int open_mapped_file(const struct symbolizer *s, uint32_t pid,
-			    const struct procmap *m)
-{
-	struct stat st;
-	int fd;
-
-	fd = open_map_file(s, pid, m);
-	if (fd >= 0 || m->deleted)
-		return fd;
-	fd = open_in_root(s, pid, m->path);
-	if (fd < 0)
-		return fd;
-	if (fstat(fd, &st) || st.st_ino != m->inode) {
-		close(fd);
-		return -ESTALE;
-	}
-	return fd;
-}
-
 /* k's place in a table of dsos, with room reserved; NULL: no memory. */
 static struct dso **dso_slot(struct table *t, const struct dso_key *k)
 {
@@ -332,6 +264,46 @@ static struct dso **dso_slot(struct table *t, const struct dso_key *k)
 	return (struct dso **)table__slot(t, dso_key_hash(k->dev_major,
 							  k->dev_minor, k->inode),
 					  dso_equal, k);
+}
+
+/*
+ * A stripped file: its debug file's symbols, looked up in the process's
+ * root and then in the host's (pid 1's root: the host's, as the agent runs
+ * with the host's pid namespace).
+ */
+static void dso__find_debug(struct symbolizer *s, uint32_t pid,
+			    const char *path, struct dso *d)
+{
+	static const enum frame_naming naming[] = {
+		[DEBUG_NONE] = NAMED_DYNSYM, [DEBUG_BUILD_ID] = NAMED_BUILD_ID,
+		[DEBUG_LINK] = NAMED_DEBUGLINK,
+	};
+	int root, host = -1;
+	struct stat a, b;
+	struct elf_symtab *dbg;
+	enum debug_source how;
+
+	d->naming = NAMED_SYMTAB;
+	if (!d->syms || elf_symtab__has_symtab(d->syms) || path[0] != '/')
+		return;
+	root = proc_file__root(s->proc_root, pid);
+	if (pid != 1)
+		host = proc_file__root(s->proc_root, 1);
+	if (host >= 0 && root >= 0 && !fstat(root, &a) && !fstat(host, &b) &&
+	    a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
+		close(host);
+		host = -1;
+	}
+	dbg = debug_file__load(root, host, path, d->syms, &how);
+	if (dbg)
+		elf_symtab__take_symbols(d->syms, dbg);
+	elf_symtab__free(dbg);
+	d->naming = naming[how];
+	s->stats.debug_files[how]++;
+	if (root >= 0)
+		close(root);
+	if (host >= 0)
+		close(host);
 }
 
 static struct dso *dso_get(struct symbolizer *s, uint32_t pid,
@@ -345,7 +317,7 @@ static struct dso *dso_get(struct symbolizer *s, uint32_t pid,
 		return NULL;
 	if (*slot)
 		return *slot;
-	fd = open_mapped_file(s, pid, m);
+	fd = proc_file__open_mapped(s->proc_root, pid, m);
 	if (fd < 0)
 		return NULL;	/* not cached: another process may open it */
 	d = calloc(1, sizeof(*d));
@@ -358,6 +330,7 @@ static struct dso *dso_get(struct symbolizer *s, uint32_t pid,
 	d->inode = k.inode;
 	d->syms = elf_symtab__load(fd);
 	d->owns_syms = true;
+	dso__find_debug(s, pid, m->path, d);
 	if (s->hooks.file_loaded) {
 		size_t len = 0;
 		const uint8_t *id = d->syms ? elf_symtab__build_id(d->syms, &len) : NULL;
@@ -496,7 +469,7 @@ static void proc__load_jit(struct symbolizer *s, struct proc *p)
 	int fd;
 
 	snprintf(path, sizeof(path), "/tmp/perf-%u.map", pid_in_namespace(s, p->pid));
-	fd = open_in_root(s, p->pid, path);
+	fd = proc_file__open_in_root(s->proc_root, p->pid, path);
 	if (fd < 0)
 		return;
 	m = perfmap__load(fd);
@@ -730,6 +703,12 @@ static const struct mapping *proc__find_mapping(const struct proc *p,
 	return NULL;
 }
 
+/* How d's frames are named: the owner's way when its table is shared. */
+static enum frame_naming dso__naming(const struct dso *d)
+{
+	return d->owns_syms || !d->syms_owner ? d->naming : d->syms_owner->naming;
+}
+
 /* JIT code: in anonymous memory, named by the process's perf map. */
 static const char *jit_name(struct symbolizer *s, struct proc *p, uint64_t ip)
 {
@@ -753,9 +732,11 @@ void symbolizer__user(struct symbolizer *s, uint32_t pid, uint64_t ip,
 	const char *name;
 
 	if (p && (!m || !m->dso) && (name = jit_name(s, p, ip))) {
+		s->stats.frames_named[NAMED_PERF_MAP]++;
 		snprintf(buf, len, "%s", name);
 		return;
 	}
+	s->stats.frames_named[NAMED_NONE]++;	/* until named below */
 	if (!m) {
 		s->stats.user_unresolved++;
 		snprintf(buf, len, "[unknown]");
@@ -766,6 +747,8 @@ void symbolizer__user(struct symbolizer *s, uint32_t pid, uint64_t ip,
 	    elf_symtab__offset_to_vaddr(m->dso->syms, off, &vaddr)) {
 		name = elf_symtab__lookup(m->dso->syms, vaddr, &sym_off);
 		if (name) {
+			s->stats.frames_named[NAMED_NONE]--;
+			s->stats.frames_named[dso__naming(m->dso)]++;
 			snprintf(buf, len, "%s", name);
 			return;
 		}

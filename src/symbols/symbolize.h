@@ -14,6 +14,17 @@
 
 struct symbolizer;
 
+/* How a user frame was named. */
+enum frame_naming {
+	NAMED_SYMTAB,		/* the file's .symtab */
+	NAMED_DYNSYM,		/* only its dynamic symbols (stripped) */
+	NAMED_BUILD_ID,		/* a debug file found by build-id */
+	NAMED_DEBUGLINK,	/* a debug file found by .gnu_debuglink */
+	NAMED_PERF_MAP,		/* a JIT's /tmp/perf-PID.map */
+	NAMED_NONE,		/* file+0xOFFSET or [unknown] */
+	NAMED_MAX,
+};
+
 struct symbolizer_stats {
 	uint64_t processes;		/* snapshots taken */
 	uint64_t processes_gone;	/* exited before we could read them */
@@ -23,6 +34,8 @@ struct symbolizer_stats {
 	uint64_t files_evicted;		/* freed: no process maps them now */
 	uint64_t jit_maps;		/* /tmp/perf-<pid>.map files read */
 	uint64_t user_unresolved;	/* addresses named module+0xoff */
+	uint64_t debug_files[3];	/* files named by: own, build-id, debuglink */
+	uint64_t frames_named[NAMED_MAX];	/* user frames, by how */
 	uint64_t kernel_unresolved;
 };
 
