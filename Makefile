@@ -107,6 +107,25 @@ $(OUTPUT)/workloads/%: tests/workloads/%.c
 
 workloads: $(WORKLOADS)
 
+# The CFI unwinder's ground truth (tests/e2e/test_unwind.py): the same
+# source without frame pointers, by gcc and clang, dynamic (lazy binding,
+# for the PLT case) and -static. gcc 12 at -O2 keeps no frame in leaves.
+UNWIND_TRUTH_CFLAGS := -O2 -fomit-frame-pointer -g -Wall -Wextra -Werror
+UNWIND_TRUTH := $(addprefix $(OUTPUT)/workloads/unwind_truth-,\
+	gcc clang gcc-static clang-static)
+
+$(OUTPUT)/workloads/unwind_truth-gcc $(OUTPUT)/workloads/unwind_truth-gcc-static: UT_CC := gcc
+$(OUTPUT)/workloads/unwind_truth-clang $(OUTPUT)/workloads/unwind_truth-clang-static: UT_CC := $(CLANG)
+$(OUTPUT)/workloads/unwind_truth-gcc $(OUTPUT)/workloads/unwind_truth-clang: UT_LD := -Wl,-z,lazy
+$(OUTPUT)/workloads/unwind_truth-gcc-static $(OUTPUT)/workloads/unwind_truth-clang-static: UT_LD := -static
+
+$(UNWIND_TRUTH): tests/workloads/unwind_truth.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(UT_CC) $(UNWIND_TRUTH_CFLAGS) $(UT_LD) $< -lpthread -o $@
+
+workloads: $(UNWIND_TRUTH)
+
 deps:
 	$(Q)scripts/install-deps.sh
 

@@ -32,8 +32,6 @@
 #define ENODATA 61
 
 #include "unwind.bpf.h"
-/* How far above sp a frame pointer of the same stack may be. */
-#define USER_STACK_SPAN (8ULL << 20)
 
 const volatile __u64 min_block_ns = 1000000;
 const volatile bool user_stacks = true;
@@ -62,7 +60,7 @@ __u32 stack_epoch;
  */
 #define USTACK_SLOTS 4
 struct ustack_slot {
-	__u64 ip, sp, bp, ret;
+	__u64 ip, sp;
 	__s32 id;
 	__u32 epoch;		/* stack_epoch when id was taken */
 };
@@ -202,30 +200,28 @@ static __always_inline __s32 user_stack_id(__u32 tgid, bool *tables)
 	return id;
 }
 
-/* Current's user stack, walked only if it blocks somewhere new to it. */
+/*
+ * Current's user stack, walked only if it blocks somewhere new to it: at
+ * one of its last places (pc and sp) with the same return addresses on its
+ * stack, it is the stack walked then (unwind_stack_still).
+ */
 static __always_inline __s32 user_stack(struct start *s)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	/* A BTF pointer: its fields are plain loads, no probe_read. */
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
-	__u64 ip = regs->ip, sp = regs->sp, bp = regs->bp, ret = 0;
+	__u64 ip = regs->ip, sp = regs->sp;
 	__u32 epoch = stack_epoch;
 	struct ustack_slot *u;
 	bool tables;
 
-	/*
-	 * The caller's return address tells apart siblings of one depth. Read
-	 * only from a bp that points into the stack above sp: code built
-	 * without frame pointers keeps anything in bp, and a read that faults
-	 * costs more than the whole walk it is meant to save.
-	 */
-	if (bp > sp && bp - sp < USER_STACK_SPAN)
-		bpf_probe_read_user(&ret, sizeof(ret), (void *)(bp + 8));
 	s->epoch = epoch;
 	for (int i = 0; i < USTACK_SLOTS; i++) {
 		u = &s->slots[i];
-		if (u->ip == ip && u->sp == sp && u->bp == bp && u->ret == ret &&
-		    u->epoch == epoch && u->id >= 0) {
+		if (u->ip == ip && u->sp == sp && u->epoch == epoch &&
+		    u->id >= 0) {
+			if (!unwind_stack_still(u->id, sp))
+				break;
 			stat_inc(OFFCPU_STAT_USTACK_REUSED);
 			return u->id;
 		}
@@ -236,8 +232,6 @@ static __always_inline __s32 user_stack(struct start *s)
 	/* Walked before its tables were loaded: walk again next time. */
 	u->ip = tables ? ip : 0;
 	u->sp = sp;
-	u->bp = bp;
-	u->ret = ret;
 	u->epoch = epoch;
 	return u->id;
 }

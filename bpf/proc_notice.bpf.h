@@ -46,6 +46,20 @@ static __always_inline bool notice_proc(__u32 tgid, __u64 cgroup_id)
 	return true;
 }
 
+/* The process mapped code since its maps were read: false when lost. */
+static __always_inline bool notice_remap(__u32 tgid)
+{
+	struct proc_notice *e = bpf_ringbuf_reserve(&proc_notices, sizeof(*e), 0);
+
+	if (!e)
+		return false;
+	e->tgid = tgid;
+	e->flags = PROC_NOTICE_REMAP;
+	e->cgroup_id = 0;
+	bpf_ringbuf_submit(e, 0);
+	return true;
+}
+
 /*
  * exec replaces every mapping: forget the process so its next sample
  * notices it again, and tell user space to drop the maps it read, which

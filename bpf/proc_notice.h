@@ -9,10 +9,12 @@
 
 /* The process exec'd: maps read before are another program's. */
 #define PROC_NOTICE_EXEC 1
+/* A pc outside the maps read before (a library dlopen'ed since): read again. */
+#define PROC_NOTICE_REMAP 2
 
 struct proc_notice {
 	__u32 tgid;
-	__u32 flags;		/* PROC_NOTICE_EXEC */
+	__u32 flags;		/* PROC_NOTICE_EXEC, PROC_NOTICE_REMAP */
 	__u64 cgroup_id;	/* resolved to its container while it exists */
 };
 

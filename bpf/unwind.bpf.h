@@ -95,6 +95,7 @@ struct {
 struct unwind_scratch {
 	struct ustack stack;
 	struct unwind_regs regs;
+	__u64 sp0;		/* the leaf's sp */
 	__u32 depth;
 };
 
@@ -116,6 +117,7 @@ static __always_inline void unwind_stat(__u32 stat)
 struct unwind_ctx {
 	struct unwind_scratch *w;
 	struct unwind_proc *proc;	/* NULL: no tables for this process */
+	__u32 tgid;
 };
 
 /* The mapping holding pc, by binary search; NULL if none does. */
@@ -197,8 +199,12 @@ static long unwind_step(__u32 i, void *data)
 
 	/* A return address is after its call: look up the call itself. */
 	lookup = w->exact_pc ? w->pc : w->pc - 1;
-	if (c->proc)
+	if (c->proc) {
 		m = unwind_find_mapping(c->proc, lookup);
+		/* New code since the maps were read (dlopen): ask once. */
+		if (!m && !c->proc->remap_asked && notice_remap(c->tgid))
+			c->proc->remap_asked = 1;
+	}
 	if (!m || m->table == UNWIND_TABLE_FP) {
 		unwind_stat(c->proc ? UNWIND_STAT_FP_FRAMES :
 				      UNWIND_STAT_FP_NO_TABLES);
@@ -224,6 +230,7 @@ static long unwind_step(__u32 i, void *data)
 		return 1;
 	}
 	c->w->stack.ips[d] = w->pc;
+	c->w->stack.at[d] = (__u32)(w->pc_at - c->w->sp0);
 	c->w->depth = d + 1;
 	return 0;
 }
@@ -264,16 +271,22 @@ static __always_inline __s32 unwind_user_stack(__u32 tgid, bool *tables)
 	if (!regs->ip)
 		return -EFAULT;
 	c.w->stack.ips[0] = regs->ip;
+	c.w->stack.at[0] = 0;
+	c.w->sp0 = regs->sp;
 	c.w->depth = 1;
 	c.proc = bpf_map_lookup_elem(&unwind_procs, &tgid);
+	c.tgid = tgid;
 	*tables = c.proc != NULL;
 	bpf_loop(MAX_STACK_DEPTH, unwind_step, &c, 0);
-	unwind_stat(c.w->regs.stop);
+	unwind_stat(c.proc ? c.w->regs.stop : UNWIND_STAT_NO_TABLES);
 	n = c.w->depth;
 	/* Zero after the last frame: the stack's end, and a stable value. */
-	for (__u32 i = 1; i < MAX_STACK_DEPTH; i++)
-		if (i >= n)
+	for (__u32 i = 1; i < MAX_STACK_DEPTH; i++) {
+		if (i >= n) {
 			c.w->stack.ips[i] = 0;
+			c.w->stack.at[i] = 0;
+		}
+	}
 	c.w->stack.hash = unwind_hash(&c.w->stack, n);
 	id = (__u32)(c.w->stack.hash >> 33);	/* 31 bits: a valid id */
 	err = bpf_map_update_elem(&ustacks, &id, &c.w->stack, BPF_NOEXIST);
@@ -285,6 +298,30 @@ static __always_inline __s32 unwind_user_stack(__u32 tgid, bool *tables)
 		return -ENOSPC;
 	}
 	return id;
+}
+
+/*
+ * Is stack id still current's user stack? Its pc and sp are the ones the
+ * caller matched; each return address of the stack is read again where the
+ * walk found it. Cheaper than a walk, and exact: a different caller at the
+ * same depth leaves a different return address.
+ */
+static __always_inline bool unwind_stack_still(__s32 id, __u64 sp)
+{
+	struct ustack *u = bpf_map_lookup_elem(&ustacks, &id);
+	__u64 ra;
+
+	if (!u)
+		return false;
+	for (__u32 i = 1; i < MAX_STACK_DEPTH; i++) {
+		if (!u->ips[i])
+			break;
+		if (bpf_probe_read_user(&ra, sizeof(ra), (void *)(sp + u->at[i])) ||
+		    ra != u->ips[i])
+			return false;
+	}
+	unwind_stat(UNWIND_STAT_REUSED);
+	return true;
 }
 
 #endif

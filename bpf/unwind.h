@@ -93,14 +93,21 @@ struct unwind_mapping {
 /* A process's executable mappings, sorted by start, not overlapping. */
 struct unwind_proc {
 	__u32 nmaps;
-	__u32 pad;
+	__u32 remap_asked;	/* BPF asked user space to read the maps again */
 	struct unwind_mapping maps[UNWIND_MAX_MAPPINGS];
 };
 
-/* A walked user stack: ips leaf first, zero after the last. */
+/*
+ * A walked user stack: ips leaf first, zero after the last. at[i] is where
+ * ips[i] was read from (i >= 1), as an offset from the leaf's sp: a thread
+ * back at the same pc and sp has the same stack if those words still hold
+ * the same return addresses, which is cheaper to check than a walk.
+ */
 struct ustack {
 	__u64 hash;		/* of the ips: tells a collision from a repeat */
 	__u64 ips[127];		/* MAX_STACK_DEPTH */
+	__u32 at[127];
+	__u32 pad;
 };
 
 /*
@@ -118,7 +125,10 @@ struct unwind_sample {
 	__u8 stack[UNWIND_COPY_BYTES];
 };
 
-/* How user-stack walks end, and how their frames were found. */
+/*
+ * How user-stack walks end, and how their frames were found. A walk of a
+ * process whose tables are not loaded yet is counted only as such.
+ */
 enum unwind_stat {
 	UNWIND_STAT_END,		/* reached the outermost frame */
 	UNWIND_STAT_FP_END,		/* frame-pointer walk ended (fp 0 or below sp) */
@@ -128,6 +138,8 @@ enum unwind_stat {
 	UNWIND_STAT_NO_ROW,		/* pc in no function of its table */
 	UNWIND_STAT_FP_FRAMES,		/* frames by fp: mapping without a table */
 	UNWIND_STAT_FP_NO_TABLES,	/* frames by fp: process not loaded yet */
+	UNWIND_STAT_NO_TABLES,		/* walks (by fp) before its tables were in */
+	UNWIND_STAT_REUSED,		/* off-CPU: a stack checked, not walked again */
 	UNWIND_STAT_MAX,
 };
 

@@ -17,6 +17,7 @@
 
 struct unwind_regs {
 	__u64 pc, sp, fp;
+	__u64 pc_at;		/* where the last step read pc from */
 	__u32 stop;		/* enum unwind_stat of why the walk ended */
 	bool exact_pc;		/* pc is not a return address (first, signal) */
 };
@@ -35,6 +36,7 @@ static __always_inline long unwind_fp_step(struct unwind_regs *w)
 		return 1;
 	}
 	w->pc = ra;
+	w->pc_at = fp + 8;
 	w->sp = fp + 16;
 	w->fp = next_fp;
 	w->exact_pc = false;
@@ -56,6 +58,7 @@ static __always_inline long unwind_signal_step(struct unwind_regs *w)
 		w->stop = UNWIND_STAT_BAD_READ;
 		return 1;
 	}
+	w->pc_at = mc + 16 * 8;
 	w->exact_pc = true;	/* the interrupted instruction, not a return */
 	return 0;
 }
@@ -104,6 +107,7 @@ static __always_inline long unwind_cfi_step(struct unwind_regs *w,
 		fp = 0;		/* unknown from here: a CFA that needs it stops */
 	}
 	w->pc = ra;
+	w->pc_at = cfa - 8;
 	w->sp = cfa;
 	w->fp = fp;
 	w->exact_pc = false;

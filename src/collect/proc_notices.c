@@ -13,6 +13,7 @@ struct proc_notices {
 	struct symbolizer *sym;
 	struct resolver *res;
 	uint64_t count;
+	uint64_t remaps;
 };
 
 int proc_notice_maps__reuse(const struct proc_notice_maps *m,
@@ -36,6 +37,12 @@ static int on_notice(void *ctx, void *data, size_t len)
 	/* Its maps are the old program's: read them again when needed. */
 	if (e->flags & PROC_NOTICE_EXEC) {
 		symbolizer__forget_process(pn->sym, e->tgid);
+		return 0;
+	}
+	/* It mapped code since: read its maps again (and its tables). */
+	if (e->flags & PROC_NOTICE_REMAP) {
+		pn->remaps++;
+		symbolizer__add_process(pn->sym, e->tgid);
 		return 0;
 	}
 	pn->count++;
@@ -85,6 +92,11 @@ void proc_notices__drain(struct proc_notices *pn)
 uint64_t proc_notices__count(const struct proc_notices *pn)
 {
 	return pn ? pn->count : 0;
+}
+
+uint64_t proc_notices__remaps(const struct proc_notices *pn)
+{
+	return pn ? pn->remaps : 0;
 }
 
 void proc_notices__free(struct proc_notices *pn)

@@ -47,6 +47,8 @@ int proc_notices__poll(struct proc_notices *pn, int timeout_ms);
 void proc_notices__drain(struct proc_notices *pn);
 /* Processes noticed since the start (execs are not counted). */
 uint64_t proc_notices__count(const struct proc_notices *pn);
+/* Maps read again because code was mapped since (dlopen). */
+uint64_t proc_notices__remaps(const struct proc_notices *pn);
 void proc_notices__free(struct proc_notices *pn);
 
 #endif

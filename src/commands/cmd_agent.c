@@ -81,14 +81,21 @@ static void write_unwind_metrics(FILE *f, const struct agent *c)
 		[UNWIND_STAT_BAD_READ] = "bad_read",
 		[UNWIND_STAT_UNKNOWN_RULE] = "unknown_rule",
 		[UNWIND_STAT_NO_ROW] = "no_row",
+		[UNWIND_STAT_FP_FRAMES] = NULL, [UNWIND_STAT_FP_NO_TABLES] = NULL,
+		[UNWIND_STAT_NO_TABLES] = "before_tables",
 	};
 	const struct unwinder_stats *u = &c->unwind;
 
 	fputs("# HELP sysscope_unwind_walks_total User-stack walks, by how they ended.\n"
 	      "# TYPE sysscope_unwind_walks_total counter\n", f);
-	for (int i = 0; i <= UNWIND_STAT_NO_ROW; i++)
-		fprintf(f, "sysscope_unwind_walks_total{end=\"%s\"} %llu\n",
-			walk_end[i], (unsigned long long)c->unwind_walks[i]);
+	for (int i = 0; i <= UNWIND_STAT_NO_TABLES; i++)
+		if (walk_end[i])
+			fprintf(f, "sysscope_unwind_walks_total{end=\"%s\"} %llu\n",
+				walk_end[i], (unsigned long long)c->unwind_walks[i]);
+	fprintf(f, "# HELP sysscope_unwind_stacks_reused_total Off-CPU stacks checked in place instead of walked.\n"
+		"# TYPE sysscope_unwind_stacks_reused_total counter\n"
+		"sysscope_unwind_stacks_reused_total %llu\n",
+		(unsigned long long)c->unwind_walks[UNWIND_STAT_REUSED]);
 	fprintf(f, "# HELP sysscope_unwind_fp_frames_total Frames found by frame pointers, not CFI.\n"
 		"# TYPE sysscope_unwind_fp_frames_total counter\n"
 		"sysscope_unwind_fp_frames_total{why=\"no_table\"} %llu\n"

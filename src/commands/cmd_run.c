@@ -320,6 +320,7 @@ static void fill_meta(const struct run *r, struct profile_meta *m,
 		c[n++] = (struct meta_counter){ offcpu__stat_name(i), s->off_stats[i] };
 	n += unwind_counters(s, &c[n]);
 	c[n++] = (struct meta_counter){ "processes noticed", proc_notices__count(s->notices) };
+	c[n++] = (struct meta_counter){ "maps read again (code mapped since)", proc_notices__remaps(s->notices) };
 	c[n++] = (struct meta_counter){ "processes read", ss->processes };
 	c[n++] = (struct meta_counter){ "processes gone before read", ss->processes_gone };
 	c[n++] = (struct meta_counter){ "files with symbols", ss->files };

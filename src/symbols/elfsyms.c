@@ -378,9 +378,7 @@ static int collect(struct elf_symtab *s, Elf_Data *syms, const Elf_Data *strs,
 		s->syms[s->nsyms++] = (struct elf_sym){
 			.addr = sym.st_value, .size = sym.st_size,
 			.name = (uint32_t)sym.st_name,
-			/* name@VERSION is an alias of the plain name. */
-			.rank = bind_rank(sym.st_info) +
-				(strchr((const char *)strs->d_buf + sym.st_name, '@') ? 4 : 0),
+			.rank = bind_rank(sym.st_info),
 		};
 	}
 	return 0;

@@ -77,6 +77,8 @@ static const char *const stat_names[UNWIND_STAT_MAX] = {
 	[UNWIND_STAT_NO_ROW] = "unwind: walks stopped, pc in no function",
 	[UNWIND_STAT_FP_FRAMES] = "unwind: frames by frame pointers (no table)",
 	[UNWIND_STAT_FP_NO_TABLES] = "unwind: frames by frame pointers (process not loaded yet)",
+	[UNWIND_STAT_NO_TABLES] = "unwind: walks before the process's tables were in",
+	[UNWIND_STAT_REUSED] = "unwind: off-CPU stacks checked, not walked again",
 };
 
 const char *unwind_stat__name(int stat)
