@@ -1,0 +1,109 @@
+# SPDX-License-Identifier: MIT
+"""Stripped binaries named from their separate debug files: by build-id
+under /usr/lib/debug/.build-id, and by .gnu_debuglink (CRC-32 checked)
+beside the binary; a debug file whose CRC does not match is not used."""
+import os
+import re
+import secrets
+import shutil
+import subprocess
+from pathlib import Path
+
+from conftest import read_folded, run_sysscope
+
+SRC = r"""
+#include <stdlib.h>
+#include <time.h>
+volatile unsigned long sink;
+__attribute__((noinline)) void debug_hot_leaf(void)
+{
+    for (int i = 0; i < 200000; i++) sink += i * 7;
+}
+__attribute__((noinline)) void debug_hot_caller(void) { debug_hot_leaf(); sink++; }
+int main(int argc, char **argv)
+{
+    time_t end = time(NULL) + atoi(argv[1]);
+    while (time(NULL) < end) debug_hot_caller();
+    return 0;
+}
+"""
+
+
+def counter(summary, name):
+    m = re.search(r"^\s*" + re.escape(name) + r"\s+(\d+)$", summary, re.M)
+    assert m, f"no counter {name!r} in summary.txt"
+    return int(m.group(1))
+
+
+def build(tmp_path, build_id):
+    """A stripped binary with this build-id, and its debug file."""
+    src = tmp_path / "prog.c"
+    src.write_text(SRC)
+    full = tmp_path / "prog.full"
+    subprocess.run(["cc", "-O1", "-g", f"-Wl,--build-id=0x{build_id}",
+                    "-o", full, src], check=True)
+    debug = tmp_path / "prog.debug"
+    subprocess.run(["objcopy", "--only-keep-debug", full, debug], check=True)
+    prog = tmp_path / "prog"
+    subprocess.run(["objcopy", "--strip-all", full, prog], check=True)
+    out = subprocess.run(["readelf", "-S", prog], capture_output=True,
+                         text=True, check=True).stdout
+    assert ".symtab" not in out
+    return prog, debug
+
+
+def profile(spawn, tmp_path, prog):
+    w = spawn([prog, "30"])
+    out = tmp_path / "out"
+    run_sysscope(["profile", "-p", w.pid, "-d", "2", "-f", "199", "-o", out])
+    return read_folded(out / "stacks.folded"), (out / "summary.txt").read_text()
+
+
+def named(stacks):
+    return sum(n for s, n in stacks.items()
+               if "debug_hot_caller" in s and "debug_hot_leaf" in s)
+
+
+def test_debug_file_by_build_id(tmp_path, spawn):
+    bid = secrets.token_hex(20)
+    prog, debug = build(tmp_path, bid)
+    d = Path("/usr/lib/debug/.build-id") / bid[:2]
+    target = d / f"{bid[2:]}.debug"
+    d.mkdir(parents=True, exist_ok=True)
+    shutil.copy(debug, target)
+    try:
+        stacks, summary = profile(spawn, tmp_path, prog)
+    finally:
+        target.unlink()
+    assert named(stacks) >= 100, summary
+    assert counter(summary, "user frames named by debug file (build-id)") > 0, summary
+
+
+def test_debug_file_by_debuglink(tmp_path, spawn):
+    prog, debug = build(tmp_path, secrets.token_hex(20))
+    subprocess.run(["objcopy", f"--add-gnu-debuglink={debug}", prog],
+                   check=True, cwd=tmp_path)
+    stacks, summary = profile(spawn, tmp_path, prog)
+    assert named(stacks) >= 100, summary
+    assert counter(summary, "user frames named by debug file (debuglink)") > 0, summary
+
+
+def test_debuglink_with_a_wrong_crc_is_not_used(tmp_path, spawn):
+    prog, debug = build(tmp_path, secrets.token_hex(20))
+    subprocess.run(["objcopy", f"--add-gnu-debuglink={debug}", prog],
+                   check=True, cwd=tmp_path)
+    with open(debug, "ab") as f:
+        f.write(b"\0")	# still ELF, another CRC
+    stacks, summary = profile(spawn, tmp_path, prog)
+    assert named(stacks) == 0, summary
+    assert counter(summary, "user frames named by debug file (debuglink)") == 0, summary
+    assert any(f.startswith("prog+0x") for s in stacks for f in s), stacks
+
+
+def test_glibc_named_from_libc6_dbg(tmp_path, spawn):
+    """Debian's libc6-dbg: glibc's static functions (libc.so.6 has only
+    its dynamic symbols) by name."""
+    prog, _ = build(tmp_path, secrets.token_hex(20))
+    stacks, summary = profile(spawn, tmp_path, prog)
+    assert any("__libc_start_call_main" in s for s in stacks), stacks
+    assert counter(summary, "user frames named by debug file (build-id)") > 0, summary
