@@ -5,10 +5,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "debug_files.h"
 #include "elfsyms.h"
+#include "func_ranges.h"
 #include "ksyms.h"
 #include "perfmap.h"
 #include "proc_files.h"
@@ -28,6 +31,7 @@ struct dso {
 	struct dso *syms_owner;		/* !owns_syms: whose table it is */
 	bool in_use;			/* mark: a live process maps it */
 	enum frame_naming naming;	/* how its symbols name frames */
+	struct func_ranges *funcs;	/* no symbols at all: CFI's functions */
 	void *hooked;			/* hooks.file_loaded's handle */
 };
 
@@ -60,6 +64,8 @@ struct symbolizer {
 	struct table build_ids;		/* dso by build-id */
 	struct symbolizer_stats stats;
 	struct symbolizer_hooks hooks;
+	struct dso *vdso;		/* the kernel's, ours: every process's */
+	int vdso_fd;			/* a copy of its image, for the hooks */
 };
 
 /* ---- tables ---- */
@@ -331,6 +337,8 @@ static struct dso *dso_get(struct symbolizer *s, uint32_t pid,
 	d->syms = elf_symtab__load(fd);
 	d->owns_syms = true;
 	dso__find_debug(s, pid, m->path, d);
+	if (d->naming == NAMED_DYNSYM)
+		d->funcs = func_ranges__from_fd(fd);
 	if (s->hooks.file_loaded) {
 		size_t len = 0;
 		const uint8_t *id = d->syms ? elf_symtab__build_id(d->syms, &len) : NULL;
@@ -380,7 +388,8 @@ static int proc__add_mapping(struct symbolizer *s, struct proc *p,
 	map->start = m->start;
 	map->end = m->end;
 	map->pgoff = m->pgoff;
-	map->dso = m->path[0] == '/' ? dso_get(s, p->pid, m) : NULL;
+	map->dso = m->path[0] == '/' ? dso_get(s, p->pid, m) :
+		   !strcmp(m->path, "[vdso]") ? s->vdso : NULL;
 	map->name = mapping_name(m);
 	if (!map->name)
 		return -ENOMEM;
@@ -608,6 +617,7 @@ static size_t dsos__sweep(struct symbolizer *s)
 			elf_symtab__free(d->syms);
 		if (d->hooked && s->hooks.file_dropped)
 			s->hooks.file_dropped(s->hooks.ctx, d->hooked);
+		func_ranges__free(d->funcs);
 		free(d);
 		evicted++;
 	}
@@ -752,6 +762,14 @@ void symbolizer__user(struct symbolizer *s, uint32_t pid, uint64_t ip,
 			snprintf(buf, len, "%s", name);
 			return;
 		}
+		/* No symbol: one name per function all the same. */
+		if (func_ranges__find(m->dso->funcs, vaddr, &sym_off)) {
+			s->stats.frames_named[NAMED_NONE]--;
+			s->stats.frames_named[NAMED_FUNC_START]++;
+			snprintf(buf, len, "%s!func+0x%llx", m->name,
+				 (unsigned long long)sym_off);
+			return;
+		}
 	}
 	s->stats.user_unresolved++;
 	snprintf(buf, len, "%s+0x%llx", m->name, (unsigned long long)off);
@@ -789,6 +807,42 @@ void symbolizer__kernel(struct symbolizer *s, uint64_t ip, char *buf,
 
 /* ---- life cycle ---- */
 
+/*
+ * The vDSO has no file, but it is one image per kernel: ours, copied to a
+ * memfd, names (and unwinds) every process's [vdso] mapping.
+ */
+static void load_vdso(struct symbolizer *s)
+{
+	const void *base = (const void *)getauxval(AT_SYSINFO_EHDR);
+	unsigned long long lo, hi;
+	char line[256];
+	FILE *f;
+
+	s->vdso_fd = -1;
+	f = base ? fopen("/proc/self/maps", "re") : NULL;
+	while (f && fgets(line, sizeof(line), f)) {
+		if (!strstr(line, "[vdso]") ||
+		    sscanf(line, "%llx-%llx", &lo, &hi) != 2 ||
+		    lo != (uintptr_t)base || hi - lo > (1 << 20))
+			continue;
+		s->vdso_fd = memfd_create("vdso", MFD_CLOEXEC);
+		if (s->vdso_fd >= 0 &&
+		    write(s->vdso_fd, base, hi - lo) != (ssize_t)(hi - lo)) {
+			close(s->vdso_fd);
+			s->vdso_fd = -1;
+		}
+		break;
+	}
+	if (f)
+		fclose(f);
+	s->vdso = s->vdso_fd >= 0 ? calloc(1, sizeof(*s->vdso)) : NULL;
+	if (s->vdso) {
+		s->vdso->syms = elf_symtab__load(s->vdso_fd);
+		s->vdso->owns_syms = true;
+		s->vdso->naming = NAMED_DYNSYM;
+	}
+}
+
 struct symbolizer *symbolizer__new(const char *proc_root)
 {
 	struct symbolizer *s;
@@ -801,6 +855,7 @@ struct symbolizer *symbolizer__new(const char *proc_root)
 	if (!s)
 		return NULL;
 	strcpy(s->proc_root, proc_root);
+	load_vdso(s);
 	return s;
 }
 
@@ -823,8 +878,18 @@ void symbolizer__free(struct symbolizer *s)
 			elf_symtab__free(d->syms);
 		if (d && d->hooked && s->hooks.file_dropped)
 			s->hooks.file_dropped(s->hooks.ctx, d->hooked);
+		if (d)
+			func_ranges__free(d->funcs);
 		free(d);
 	}
+	if (s->vdso) {
+		elf_symtab__free(s->vdso->syms);
+		if (s->vdso->hooked && s->hooks.file_dropped)
+			s->hooks.file_dropped(s->hooks.ctx, s->vdso->hooked);
+		free(s->vdso);
+	}
+	if (s->vdso_fd >= 0)
+		close(s->vdso_fd);
 	free(s->procs.slots);
 	free(s->dsos.slots);
 	free(s->build_ids.slots);
@@ -834,7 +899,14 @@ void symbolizer__free(struct symbolizer *s)
 
 void symbolizer__set_hooks(struct symbolizer *s, const struct symbolizer_hooks *h)
 {
+	size_t len = 0;
+	const uint8_t *id;
+
 	s->hooks = *h;
+	if (!s->vdso || s->vdso_fd < 0 || !h->file_loaded)
+		return;
+	id = elf_symtab__build_id(s->vdso->syms, &len);
+	s->vdso->hooked = h->file_loaded(h->ctx, s->vdso_fd, id, len);
 }
 
 const struct symbolizer_stats *symbolizer__stats(const struct symbolizer *s)
