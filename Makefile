@@ -166,4 +166,5 @@ vmlinux:
 clean:
 	$(Q)rm -rf build
 
--include $(wildcard $(OUTPUT)/*/*.d $(OUTPUT)/*/*/*.d $(OUTPUT)/*/*/*/*.d)
+# Only our objects' dependency files: other tools write under $(OUTPUT) too.
+-include $(OBJS:.o=.d) $(wildcard $(OUTPUT)/bpf/*.d $(OUTPUT)/tests/*.d)

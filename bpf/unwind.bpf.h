@@ -205,17 +205,20 @@ static long unwind_step(__u32 i, void *data)
 		if (!m && !c->proc->remap_asked && notice_remap(c->tgid))
 			c->proc->remap_asked = 1;
 	}
-	if (!m || m->table == UNWIND_TABLE_FP) {
+	r = NULL;
+	if (m && m->table != UNWIND_TABLE_FP) {
+		rule = unwind_rule_index(m->table, lookup - m->bias);
+		r = rule >= 0 ? bpf_map_lookup_elem(&unwind_rules, &rule) : NULL;
+	}
+	/*
+	 * No CFI for this pc (JIT code, a Go binary's own code: Go keeps frame
+	 * pointers but no .eh_frame): frame pointers, if they look sane.
+	 */
+	if (!r || r->cfa_kind == UNWIND_CFA_NONE) {
 		unwind_stat(c->proc ? UNWIND_STAT_FP_FRAMES :
 				      UNWIND_STAT_FP_NO_TABLES);
 		done = unwind_fp_step(w);
 	} else {
-		rule = unwind_rule_index(m->table, lookup - m->bias);
-		r = rule >= 0 ? bpf_map_lookup_elem(&unwind_rules, &rule) : NULL;
-		if (!r) {
-			w->stop = UNWIND_STAT_NO_ROW;
-			return 1;
-		}
 		done = unwind_cfi_step(w, r);
 	}
 	if (done)
