@@ -138,8 +138,11 @@ unit: $(UNIT_BINS)
 	$(Q)set -e; for t in $(UNIT_BINS); do \
 		echo "== $$t"; SYSSCOPE_TEST_TMP=$(OUTPUT)/tmp $$t; done
 
+# ASan keeps freed memory in quarantine (256 MiB): the agent's RSS cap
+# would then evict every window. 16 MiB still catches use-after-free.
 e2e: all workloads
-	$(Q)SYSSCOPE=$(abspath $(OUTPUT)/sysscope) \
+	$(Q)ASAN_OPTIONS=quarantine_size_mb=16$(if $(ASAN_OPTIONS),:$(ASAN_OPTIONS)) \
+	 SYSSCOPE=$(abspath $(OUTPUT)/sysscope) \
 	 SYSSCOPE_WORKLOADS=$(abspath $(OUTPUT)/workloads) \
 	 SYSSCOPE_PLAIN=$(abspath build/sysscope) \
 	 $(PYTEST) -v tests/e2e
@@ -155,6 +158,7 @@ bench: deps all workloads
 	$(Q)bench/oncpu.sh $(OUTPUT)
 	$(Q)bench/offcpu.sh $(OUTPUT)
 	$(Q)bench/agent.sh $(OUTPUT)
+	$(Q)bench/unwind.sh $(OUTPUT)
 
 FUZZ_SECONDS ?= 60
 fuzz: deps

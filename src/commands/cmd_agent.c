@@ -263,6 +263,8 @@ static int agent_close_window(struct agent *a, uint64_t start,
 					end - start, now_ns(CLOCK_REALTIME));
 	}
 	s->profile = NULL;
+	/* Reading files (symbols, CFI tables) leaves freed heap behind. */
+	malloc_trim(0);
 	/*
 	 * The cap is on resident memory, which the windows' estimate does not
 	 * see whole: past RSS_TARGET of it, old windows go first, leaving

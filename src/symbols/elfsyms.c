@@ -378,7 +378,10 @@ static int collect(struct elf_symtab *s, Elf_Data *syms, const Elf_Data *strs,
 		s->syms[s->nsyms++] = (struct elf_sym){
 			.addr = sym.st_value, .size = sym.st_size,
 			.name = (uint32_t)sym.st_name,
-			.rank = bind_rank(sym.st_info),
+			/* glibc's internal aliases (__GI_read): last. */
+			.rank = bind_rank(sym.st_info) +
+				(!strncmp((const char *)strs->d_buf + sym.st_name,
+					  "__GI_", 5) ? 4 : 0),
 		};
 	}
 	return 0;

@@ -27,6 +27,11 @@
 #include "unwind.h"
 #include "unwinder.h"
 
+/*
+ * Distinct rules a node has: a few hundred (libLLVM alone 585). The hash
+ * keeps to half full; past 8192 rules, new files are walked by fp.
+ */
+#define RULE_SLOTS 16384
 /* Page-index entries per row budget: a page holds ~700 rows on average. */
 #define PAGES_PER_ROWS 64
 
@@ -63,7 +68,7 @@ struct unwinder {
 	uint32_t max_rows, max_pages, max_tables;
 	struct extents free_rows, free_pages;
 	struct unwind_file **by_table;	/* the file in each slot, or NULL */
-	struct rule_slot *rules;	/* open addressing, UNWIND_MAX_RULES */
+	struct rule_slot *rules;	/* open addressing, RULE_SLOTS */
 	uint32_t nrules;
 	struct unwinder_stats stats;
 };
@@ -199,23 +204,23 @@ static uint32_t rule_hash(const struct unwind_rule *r)
 /* The global index of r, added to unwind_rules if new; -errno. */
 static int64_t rule_index(struct unwinder *u, const struct unwind_rule *r)
 {
-	uint32_t i = rule_hash(r) & (UNWIND_MAX_RULES - 1);
+	uint32_t i = rule_hash(r) & (RULE_SLOTS - 1);
 
-	for (uint32_t probes = 0; probes < UNWIND_MAX_RULES; probes++) {
+	for (uint32_t probes = 0; probes < RULE_SLOTS; probes++) {
 		struct rule_slot *s = &u->rules[i];
 
 		if (s->used && !memcmp(&s->rule, r, sizeof(*r)))
 			return s->index;
 		if (!s->used) {
 			/* Kept one short of full, so probes always end. */
-			if (u->nrules + 1 >= UNWIND_MAX_RULES)
+			if (u->nrules + 1 >= RULE_SLOTS / 2)
 				return -ENOSPC;
 			if (bpf_map_update_elem(u->fds.rules, &u->nrules, r, BPF_ANY))
 				return -errno;
 			*s = (struct rule_slot){ *r, u->nrules++, true };
 			return s->index;
 		}
-		i = (i + 1) & (UNWIND_MAX_RULES - 1);
+		i = (i + 1) & (RULE_SLOTS - 1);
 	}
 	return -ENOSPC;
 }
@@ -534,7 +539,7 @@ struct unwinder *unwinder__new(const struct unwind_map_fds *fds,
 	}
 	u->by_table = calloc(u->max_tables ? u->max_tables : 1,
 			     sizeof(*u->by_table));
-	u->rules = calloc(UNWIND_MAX_RULES, sizeof(*u->rules));
+	u->rules = calloc(RULE_SLOTS, sizeof(*u->rules));
 	if (!u->by_table || !u->rules ||
 	    extents__give(&u->free_rows, 0, u->max_rows) ||
 	    extents__give(&u->free_pages, 0, u->max_pages))

@@ -436,7 +436,7 @@ def test_full_maps_are_counted_and_the_agent_goes_on(spawn):
     stored, and the next window starts empty again."""
     for _ in range(2):
         spawn([WORKLOADS / "many_stacks", "200", "40", "30"])
-    a = Agent(["--window", 1, "--max-entries", 64, "--max-stacks", 64])
+    a = Agent(["--window", 1, "--max-entries", 64])
     try:
         assert wait_for(lambda: metric(a.metrics(), "sysscope_windows_total",
                                        result="ok") >= 4, 20)

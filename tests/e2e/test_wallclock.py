@@ -88,8 +88,9 @@ def test_pipe_reader_sleeps_under_read(tmp_path, spawn):
     out = tmp_path / "out"
     run_sysscope(["offcputime", "-p", w.pid, "-d", "4", "-o", out])
     stacks = read_folded(out / "stacks.folded")
+    # glibc's debug file (libc6-dbg) names read() __read.
     under_read = folded_seconds(stacks, lambda s: "blocking_read" in s and
-                                "read" in s and
+                                ("read" in s or "__read" in s) and
                                 s[-1] == "[off-cpu: sleep]")
     # The reader waits ~100 ms between writes: almost all of 4 s.
     assert under_read > 3.5, under_read
