@@ -14,7 +14,7 @@ ARG BASE=localhost/debian:12
 FROM ${BASE} AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
-	make gcc libc6-dev clang bpftool pkg-config \
+	make gcc libc6-dev libstdc++-12-dev clang bpftool pkg-config \
 	libbpf-dev libelf-dev libdw-dev zlib1g-dev libcap-dev libseccomp-dev \
 	libjson-c-dev libmicrohttpd-dev \
  && rm -rf /var/lib/apt/lists/*

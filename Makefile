@@ -31,7 +31,8 @@ CFLAGS += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP $(SANFLAGS) \
 	  -I$(OUTPUT) -Ibpf $(addprefix -I,$(SRC_DIRS)) \
 	  -DSYSSCOPE_VERSION='"$(VERSION)"'
 LDFLAGS += $(SANFLAGS)
-LDLIBS := -lbpf -ldw -lelf -lz -lcap -ljson-c -lseccomp -lmicrohttpd -lpthread
+LDLIBS := -lbpf -ldw -lelf -lz -lcap -ljson-c -lseccomp -lmicrohttpd -lpthread \
+	  -lstdc++
 TEST_LDLIBS := -lcmocka $(LDLIBS)
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)

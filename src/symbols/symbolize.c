@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "debug_files.h"
+#include "demangle.h"
 #include "elfsyms.h"
 #include "func_ranges.h"
 #include "ksyms.h"
@@ -759,7 +760,8 @@ void symbolizer__user(struct symbolizer *s, uint32_t pid, uint64_t ip,
 		if (name) {
 			s->stats.frames_named[NAMED_NONE]--;
 			s->stats.frames_named[dso__naming(m->dso)]++;
-			snprintf(buf, len, "%s", name);
+			if (!demangle(name, buf, len))
+				snprintf(buf, len, "%s", name);
 			return;
 		}
 		/* No symbol: one name per function all the same. */

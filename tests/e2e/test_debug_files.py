@@ -107,3 +107,38 @@ def test_glibc_named_from_libc6_dbg(tmp_path, spawn):
     stacks, summary = profile(spawn, tmp_path, prog)
     assert any("__libc_start_call_main" in s for s in stacks), stacks
     assert counter(summary, "user frames named by debug file (build-id)") > 0, summary
+
+
+CXX_SRC = r"""
+#include <ctime>
+#include <cstdlib>
+namespace shop {
+struct Checkout {
+    __attribute__((noinline)) static unsigned long price(int n);
+};
+}
+volatile unsigned long sink;
+unsigned long shop::Checkout::price(int n)
+{
+    unsigned long s = 0;
+    for (int i = 0; i < 200000; i++) s += i * n;
+    return s;
+}
+int main(int argc, char **argv)
+{
+    time_t end = time(nullptr) + atoi(argv[1]);
+    while (time(nullptr) < end) sink += shop::Checkout::price(argc);
+}
+"""
+
+
+def test_cxx_names_demangled(tmp_path, spawn):
+    src = tmp_path / "shop.cc"
+    src.write_text(CXX_SRC)
+    prog = tmp_path / "shop"
+    subprocess.run(["g++", "-O1", "-g", "-o", prog, src], check=True)
+    stacks, summary = profile(spawn, tmp_path, prog)
+    hot = sum(n for s, n in stacks.items()
+              if "shop::Checkout::price(int)" in s and "main" in s)
+    assert hot >= 100, summary
+    assert not any(f.startswith("_ZN4shop") for s in stacks for f in s)
