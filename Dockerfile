@@ -16,7 +16,7 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends \
 	make gcc libc6-dev libstdc++-12-dev clang bpftool pkg-config \
 	libbpf-dev libelf-dev libdw-dev zlib1g-dev libcap-dev libseccomp-dev \
-	libjson-c-dev libmicrohttpd-dev \
+	libjson-c-dev libmicrohttpd-dev liblzma-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # Only what the build reads (.dockerignore keeps the rest out), sources

@@ -32,7 +32,7 @@ CFLAGS += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP $(SANFLAGS) \
 	  -DSYSSCOPE_VERSION='"$(VERSION)"'
 LDFLAGS += $(SANFLAGS)
 LDLIBS := -lbpf -ldw -lelf -lz -lcap -ljson-c -lseccomp -lmicrohttpd -lpthread \
-	  -lstdc++
+	  -lstdc++ -llzma
 TEST_LDLIBS := -lcmocka $(LDLIBS)
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)

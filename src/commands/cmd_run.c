@@ -303,6 +303,7 @@ static const char *const naming_names[NAMED_MAX] = {
 	[NAMED_DYNSYM] = "user frames named by dynamic symbols",
 	[NAMED_BUILD_ID] = "user frames named by debug file (build-id)",
 	[NAMED_DEBUGLINK] = "user frames named by debug file (debuglink)",
+	[NAMED_MINIDEBUGINFO] = "user frames named by MiniDebugInfo",
 	[NAMED_PERF_MAP] = "user frames named by JIT perf map",
 	[NAMED_FUNC_START] = "user frames named by function start (CFI)",
 	[NAMED_NONE] = "user frames unnamed",

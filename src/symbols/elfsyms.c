@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 
 #include "elfsyms.h"
+#include "minidebug.h"
 
 /* A larger .symtab/.dynsym (sh_size) is refused with EFBIG. */
 #define SYMTAB_MAX_SIZE		(16ull << 20)
@@ -54,11 +55,13 @@ struct elf_symtab {
 	struct elf_sym *syms;	/* sorted by addr, one per addr */
 	size_t nsyms;
 	char *names;		/* all kept names, NUL-separated */
+	size_t names_len;
 	struct elf_seg *segs;
 	size_t nsegs;
 	size_t build_id_len;
 	uint8_t build_id[BUILD_ID_MAX];
 	bool has_symtab;	/* .symtab, not just .dynsym */
+	bool from_minidebuginfo;	/* symbols added from .gnu_debugdata */
 	char debuglink[DEBUGLINK_MAX];	/* .gnu_debuglink's file name, or "" */
 	uint32_t debuglink_crc;
 };
@@ -68,6 +71,8 @@ struct loader {
 	Elf *elf;
 	uint64_t file_size;
 	struct elf_symtab *s;
+	Elf_Scn *debugdata;	/* .gnu_debugdata (MiniDebugInfo), or NULL */
+	bool inner;		/* loading MiniDebugInfo's own ELF: no nesting */
 };
 
 static pthread_once_t libelf_once = PTHREAD_ONCE_INIT;
@@ -293,6 +298,9 @@ static int scan_sections(struct loader *ld, Elf_Scn **symscn)
 		else if (sh.sh_type == SHT_PROGBITS && !ld->s->debuglink[0] &&
 			 section_named(ld, &sh, ".gnu_debuglink"))
 			note_debuglink(ld, scn, &sh);
+		else if (sh.sh_type == SHT_PROGBITS && !ld->debugdata &&
+			 !ld->inner && section_named(ld, &sh, ".gnu_debugdata"))
+			ld->debugdata = scn;
 	}
 	ld->s->has_symtab = *symscn != NULL;
 	if (!*symscn)
@@ -474,6 +482,7 @@ static int copy_names(struct elf_symtab *s, const Elf_Data *strs)
 	s->names = malloc(total ? total : 1);
 	if (!s->names)
 		return -ENOMEM;
+	s->names_len = total;
 	for (i = 0, p = s->names; i < s->nsyms; i++, p += len + 1) {
 		len = unversioned_len(base + s->syms[i].name);
 		memcpy(p, base + s->syms[i].name, len);
@@ -521,6 +530,73 @@ static int load_symbols(struct loader *ld, Elf_Scn *scn)
 	return copy_names(ld->s, strs);
 }
 
+static int load_elf(struct loader *ld);
+
+/*
+ * Adds extra's symbols to s's (both loaded whole): the names are copied
+ * after s's, the symbols sorted and deduplicated again. 0 or -errno.
+ */
+static int merge_symbols(struct elf_symtab *s, const struct elf_symtab *extra)
+{
+	size_t names_len = s->names ? s->names_len : 0;
+	size_t extra_len = extra->names_len, n = s->nsyms + extra->nsyms;
+	struct elf_sym *syms;
+	char *names;
+
+	if (names_len + extra_len > STRTAB_MAX_SIZE)
+		return -EFBIG;
+	syms = realloc(s->syms, (n ? n : 1) * sizeof(*syms));
+	if (!syms)
+		return -ENOMEM;
+	s->syms = syms;
+	names = realloc(s->names, names_len + extra_len + 1);
+	if (!names)
+		return -ENOMEM;
+	s->names = names;
+	memcpy(names + names_len, extra->names, extra_len);
+	for (size_t i = 0; i < extra->nsyms; i++) {
+		syms[s->nsyms + i] = extra->syms[i];
+		syms[s->nsyms + i].name += (uint32_t)names_len;
+	}
+	s->nsyms = n;
+	s->names_len = names_len + extra_len;
+	qsort(s->syms, s->nsyms, sizeof(*s->syms), sym_cmp);
+	dedup(s);
+	return 0;
+}
+
+/*
+ * .gnu_debugdata: inflate it, load its .symtab as a file of its own, and
+ * add its functions. Any failure leaves s as it was: names are a bonus.
+ */
+static void load_minidebuginfo(struct loader *ld)
+{
+	struct loader inner = { .inner = true };
+	size_t outlen = 0;
+	uint8_t *out = NULL;
+	Elf_Data *d;
+	GElf_Shdr sh;
+
+	if (!gelf_getshdr(ld->debugdata, &sh) || (sh.sh_flags & SHF_COMPRESSED) ||
+	    sh.sh_size > MINIDEBUG_MAX_IN ||
+	    !range_ok(sh.sh_offset, sh.sh_size, ld->file_size))
+		return;
+	d = elf_getdata(ld->debugdata, NULL);
+	if (!d || !d->d_buf || d->d_size != sh.sh_size ||
+	    minidebug__inflate(d->d_buf, d->d_size, &out, &outlen))
+		return;
+	inner.file_size = outlen;
+	inner.s = calloc(1, sizeof(*inner.s));
+	inner.elf = inner.s ? elf_memory((char *)out, outlen) : NULL;
+	if (inner.elf && !load_elf(&inner) && inner.s->has_symtab &&
+	    !merge_symbols(ld->s, inner.s))
+		ld->s->from_minidebuginfo = true;
+	if (inner.elf)
+		elf_end(inner.elf);
+	elf_symtab__free(inner.s);
+	free(out);
+}
+
 /*
  * A file without any symbol table still loads (with no symbols): its
  * segments and build-id are useful on their own.
@@ -537,9 +613,14 @@ static int load_elf(struct loader *ld)
 	if (err)
 		return err;
 	err = scan_sections(ld, &symscn);
-	if (err || !symscn)
+	if (err)
 		return err;
-	return load_symbols(ld, symscn);
+	if (symscn)
+		err = load_symbols(ld, symscn);
+	/* Stripped, with MiniDebugInfo: its static functions too. */
+	if (!err && !ld->s->has_symtab && ld->debugdata)
+		load_minidebuginfo(ld);
+	return err;
 }
 
 struct elf_symtab *elf_symtab__load(int fd)
@@ -663,8 +744,14 @@ void elf_symtab__take_symbols(struct elf_symtab *dst, struct elf_symtab *src)
 	dst->syms = src->syms;
 	dst->nsyms = src->nsyms;
 	dst->names = src->names;
+	dst->names_len = src->names_len;
 	dst->has_symtab = src->has_symtab;
 	src->syms = NULL;
 	src->names = NULL;
 	src->nsyms = 0;
+}
+
+bool elf_symtab__has_minidebuginfo(const struct elf_symtab *s)
+{
+	return s && s->from_minidebuginfo;
 }

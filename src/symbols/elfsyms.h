@@ -52,6 +52,9 @@ const char *elf_symtab__lookup(const struct elf_symtab *s, uint64_t vaddr,
  */
 const uint8_t *elf_symtab__build_id(const struct elf_symtab *s, size_t *len);
 
+/* Were static functions added from MiniDebugInfo (.gnu_debugdata)? */
+bool elf_symtab__has_minidebuginfo(const struct elf_symtab *s);
+
 /* Did the file have a .symtab (not only .dynsym)? */
 bool elf_symtab__has_symtab(const struct elf_symtab *s);
 

@@ -306,6 +306,8 @@ static void dso__find_debug(struct symbolizer *s, uint32_t pid,
 		elf_symtab__take_symbols(d->syms, dbg);
 	elf_symtab__free(dbg);
 	d->naming = naming[how];
+	if (how == DEBUG_NONE && elf_symtab__has_minidebuginfo(d->syms))
+		d->naming = NAMED_MINIDEBUGINFO;
 	s->stats.debug_files[how]++;
 	if (root >= 0)
 		close(root);

@@ -20,6 +20,7 @@ enum frame_naming {
 	NAMED_DYNSYM,		/* only its dynamic symbols (stripped) */
 	NAMED_BUILD_ID,		/* a debug file found by build-id */
 	NAMED_DEBUGLINK,	/* a debug file found by .gnu_debuglink */
+	NAMED_MINIDEBUGINFO,	/* its .gnu_debugdata (Fedora, RHEL) */
 	NAMED_PERF_MAP,		/* a JIT's /tmp/perf-PID.map */
 	NAMED_FUNC_START,	/* no symbol: file!func+0xSTART, from its CFI */
 	NAMED_NONE,		/* file+0xOFFSET or [unknown] */

@@ -28,7 +28,7 @@ SEED_CC=${FUZZ_SEED_CC:-cc}
 CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 	-std=gnu11 -D_GNU_SOURCE $(for d in src/*/ cgroup container; do printf -- "-I%s " "${d%/}"; done) -Ibpf -Ibuild
 	-Wall -Wextra"
-LIBS="-lelf -lz -ljson-c -lpthread"
+LIBS="-lelf -llzma -lz -ljson-c -lpthread"
 OUT=build/fuzz
 FUZZ_DIR=tests/fuzz
 
@@ -37,7 +37,7 @@ TARGETS="
 procmaps	4096	src/symbols/procmaps.c
 cgroup_path	8192	cgroup/cgroup_path.c cgroup/cgroup.c
 container_meta	16384	src/symbols/inroot.c container/meta.c container/oci.c container/docker.c container/podman.c container/containerd.c container/crio.c
-elf		16384	src/symbols/elfsyms.c
+elf		16384	src/symbols/elfsyms.c src/symbols/minidebug.c
 ksyms		8192	src/symbols/ksyms.c
 perfmap		16384	src/symbols/perfmap.c
 "
