@@ -60,13 +60,14 @@ static int offcpu__configure(struct offcpu *oc, const struct offcpu_config *cfg)
 	s->rodata->user_stacks = cfg->user_stacks;
 	s->rodata->kernel_stacks = cfg->kernel_stacks;
 	err = filter__configure(&fv, &cfg->filter);
-	if (!err && cfg->shared_notices)
-		err = proc_notice_maps__reuse(cfg->shared_notices,
+	if (!err && cfg->shared)
+		err = proc_notice_maps__reuse(&cfg->shared->notices,
 					      s->maps.noticed_procs,
 					      s->maps.proc_notices,
 					      s->progs.on_exec);
 	err = err ?: unwind_bpf_maps__configure(&UNWIND_BPF_MAPS_OF(s),
-						&cfg->unwind, cfg->shared_unwind);
+						&cfg->unwind,
+						cfg->shared ? &cfg->shared->unwind : NULL);
 	err = err ?: bpf_map__set_max_entries(s->maps.ustacks, cfg->max_stacks);
 	err = err ?: bpf_map__set_max_entries(s->maps.counts, cfg->max_entries);
 	err = err ?: bpf_map__set_max_entries(s->maps.kstacks, cfg->max_stacks);
@@ -146,7 +147,7 @@ struct offcpu *offcpu__start(const struct offcpu_config *cfg)
 		log_error("off-CPU tracer: filters: %s", strerror(-err));
 		goto cleanup;
 	}
-	err = offcpu__attach(oc, !cfg->shared_notices);
+	err = offcpu__attach(oc, !cfg->shared);
 cleanup:
 	if (err) {
 		offcpu__free(oc);
@@ -236,10 +237,11 @@ int offcpu__stats_fd(const struct offcpu *oc)
 	return bpf_map__fd(oc->skel->maps.stats);
 }
 
-void offcpu__notice_maps(const struct offcpu *oc, struct proc_notice_maps *out)
+void offcpu__shared_maps(const struct offcpu *oc, struct shared_maps *out)
 {
-	out->noticed_fd = bpf_map__fd(oc->skel->maps.noticed_procs);
-	out->ring_fd = bpf_map__fd(oc->skel->maps.proc_notices);
+	out->notices.noticed_fd = bpf_map__fd(oc->skel->maps.noticed_procs);
+	out->notices.ring_fd = bpf_map__fd(oc->skel->maps.proc_notices);
+	unwind_bpf_maps__fds(&UNWIND_BPF_MAPS_OF(oc->skel), &out->unwind);
 }
 
 
@@ -488,9 +490,4 @@ int offcpu__collect(struct offcpu *oc, struct symbolizer *sym,
 const char *offcpu__stat_name(enum offcpu_stat stat)
 {
 	return stat < OFFCPU_STAT_MAX && stat_names[stat] ? stat_names[stat] : "?";
-}
-
-void offcpu__unwind_fds(const struct offcpu *oc, struct unwind_map_fds *out)
-{
-	unwind_bpf_maps__fds(&UNWIND_BPF_MAPS_OF(oc->skel), out);
 }

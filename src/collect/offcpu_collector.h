@@ -8,8 +8,7 @@
 #include <linux/types.h>
 #include "offcpu.h"
 #include "filter.h"
-#include "proc_notices.h"
-#include "unwinder.h"
+#include "shared_maps.h"
 
 struct recorder;
 struct symbolizer;
@@ -24,11 +23,9 @@ struct offcpu_config {
 	size_t ncgroup_ids;
 	int value_ns;			/* value index of off-CPU ns, or -1 */
 	int value_count;		/* value index of interval counts, or -1 */
-	/* Another collector's process-notice maps to share, or NULL. */
-	const struct proc_notice_maps *shared_notices;
-	/* The walker's table maps: sized by limits, or another's reused. */
-	struct unwind_limits unwind;
-	const struct unwind_map_fds *shared_unwind;
+	struct unwind_limits unwind;	/* the table maps' sizes, if owned */
+	/* Another collector's maps to reuse (shared_maps.h), or NULL. */
+	const struct shared_maps *shared;
 };
 
 struct offcpu;
@@ -63,10 +60,8 @@ int offcpu__read_stats(struct offcpu *oc, uint64_t *stats);
 int offcpu__stats_fd(const struct offcpu *oc);
 /* The sched_switch program, for its run-time statistics. */
 int offcpu__prog_fd(const struct offcpu *oc);
-/* Its process-notice maps (shared ones if it was given some). */
-void offcpu__notice_maps(const struct offcpu *oc, struct proc_notice_maps *out);
-/* Its walker's table maps (shared ones if it was given some). */
-void offcpu__unwind_fds(const struct offcpu *oc, struct unwind_map_fds *out);
+/* Its maps a second collector reuses (the shared ones, if given some). */
+void offcpu__shared_maps(const struct offcpu *oc, struct shared_maps *out);
 /* A counter's name in summary.txt and /metrics. */
 const char *offcpu__stat_name(enum offcpu_stat stat);
 /* Recorded intervals and the ones still open at the stop. */

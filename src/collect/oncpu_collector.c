@@ -47,13 +47,14 @@ static int oncpu__configure(struct oncpu *oc, const struct oncpu_config *cfg)
 	s->rodata->validate_every = cfg->validate_every;
 	s->rodata->kernel_stacks = cfg->kernel_stacks;
 	err = filter__configure(&fv, &cfg->filter);
-	if (!err && cfg->shared_notices)
-		err = proc_notice_maps__reuse(cfg->shared_notices,
+	if (!err && cfg->shared)
+		err = proc_notice_maps__reuse(&cfg->shared->notices,
 					      s->maps.noticed_procs,
 					      s->maps.proc_notices,
 					      s->progs.on_exec);
 	err = err ?: unwind_bpf_maps__configure(&UNWIND_BPF_MAPS_OF(s),
-						&cfg->unwind, cfg->shared_unwind);
+						&cfg->unwind,
+						cfg->shared ? &cfg->shared->unwind : NULL);
 	err = err ?: bpf_map__set_max_entries(s->maps.ustacks, cfg->max_stacks);
 	/* The oracle's ring buffer: a page when unused. */
 	if (!cfg->validate_every)
@@ -166,9 +167,9 @@ struct oncpu *oncpu__start(const struct oncpu_config *cfg)
 		goto cleanup;
 	}
 	oc->skel->bss->window_start_ns = UINT64_MAX;
-	if (!cfg->shared_notices)
+	if (!cfg->shared)
 		oc->exec_link = bpf_program__attach(oc->skel->progs.on_exec);
-	if (!cfg->shared_notices && !oc->exec_link) {
+	if (!cfg->shared && !oc->exec_link) {
 		err = -errno;
 		log_error("on-CPU sampler: attach exec hook: %s", strerror(-err));
 		goto cleanup;
@@ -236,10 +237,11 @@ int oncpu__stats_fd(const struct oncpu *oc)
 	return bpf_map__fd(oc->skel->maps.stats);
 }
 
-void oncpu__notice_maps(const struct oncpu *oc, struct proc_notice_maps *out)
+void oncpu__shared_maps(const struct oncpu *oc, struct shared_maps *out)
 {
-	out->noticed_fd = bpf_map__fd(oc->skel->maps.noticed_procs);
-	out->ring_fd = bpf_map__fd(oc->skel->maps.proc_notices);
+	out->notices.noticed_fd = bpf_map__fd(oc->skel->maps.noticed_procs);
+	out->notices.ring_fd = bpf_map__fd(oc->skel->maps.proc_notices);
+	unwind_bpf_maps__fds(&UNWIND_BPF_MAPS_OF(oc->skel), &out->unwind);
 }
 
 int oncpu__read_stats(struct oncpu *oc, uint64_t *stats)
@@ -329,11 +331,6 @@ int oncpu__collect(struct oncpu *oc, struct symbolizer *sym,
 const char *oncpu__stat_name(enum oncpu_stat stat)
 {
 	return stat < ONCPU_STAT_MAX && stat_names[stat] ? stat_names[stat] : "?";
-}
-
-void oncpu__unwind_fds(const struct oncpu *oc, struct unwind_map_fds *out)
-{
-	unwind_bpf_maps__fds(&UNWIND_BPF_MAPS_OF(oc->skel), out);
 }
 
 int oncpu__validate_fd(const struct oncpu *oc)

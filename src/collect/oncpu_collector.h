@@ -9,8 +9,7 @@
 #include <linux/types.h>
 #include "oncpu.h"
 #include "filter.h"
-#include "proc_notices.h"
-#include "unwinder.h"
+#include "shared_maps.h"
 
 struct recorder;
 struct symbolizer;
@@ -23,11 +22,9 @@ struct oncpu_config {
 	uint32_t max_entries, max_stacks;
 	int value_count;		/* value index of sample counts, or -1 */
 	int value_ns;			/* value index of CPU nanoseconds, or -1 */
-	/* Another collector's process-notice maps to share, or NULL. */
-	const struct proc_notice_maps *shared_notices;
-	/* The walker's table maps: sized by limits, or another's reused. */
-	struct unwind_limits unwind;
-	const struct unwind_map_fds *shared_unwind;
+	struct unwind_limits unwind;	/* the table maps' sizes, if owned */
+	/* Another collector's maps to reuse (shared_maps.h), or NULL. */
+	const struct shared_maps *shared;
 	uint32_t validate_every;	/* 1 in N walks to the oracle; 0: none */
 };
 
@@ -51,10 +48,8 @@ void oncpu__free(struct oncpu *oc);
 int oncpu__stats_fd(const struct oncpu *oc);
 /* The sampling program, for its run-time statistics. */
 int oncpu__prog_fd(const struct oncpu *oc);
-/* Its process-notice maps (shared ones if it was given some). */
-void oncpu__notice_maps(const struct oncpu *oc, struct proc_notice_maps *out);
-/* Its walker's table maps (shared ones if it was given some). */
-void oncpu__unwind_fds(const struct oncpu *oc, struct unwind_map_fds *out);
+/* Its maps a second collector reuses (the shared ones, if given some). */
+void oncpu__shared_maps(const struct oncpu *oc, struct shared_maps *out);
 /* The ring buffer of struct unwind_sample (--validate-unwind). */
 int oncpu__validate_fd(const struct oncpu *oc);
 /* A counter's name in summary.txt and /metrics. */

@@ -255,8 +255,7 @@ int session__start_collectors(struct session *s)
 		.validate_every = o->validate_unwind,
 		.value_count = l->on_count, .value_ns = l->on_ns,
 	};
-	struct proc_notice_maps shared;
-	struct unwind_map_fds tables;
+	struct shared_maps shared;
 	int err;
 
 	/* The second collector shares the first's notices and tables. */
@@ -264,24 +263,20 @@ int session__start_collectors(struct session *s)
 		s->offcpu = offcpu__start(&off);
 		if (!s->offcpu)
 			return -errno;
-		offcpu__notice_maps(s->offcpu, &shared);
-		offcpu__unwind_fds(s->offcpu, &tables);
-		on.shared_notices = &shared;
-		on.shared_unwind = &tables;
+		offcpu__shared_maps(s->offcpu, &shared);
+		on.shared = &shared;
 	}
 	if (l->on_ns >= 0) {
 		s->oncpu = oncpu__start(&on);
 		if (!s->oncpu)
 			return -errno;
-		if (!s->offcpu) {
-			oncpu__notice_maps(s->oncpu, &shared);
-			oncpu__unwind_fds(s->oncpu, &tables);
-		}
+		if (!s->offcpu)
+			oncpu__shared_maps(s->oncpu, &shared);
 	}
-	err = start_unwinder(s, &tables);
+	err = start_unwinder(s, &shared.unwind);
 	if (err)
 		return err;
-	s->notices = proc_notices__new(shared.ring_fd, s->sym, s->res);
+	s->notices = proc_notices__new(shared.notices.ring_fd, s->sym, s->res);
 	if (!s->notices) {
 		log_error("process notices: %s", strerror(errno));
 		return -errno;
