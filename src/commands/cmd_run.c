@@ -276,7 +276,8 @@ static size_t unwind_counters(const struct session *s, struct meta_counter *c)
 	c[n++] = (struct meta_counter){ "unwind: files sharing a table (build-id)", us->files_shared };
 	c[n++] = (struct meta_counter){ "unwind: files without CFI", us->files_no_cfi };
 	c[n++] = (struct meta_counter){ "unwind: files failed", us->files_failed };
-	c[n++] = (struct meta_counter){ "unwind: files over the table budget", us->files_no_room };
+	c[n++] = (struct meta_counter){ "unwind: files over the table budget or caps", us->files_no_room };
+	c[n++] = (struct meta_counter){ "unwind: ms building tables", us->build_ns / 1000000 };
 	c[n++] = (struct meta_counter){ "unwind: table rows in use", us->rows_used };
 	c[n++] = (struct meta_counter){ "unwind: processes given tables", us->processes };
 	if (s->check) {

@@ -10,6 +10,7 @@
  * any process entry points to it, so BPF never reads a half-written one.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <gelf.h>
 #include <libelf.h>
 #include <stdbool.h>
@@ -32,6 +33,8 @@
  * keeps to half full; past 8192 rules, new files are walked by fp.
  */
 #define RULE_SLOTS 16384
+/* Rows of one file's table: libLLVM-14 (48 MiB of code) has 0.95M. */
+#define FILE_MAX_ROWS (2u << 20)
 /* Page-index entries per row budget: a page holds ~700 rows on average. */
 #define PAGES_PER_ROWS 64
 
@@ -364,7 +367,7 @@ static void count_failure(struct unwinder *u, int err)
 {
 	if (err == -ENOENT)
 		u->stats.files_no_cfi++;
-	else if (err == -ENOSPC)
+	else if (err == -ENOSPC || err == -E2BIG)	/* budget, or the caps */
 		u->stats.files_no_room++;
 	else
 		u->stats.files_failed++;
@@ -388,7 +391,13 @@ static int build(struct unwinder *u, int fd, struct unwind_file *f)
 	err = elf_loads__read(fd, &f->loads);
 	if (err)
 		return err;
-	t = cfi_table__from_fd(fd, u->max_rows, NULL);
+	/*
+	 * Building holds ~20 bytes a row: one file's table is capped, so a
+	 * huge binary costs the agent at most FILE_MAX_ROWS of that, and is
+	 * walked by frame pointers instead (counted over budget).
+	 */
+	t = cfi_table__from_fd(fd, u->max_rows < FILE_MAX_ROWS ? u->max_rows :
+				   FILE_MAX_ROWS, NULL);
 	if (!t)
 		return -errno;
 	map = calloc(t->nrules ? t->nrules : 1, sizeof(*map));
@@ -440,6 +449,9 @@ struct unwind_file *unwinder__load_file(struct unwinder *u, int fd,
 	t0 = mono_ns();
 	err = build(u, fd, f);
 	u->stats.build_ns += mono_ns() - t0;
+	/* A big table's building memory goes back to the system now. */
+	if (f->nrows > (256u << 10))
+		malloc_trim(0);
 	if (err) {
 		count_failure(u, err);
 		free(f);

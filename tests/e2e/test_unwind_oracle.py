@@ -70,7 +70,8 @@ def test_python_stacks_reach_start_and_agree_with_libdw(tmp_path, spawn):
     frames = counter(summary, "unwind check: frames compared")
     agree = counter(summary, "unwind check: frames agreeing")
     assert checked >= 30, summary
-    assert frames >= 10 * checked, summary
+    # Deep enough to mean something (libdw stops where the 16 KiB copy ends).
+    assert frames >= 5 * checked, summary
     assert agree >= 0.99 * frames, summary
 
 
