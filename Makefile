@@ -27,10 +27,13 @@ SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
 endif
 
 CFLAGS ?= -O2 -g
+# Hardening: the profiler parses other tenants' files.
+HARDEN := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
 CFLAGS += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP $(SANFLAGS) \
+	  $(HARDEN) \
 	  -I$(OUTPUT) -Ibpf $(addprefix -I,$(SRC_DIRS)) \
 	  -DSYSSCOPE_VERSION='"$(VERSION)"'
-LDFLAGS += $(SANFLAGS)
+LDFLAGS += $(SANFLAGS) -pie -Wl,-z,relro,-z,now
 LDLIBS := -lbpf -ldw -lelf -lz -lcap -ljson-c -lseccomp -lmicrohttpd -lpthread \
 	  -lstdc++ -llzma
 TEST_LDLIBS := -lcmocka $(LDLIBS)

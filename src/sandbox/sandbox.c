@@ -236,7 +236,7 @@ int sandbox__switch_user(uid_t uid, gid_t gid)
 static const int allowed[] = {
 	SCMP_SYS(read), SCMP_SYS(pread64), SCMP_SYS(readv),
 	SCMP_SYS(write), SCMP_SYS(writev),
-	SCMP_SYS(open_by_handle_at), SCMP_SYS(close), SCMP_SYS(dup),
+	SCMP_SYS(close), SCMP_SYS(dup),
 	SCMP_SYS(fcntl), SCMP_SYS(lseek), SCMP_SYS(fstat), SCMP_SYS(stat),
 	SCMP_SYS(lstat), SCMP_SYS(newfstatat), SCMP_SYS(statx),
 	SCMP_SYS(access), SCMP_SYS(faccessat), SCMP_SYS(faccessat2),
@@ -339,7 +339,7 @@ static int allow_threads(scmp_filter_ctx ctx)
 				       SCMP_SYS(clone3), 0);
 }
 
-/* open(2) and openat(2) with no flag that writes or creates. */
+/* open(2), openat(2), open_by_handle_at(2): no flag that writes or creates. */
 #define WRITE_FLAGS (O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | O_APPEND)
 
 static int allow_read_only_opens(scmp_filter_ctx ctx)
@@ -356,6 +356,10 @@ static int allow_read_only_opens(scmp_filter_ctx ctx)
 					     1, &open_ro);
 	err = err ?: seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW,
 					    SCMP_SYS(openat), 1, &openat_ro);
+	/* By handle too (cgroup id -> path): its flags are argument 2. */
+	err = err ?: seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW,
+					    SCMP_SYS(open_by_handle_at), 1,
+					    &openat_ro);
 	/* As on a kernel without it: callers fall back or report. */
 	return err ?: seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS),
 				       SCMP_SYS(openat2), 0);
@@ -428,7 +432,11 @@ int sandbox__selftest(FILE *out)
 	union bpf_attr load = { .prog_type = BPF_PROG_TYPE_SOCKET_FILTER };
 	/* openat2(O_RDONLY): even a read, since its flags are hidden. */
 	__u64 how[3] = { O_RDONLY, 0, 0 };
-	struct { const char *what; bool ok; int err; } r[5];
+	/* A handle no file has: only the filter can say EPERM to it. */
+	struct { unsigned int bytes; int type; unsigned char h[8]; } handle = {
+		.bytes = 8, .type = 1,
+	};
+	struct { const char *what; bool ok; int err; } r[6];
 	long fd;
 	int failed = 0;
 
@@ -455,8 +463,14 @@ int sandbox__selftest(FILE *out)
 	r[4].err = errno;
 	if (fd >= 0)
 		close((int)fd);
-	for (int i = 0; i < 5; i++) {
-		fprintf(out, "sandbox: %-20s %s\n", r[i].what, !r[i].ok ?
+	r[5].what = "open_by_handle_at(O_RDWR)";
+	fd = syscall(__NR_open_by_handle_at, AT_FDCWD, &handle, O_RDWR | O_CLOEXEC);
+	r[5].ok = denied(fd);
+	r[5].err = errno;
+	if (fd >= 0)
+		close((int)fd);
+	for (int i = 0; i < 6; i++) {
+		fprintf(out, "sandbox: %-26s %s\n", r[i].what, !r[i].ok ?
 			"NOT DENIED" : r[i].err == EPERM ? "denied (EPERM)" :
 			r[i].err == ENOSYS ? "denied (ENOSYS)" :
 			"denied (EACCES)");

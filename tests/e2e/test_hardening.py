@@ -115,7 +115,7 @@ def test_sandbox_in_force_while_sampling(target, plain, tmp_path):
 # ---- 2. the self-test and --no-seccomp -------------------------------------
 
 SELFTEST_CALLS = ("execve", r"bpf\(BPF_PROG_LOAD\)", "perf_event_open",
-                  r"open\(O_RDWR\)")
+                  r"open\(O_RDWR\)", r"open_by_handle_at\(O_RDWR\)")
 
 
 def test_sandbox_selftest_denies_each_call_and_runs(tmp_path):
@@ -940,3 +940,25 @@ def test_user_unknown_is_a_usage_error(tmp_path):
     assert "unknown user 'sysscope-no-such-user'" in res.stderr
     assert len(res.stderr.strip().splitlines()) == 1, res.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_binary_is_built_hardened():
+    """PIE, full RELRO (bind now), stack protector, fortified libc calls:
+    the profiler parses files other tenants wrote."""
+    exe = str(SYSSCOPE)
+    header = subprocess.run(["readelf", "-hW", exe], capture_output=True,
+                            text=True, check=True).stdout
+    dyn = subprocess.run(["readelf", "-dW", exe], capture_output=True,
+                         text=True, check=True).stdout
+    segs = subprocess.run(["readelf", "-lW", exe], capture_output=True,
+                          text=True, check=True).stdout
+    syms = subprocess.run(["nm", "-D", exe], capture_output=True, text=True,
+                          check=True).stdout
+    assert re.search(r"Type:\s+DYN", header), header
+    assert re.search(r"FLAGS_1\).*\bPIE\b", dyn), dyn
+    assert re.search(r"\(FLAGS\).*BIND_NOW", dyn) or \
+        re.search(r"FLAGS_1\).*\bNOW\b", dyn), dyn
+    assert "GNU_RELRO" in segs, segs
+    assert "__stack_chk_fail" in syms, "no stack protector"
+    assert re.search(r"\b__\w+_chk\b", syms.replace("__stack_chk_fail", "")), \
+        "no _FORTIFY_SOURCE calls"

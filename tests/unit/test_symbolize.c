@@ -639,6 +639,7 @@ static void test_proc_root_too_long(void **state)
 
 static int setup_group(void **state)
 {
+	char *real;
 	const char *base = getenv("SYSSCOPE_TEST_TMP");
 	char dir[PATH_MAX / 2];
 	ssize_t n = readlink("/proc/self/exe", fx.exe, sizeof(fx.exe) - 1);
@@ -649,8 +650,15 @@ static int setup_group(void **state)
 	fx.exe[n] = '\0';
 	snprintf(dir, sizeof(dir), "%s/symbolize_XXXXXX",
 		 base && *base ? base : "/tmp");
-	if (!mkdtemp(dir) || !realpath(dir, fx.dir))
+	/* realpath() writes up to PATH_MAX: fx.dir is shorter, by design. */
+	if (!mkdtemp(dir) || !(real = realpath(dir, NULL)))
 		return -1;
+	if (strlen(real) >= sizeof(fx.dir)) {
+		free(real);
+		return -1;
+	}
+	strcpy(fx.dir, real);
+	free(real);
 	return 0;
 }
 
