@@ -84,7 +84,7 @@ static void libelf_init_once(void)
 }
 
 /* libelf refuses every call until elf_version() has been called once. */
-static int libelf_init(void)
+int elf__init(void)
 {
 	pthread_once(&libelf_once, libelf_init_once);
 	return libelf_ready ? 0 : -ENOTSUP;
@@ -629,7 +629,7 @@ struct elf_symtab *elf_symtab__load(int fd)
 	struct stat st;
 	int err;
 
-	err = libelf_init();
+	err = elf__init();
 	if (err)
 		goto cleanup;
 	if (fstat(fd, &st)) {

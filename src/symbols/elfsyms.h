@@ -14,6 +14,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* libelf, once per process (thread-safe): 0, or -ENOTSUP. */
+int elf__init(void);
+
 struct elf_symtab;	/* opaque: the function symbols of one ELF file */
 
 /*

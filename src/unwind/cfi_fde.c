@@ -22,13 +22,13 @@
 #include <errno.h>
 #include <gelf.h>
 #include <libelf.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "cfi_fde.h"
+#include "elfsyms.h"
 #include "cfi_table.h"	/* enum cfi_source */
 
 /* A larger .eh_frame/.debug_frame is refused with EFBIG. */
@@ -60,23 +60,8 @@ struct fde_reader {
 	unsigned int source;	/* enum cfi_source bits */
 };
 
-static pthread_once_t libelf_once = PTHREAD_ONCE_INIT;
-static bool libelf_ready;
-
-static void libelf_init_once(void)
-{
-	libelf_ready = elf_version(EV_CURRENT) != EV_NONE;
-}
-
-/* libelf refuses every call until elf_version() has been called once. */
-static int libelf_init(void)
-{
-	pthread_once(&libelf_once, libelf_init_once);
-	return libelf_ready ? 0 : -ENOTSUP;
-}
-
 /* Doubles *cap (from min) so that n + 1 elements of size fit in *arr. */
-static int grow(void **arr, size_t *cap, size_t n, size_t size, size_t min)
+int cfi__grow(void **arr, size_t *cap, size_t n, size_t size, size_t min)
 {
 	size_t ncap;
 	void *p;
@@ -106,7 +91,7 @@ static int open_file(struct fde_reader *rd, int fd)
 	struct stat st;
 	int err;
 
-	err = libelf_init();
+	err = elf__init();
 	if (err)
 		return err;
 	if (fstat(fd, &st))
@@ -433,7 +418,7 @@ static int add_fde(struct fde_reader *rd, int src, const Dwarf_FDE *f,
 	/* Each FDE gives at least one row: max_fdes is the row limit. */
 	if (rd->nfdes >= rd->max_fdes)
 		return -E2BIG;
-	err = grow((void **)&rd->fdes, &rd->fdes_cap, rd->nfdes, sizeof(*r),
+	err = cfi__grow((void **)&rd->fdes, &rd->fdes_cap, rd->nfdes, sizeof(*r),
 		   256);
 	if (err)
 		return err;

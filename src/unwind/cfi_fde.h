@@ -51,4 +51,7 @@ struct cfi_fdes {
 int cfi_fdes__open(struct cfi_fdes *out, int fd, size_t max_fdes);
 void cfi_fdes__close(struct cfi_fdes *f);	/* accepts NULL; zeroes */
 
+/* Doubles *cap (from min) so that n + 1 elements of size fit in *arr. */
+int cfi__grow(void **arr, size_t *cap, size_t n, size_t size, size_t min);
+
 #endif

@@ -47,25 +47,6 @@ struct builder {
 	struct cfi_table *t;
 };
 
-/* Doubles *cap (from min) so that n + 1 elements of size fit in *arr. */
-static int grow(void **arr, size_t *cap, size_t n, size_t size, size_t min)
-{
-	size_t ncap;
-	void *p;
-
-	if (n < *cap)
-		return 0;
-	ncap = *cap ? *cap * 2 : min;
-	if (ncap > SIZE_MAX / size)
-		return -ENOMEM;
-	p = realloc(*arr, ncap * size);
-	if (!p)
-		return -ENOMEM;
-	*arr = p;
-	*cap = ncap;
-	return 0;
-}
-
 /* ---- classifying one frame -------------------------------------------- */
 
 static int64_t sword(Dwarf_Word w)
@@ -251,7 +232,7 @@ static int intern(struct builder *b, const struct unwind_rule *r)
 	/* Row rule indexes are 16 bits wide. */
 	if (t->nrules >= UNWIND_MAX_RULES)
 		return -E2BIG;
-	err = grow((void **)&t->rules, &b->rules_cap, t->nrules,
+	err = cfi__grow((void **)&t->rules, &b->rules_cap, t->nrules,
 		   sizeof(*t->rules), 64);
 	if (err)
 		return err;
@@ -284,7 +265,7 @@ static int emit(struct builder *b, uint64_t pc, const struct unwind_rule *r)
 		return 0;
 	if (t->nrows >= b->max_rows)
 		return -E2BIG;
-	err = grow((void **)&t->rows, &b->rows_cap, t->nrows, sizeof(*t->rows),
+	err = cfi__grow((void **)&t->rows, &b->rows_cap, t->nrows, sizeof(*t->rows),
 		   1024);
 	if (err)
 		return err;

@@ -24,6 +24,7 @@
 #include <bpf/libbpf.h>
 #include "cfi_packed.h"
 #include "cfi_table.h"
+#include "elfsyms.h"
 #include "stacks.h"
 #include "unwind.h"
 #include "unwinder.h"
@@ -238,7 +239,8 @@ int elf_loads__read(int fd, struct elf_loads *out)
 	int err = 0;
 
 	out->n = 0;
-	elf_version(EV_CURRENT);
+	if (elf__init())
+		return -ENOTSUP;
 	e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
 	if (!e)
 		return -EINVAL;
