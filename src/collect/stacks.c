@@ -16,18 +16,22 @@ void stack_builder__reset(struct stack_builder *b)
 	b->n = 0;
 }
 
+static int push_id(struct stack_builder *b, int64_t id)
+{
+	if (id < 0)
+		return id;
+	if (b->n == STACK_MAX_FRAMES)
+		return -E2BIG;
+	b->frames[b->n++] = id;
+	return 0;
+}
+
 int stack_builder__push(struct stack_builder *b, const char *name,
 			enum frame_kind kind)
 {
-	int64_t id;
-
 	if (b->n == STACK_MAX_FRAMES)
 		return -E2BIG;
-	id = profile__frame(b->p, name, kind);
-	if (id < 0)
-		return id;
-	b->frames[b->n++] = id;
-	return 0;
+	return push_id(b, profile__frame(b->p, name, kind));
 }
 
 static uint32_t depth_of(const uint64_t *ips, uint32_t n)
@@ -42,14 +46,29 @@ static uint32_t depth_of(const uint64_t *ips, uint32_t n)
 int stack_builder__push_user(struct stack_builder *b, uint32_t pid,
 			     const uint64_t *ips, uint32_t n)
 {
-	char name[FRAME_NAME_MAX];
+	struct user_frames *uf = &b->user;
 	int err;
 
 	for (int i = (int)depth_of(ips, n) - 1; i >= 0; i--) {
-		symbolizer__user(b->sym, pid, ips[i], name, sizeof(name));
-		err = stack_builder__push(b, name, FRAME_USER);
-		if (err)
-			return err;
+		/* ips[0] is where the thread was; the others return addresses. */
+		symbolizer__user_frames(b->sym, pid, ips[i], i > 0, uf);
+		for (size_t j = uf->n; j-- > 0;) {
+			const struct user_frame *f = &uf->f[j];
+			struct profile_frame pf = {
+				.name = f->name, .kind = FRAME_USER,
+				.file = f->file, .line = f->line,
+				.start_line = f->start_line,
+				.system_name = f->system_name,
+				.inlined = j != uf->n - 1,
+			};
+
+			if (pf.inlined && b->n + (uint32_t)i + STACK_MAX_DEPTH + 8 >=
+					  STACK_MAX_FRAMES)
+				continue;
+			err = push_id(b, profile__frame_at_line(b->p, &pf));
+			if (err)
+				return err;
+		}
 	}
 	return 0;
 }

@@ -5,22 +5,28 @@
 
 #include <stdint.h>
 #include "profile.h"
+#include "symbolize.h"
 
 #define STACK_MAX_DEPTH 127		/* the kernel's PERF_MAX_STACK_DEPTH */
-#define STACK_MAX_FRAMES (2 * STACK_MAX_DEPTH + 8)
-
-struct symbolizer;
+/* User and kernel frames, with room for calls inlined into user code. */
+#define STACK_MAX_FRAMES (3 * STACK_MAX_DEPTH + 8)
 
 struct stack_builder {
 	struct symbolizer *sym;
 	struct profile *p;
 	uint32_t frames[STACK_MAX_FRAMES];
 	uint32_t n;
+	struct user_frames user;	/* scratch: one address's frames */
 };
 
 void stack_builder__reset(struct stack_builder *b);
 int stack_builder__push(struct stack_builder *b, const char *name,
 			enum frame_kind kind);
+/*
+ * Names each address with its inlined calls and source lines. Inlined
+ * frames are left out where they would take the room of the functions
+ * (and kernel frames) still to come.
+ */
 /* ips are leaf first (as the kernel walks them); 0 ends the list early. */
 int stack_builder__push_user(struct stack_builder *b, uint32_t pid,
 			     const uint64_t *ips, uint32_t n);

@@ -290,13 +290,15 @@ static size_t unwind_counters(const struct session *s, struct meta_counter *c)
 		c[n++] = (struct meta_counter){ "unwind check: BPF walk shorter", cs->bpf_shorter };
 		c[n++] = (struct meta_counter){ "unwind check: libdw found nothing", cs->samples_failed };
 		c[n++] = (struct meta_counter){ "unwind check: over the cap", cs->samples_skipped };
+		c[n++] = (struct meta_counter){ "unwind check: libdw found only the pc", cs->libdw_one_frame };
+		c[n++] = (struct meta_counter){ "unwind check: stack not copied", cs->stack_not_copied };
 	}
 	return n;
 }
 
 /* Counters and symbolizer figures for summary.txt and pprof comments. */
 #define MAX_COUNTERS (ONCPU_STAT_MAX + OFFCPU_STAT_MAX + UNWIND_STAT_MAX + \
-		      NAMED_MAX + 24)
+		      NAMED_MAX + 40)
 
 /* "user frames named by X": the summary's words for enum frame_naming. */
 static const char *const naming_names[NAMED_MAX] = {
@@ -332,6 +334,10 @@ static void fill_meta(const struct run *r, struct profile_meta *m,
 	c[n++] = (struct meta_counter){ "addresses unresolved", ss->user_unresolved + ss->kernel_unresolved };
 	for (int i = 0; i < NAMED_MAX; i++)
 		c[n++] = (struct meta_counter){ naming_names[i], ss->frames_named[i] };
+	c[n++] = (struct meta_counter){ "user frames with a source line", ss->frames_with_line };
+	c[n++] = (struct meta_counter){ "inlined frames added", ss->frames_inlined };
+	c[n++] = (struct meta_counter){ "files with DWARF lines read", ss->dwarf_files };
+	c[n++] = (struct meta_counter){ "files with DWARF refused or unreadable", ss->dwarf_failed };
 	*m = (struct profile_meta){
 		.mode = mode__name(s->opts->mode),
 		.start_ns = r->start_real_ns,

@@ -49,9 +49,12 @@ enum {
 	F_LOCATION_ID = 1,
 	F_LOCATION_LINE = 4,
 	F_LINE_FUNCTION_ID = 1,
+	F_LINE_LINE = 2,
 	F_FUNCTION_ID = 1,
 	F_FUNCTION_NAME = 2,
 	F_FUNCTION_SYSTEM_NAME = 3,
+	F_FUNCTION_FILENAME = 4,
+	F_FUNCTION_START_LINE = 5,
 };
 
 enum { WIRE_VARINT = 0, WIRE_LEN = 2 };
@@ -325,6 +328,105 @@ static void strtab_free(struct strtab *t)
 	free(t->slots);
 }
 
+/* ---- locations with inlined calls ---- */
+
+/*
+ * A Location is one address: a function frame and the frames of the calls
+ * inlined there (profile.h: each marked inlined, after it). A lone frame's
+ * location id is its frame id + 1; a group of frames gets an id after all
+ * frames', from this table of distinct groups.
+ */
+struct loc_groups {
+	uint32_t *ids;		/* every group's frame ids, root first */
+	size_t nids, ids_cap;
+	struct loc_group {
+		size_t off;
+		uint32_t len;
+	} *groups;
+	size_t ngroups, groups_cap;
+	uint32_t *slots;	/* group index + 1; 0 empty */
+	size_t cap;
+};
+
+static uint64_t group_hash(const uint32_t *ids, uint32_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (uint32_t i = 0; i < n; i++)
+		h = (h ^ ids[i]) * 0x100000001b3ULL;
+	return h ^ (h >> 31);
+}
+
+static int grow(void **arr, size_t *cap, size_t want, size_t size)
+{
+	size_t ncap = *cap ? *cap : 64;
+	void *p;
+
+	if (want <= *cap)
+		return 0;
+	while (ncap < want)
+		ncap *= 2;
+	p = realloc(*arr, ncap * size);
+	if (!p)
+		return -ENOMEM;
+	*arr = p;
+	*cap = ncap;
+	return 0;
+}
+
+static int groups_rehash(struct loc_groups *g)
+{
+	size_t cap = g->cap ? g->cap * 2 : 256;
+	uint32_t *slots = calloc(cap, sizeof(*slots));
+
+	if (!slots)
+		return -ENOMEM;
+	for (size_t i = 0; i < g->ngroups; i++) {
+		const struct loc_group *x = &g->groups[i];
+		size_t pos = group_hash(g->ids + x->off, x->len) & (cap - 1);
+
+		while (slots[pos])
+			pos = (pos + 1) & (cap - 1);
+		slots[pos] = (uint32_t)i + 1;
+	}
+	free(g->slots);
+	g->slots = slots;
+	g->cap = cap;
+	return 0;
+}
+
+/* The index of the group ids[0..n), added if new; -errno. */
+static int64_t groups_get(struct loc_groups *g, const uint32_t *ids, uint32_t n)
+{
+	size_t pos;
+
+	if ((g->ngroups + 1) * 2 > g->cap && groups_rehash(g))
+		return -ENOMEM;
+	pos = group_hash(ids, n) & (g->cap - 1);
+	for (; g->slots[pos]; pos = (pos + 1) & (g->cap - 1)) {
+		const struct loc_group *x = &g->groups[g->slots[pos] - 1];
+
+		if (x->len == n && !memcmp(g->ids + x->off, ids, n * sizeof(*ids)))
+			return g->slots[pos] - 1;
+	}
+	if (grow((void **)&g->ids, &g->ids_cap, g->nids + n, sizeof(*g->ids)) ||
+	    grow((void **)&g->groups, &g->groups_cap, g->ngroups + 1,
+		 sizeof(*g->groups)))
+		return -ENOMEM;
+	memcpy(g->ids + g->nids, ids, n * sizeof(*ids));
+	g->groups[g->ngroups] = (struct loc_group){ g->nids, n };
+	g->nids += n;
+	g->slots[pos] = (uint32_t)++g->ngroups;
+	return g->ngroups - 1;
+}
+
+static void groups_free(struct loc_groups *g)
+{
+	free(g->ids);
+	free(g->groups);
+	free(g->slots);
+}
+
 /* ---- profile encoding ---- */
 
 struct pprof_enc {
@@ -336,6 +438,8 @@ struct pprof_enc {
 	struct pb_buf inner;	/* scratch: a message or array inside msg */
 	struct strtab strs;
 	bool *used;		/* frame ids some sample has as a location */
+	uint32_t *func_of;	/* box -> a frame of it with a file, + 1 */
+	struct loc_groups groups;	/* locations of inlined calls */
 	char *name;		/* frame__format output */
 	size_t namecap;
 	uint64_t key_pid, key_tid, key_thread, key_process;
@@ -371,22 +475,57 @@ static void enc_label(struct pprof_enc *e, uint64_t key, bool is_str,
 	pb_sub(&e->msg, F_SAMPLE_LABEL, &e->inner);
 }
 
-/* Packed location ids, leaf first as pprof wants; process roots skipped. */
+/* A frame some location has: its function is written, with its file. */
+static void use_frame(struct pprof_enc *e, uint32_t id)
+{
+	const struct profile_frame *fr = profile__frame_at(e->p, id);
+
+	if (!e->func_of[fr->box] || (fr->file && !profile__frame_at(
+			e->p, e->func_of[fr->box] - 1)->file))
+		e->func_of[fr->box] = id + 1;
+}
+
+/*
+ * Packed location ids, leaf first as pprof wants; process roots skipped.
+ * A function frame and the inlined frames after it are one location.
+ */
 static void enc_locations(struct pprof_enc *e, const struct profile_sample *s)
 {
 	e->inner.len = 0;
 	for (uint32_t i = s->nframes; i-- > 0;) {
-		uint32_t id = s->frames[i];
+		uint32_t first = i, id = s->frames[i];
+		const struct profile_frame *fr;
 
 		if (id >= e->nframes) {
 			e->err = -EINVAL;
 			return;
 		}
-		if (profile__frame_at(e->p, id)->kind == FRAME_PROCESS ||
-		    profile__frame_at(e->p, id)->kind == FRAME_GROUP)
+		fr = profile__frame_at(e->p, id);
+		if (fr->kind == FRAME_PROCESS || fr->kind == FRAME_GROUP)
 			continue;
-		e->used[id] = true;
-		pb__varint(&e->inner, (uint64_t)id + 1);
+		while (first > 0 && profile__frame_at(e->p, s->frames[first])->inlined) {
+			first--;
+			if (s->frames[first] >= e->nframes) {
+				e->err = -EINVAL;
+				return;
+			}
+		}
+		for (uint32_t j = first; j <= i; j++)
+			use_frame(e, s->frames[j]);
+		if (first == i) {
+			e->used[id] = true;
+			pb__varint(&e->inner, (uint64_t)id + 1);
+		} else {
+			int64_t g = groups_get(&e->groups, s->frames + first,
+					       i - first + 1);
+
+			if (g < 0) {
+				e->err = (int)g;
+				return;
+			}
+			pb__varint(&e->inner, (uint64_t)e->nframes + 1 + (uint64_t)g);
+		}
+		i = first;
 	}
 	if (e->inner.len)
 		pb_sub(&e->msg, F_SAMPLE_LOCATION_ID, &e->inner);
@@ -468,11 +607,13 @@ static int format_frame(struct pprof_enc *e, const struct profile_frame *fr)
 	return -ENAMETOOLONG;
 }
 
-/* One Function and one Location (id = frame id + 1) for a used frame. */
-static void enc_frame(struct pprof_enc *e, uint32_t id)
+/* The Function of a box (id = box + 1), named as its frames are. */
+static void enc_function(struct pprof_enc *e, uint32_t box)
 {
+	const struct profile_frame *fr = profile__frame_at(e->p,
+							   e->func_of[box] - 1);
 	uint64_t name;
-	int err = format_frame(e, profile__frame_at(e->p, id));
+	int err = format_frame(e, profile__frame_at(e->p, box));
 
 	if (err) {
 		e->err = err;
@@ -480,16 +621,37 @@ static void enc_frame(struct pprof_enc *e, uint32_t id)
 	}
 	name = strtab_intern_n(&e->strs, e->name, strnlen(e->name, e->namecap));
 	e->msg.len = 0;
-	pb_uint(&e->msg, F_FUNCTION_ID, (uint64_t)id + 1);
+	pb_uint(&e->msg, F_FUNCTION_ID, (uint64_t)box + 1);
 	pb_uint(&e->msg, F_FUNCTION_NAME, name);
-	pb_uint(&e->msg, F_FUNCTION_SYSTEM_NAME, name);
+	pb_uint(&e->msg, F_FUNCTION_SYSTEM_NAME, fr->system_name ?
+		strtab_intern(&e->strs, fr->system_name) : name);
+	if (fr->file)
+		pb_uint(&e->msg, F_FUNCTION_FILENAME,
+			strtab_intern(&e->strs, fr->file));
+	if (fr->start_line)
+		pb_uint(&e->msg, F_FUNCTION_START_LINE, fr->start_line);
 	pb_sub(&e->out, F_PROFILE_FUNCTION, &e->msg);
+}
+
+static void enc_line(struct pprof_enc *e, uint32_t id)
+{
+	const struct profile_frame *fr = profile__frame_at(e->p, id);
 
 	e->inner.len = 0;
-	pb_uint(&e->inner, F_LINE_FUNCTION_ID, (uint64_t)id + 1);
-	e->msg.len = 0;
-	pb_uint(&e->msg, F_LOCATION_ID, (uint64_t)id + 1);
+	pb_uint(&e->inner, F_LINE_FUNCTION_ID, (uint64_t)fr->box + 1);
+	if (fr->line)
+		pb_uint(&e->inner, F_LINE_LINE, fr->line);
 	pb_sub(&e->msg, F_LOCATION_LINE, &e->inner);
+}
+
+/* A Location of ids[0..n) (root first); its Lines go leaf first. */
+static void enc_location(struct pprof_enc *e, uint64_t loc_id,
+			 const uint32_t *ids, uint32_t n)
+{
+	e->msg.len = 0;
+	pb_uint(&e->msg, F_LOCATION_ID, loc_id);
+	for (uint32_t i = n; i-- > 0;)
+		enc_line(e, ids[i]);
 	pb_sub(&e->out, F_PROFILE_LOCATION, &e->msg);
 }
 
@@ -540,7 +702,8 @@ static int enc_profile(struct pprof_enc *e, const struct profile_meta *m)
 	e->ntypes = profile__nvalue_types(e->p);
 	e->nframes = profile__nframes(e->p);
 	e->used = calloc(e->nframes ? e->nframes : 1, sizeof(*e->used));
-	if (!e->used)
+	e->func_of = calloc(e->nframes ? e->nframes : 1, sizeof(*e->func_of));
+	if (!e->used || !e->func_of)
 		return -ENOMEM;
 	strtab_intern(&e->strs, "");	/* index 0 must be "" */
 	e->key_pid = strtab_intern(&e->strs, "pid");
@@ -552,7 +715,14 @@ static int enc_profile(struct pprof_enc *e, const struct profile_meta *m)
 		enc_sample(e, profile__sample_at(e->p, i));
 	for (uint32_t id = 0; id < e->nframes && !enc_error(e); id++)
 		if (e->used[id])
-			enc_frame(e, id);
+			enc_location(e, (uint64_t)id + 1, &id, 1);
+	for (size_t g = 0; g < e->groups.ngroups && !enc_error(e); g++)
+		enc_location(e, e->nframes + 1 + g,
+			     e->groups.ids + e->groups.groups[g].off,
+			     e->groups.groups[g].len);
+	for (uint32_t box = 0; box < e->nframes && !enc_error(e); box++)
+		if (e->func_of[box])
+			enc_function(e, box);
 	enc_meta(e, m);
 	return enc_error(e);
 }
@@ -564,6 +734,8 @@ static void enc_free(struct pprof_enc *e)
 	pb__buf_free(&e->inner);
 	strtab_free(&e->strs);
 	free(e->used);
+	free(e->func_of);
+	groups_free(&e->groups);
 	free(e->name);
 }
 

@@ -195,55 +195,93 @@ const char *profile__intern(struct profile *p, const char *s)
 	return copy;
 }
 
-/* ---- frames: interned names compare by pointer ---- */
+/* ---- frames: interned strings compare by pointer ---- */
 
-static uint64_t frame_key_hash(const char *name, enum frame_kind kind)
+static uint64_t frame_key_hash(const struct profile_frame *k)
 {
-	uintptr_t n = (uintptr_t)name;
+	uintptr_t ptrs[3] = { (uintptr_t)k->name, (uintptr_t)k->file,
+			      (uintptr_t)k->system_name };
+	uint32_t nums[4] = { k->kind, k->line, k->start_line, k->inlined };
 
-	return hash_bytes(hash_bytes(HASH_SEED, &n, sizeof(n)), &kind,
-			  sizeof(kind));
+	return hash_bytes(hash_bytes(HASH_SEED, ptrs, sizeof(ptrs)), nums,
+			  sizeof(nums));
 }
 
 static uint64_t frame_hash(void *ctx, uint32_t e)
 {
 	struct profile *p = ctx;
 
-	return frame_key_hash(p->frames[e].name, p->frames[e].kind);
+	return frame_key_hash(&p->frames[e]);
 }
 
 static bool frame_equal(void *ctx, uint32_t e, const void *key)
 {
-	struct profile *p = ctx;
+	const struct profile_frame *f = &((struct profile *)ctx)->frames[e];
 	const struct profile_frame *k = key;
 
-	return p->frames[e].name == k->name && p->frames[e].kind == k->kind;
+	return f->name == k->name && f->kind == k->kind && f->file == k->file &&
+	       f->line == k->line && f->start_line == k->start_line &&
+	       f->system_name == k->system_name && f->inlined == k->inlined;
 }
 
-int64_t profile__frame(struct profile *p, const char *name,
-		       enum frame_kind kind)
+/* key's strings interned already; its box is set when it is new. */
+static int64_t frame_get(struct profile *p, struct profile_frame *key)
 {
 	struct index *ix = &p->frame_index;
-	struct profile_frame key = { .kind = kind };
 	size_t slot;
 	int64_t e;
 
-	key.name = profile__intern(p, name);
-	if (!key.name)
-		return -ENOMEM;
 	if ((ix->used + 1) * 2 > ix->cap && index__grow(ix, frame_hash, p))
 		return -ENOMEM;
-	e = index__find(ix, frame_key_hash(key.name, kind), frame_equal, p,
-			&key, &slot);
+	e = index__find(ix, frame_key_hash(key), frame_equal, p, key, &slot);
 	if (e >= 0)
 		return e;
 	if (grow_array((void **)&p->frames, &p->frames_cap, p->nframes + 1,
 		       sizeof(*p->frames)))
 		return -ENOMEM;
-	p->frames[p->nframes] = key;
+	if (key->box == UINT32_MAX)
+		key->box = (uint32_t)p->nframes;
+	p->frames[p->nframes] = *key;
 	ix->slots[slot] = ++p->nframes;
 	ix->used++;
 	return p->nframes - 1;
+}
+
+int64_t profile__frame(struct profile *p, const char *name,
+		       enum frame_kind kind)
+{
+	struct profile_frame key = { .kind = kind, .box = UINT32_MAX };
+
+	key.name = profile__intern(p, name);
+	if (!key.name)
+		return -ENOMEM;
+	return frame_get(p, &key);
+}
+
+/* s interned into p, or NULL when s is NULL; false: no memory. */
+static bool intern_opt(struct profile *p, const char *s, const char **out)
+{
+	*out = s ? profile__intern(p, s) : NULL;
+	return !s || *out;
+}
+
+int64_t profile__frame_at_line(struct profile *p, const struct profile_frame *f)
+{
+	struct profile_frame key = *f;
+	int64_t box;
+
+	if (!f->file && !f->line && !f->start_line && !f->system_name &&
+	    !f->inlined)
+		return profile__frame(p, f->name, f->kind);
+	box = profile__frame(p, f->name, f->kind);
+	if (box < 0)
+		return box;
+	key.name = p->frames[box].name;
+	key.box = (uint32_t)box;
+	if (!intern_opt(p, f->file, &key.file) ||
+	    !intern_opt(p, f->system_name, &key.system_name))
+		return -ENOMEM;
+	return frame_get(p, &key);
 }
 
 /* ---- samples ---- */
@@ -482,8 +520,8 @@ int profile__merge(struct profile *dst, const struct profile *src,
 			uint32_t id = s->frames[f];
 
 			if (map[id] == UINT32_MAX) {
-				const struct profile_frame *fr = &src->frames[id];
-				int64_t d = profile__frame(dst, fr->name, fr->kind);
+				int64_t d = profile__frame_at_line(dst,
+								   &src->frames[id]);
 
 				if (d < 0)
 					err = (int)d;

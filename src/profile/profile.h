@@ -29,9 +29,20 @@ enum frame_kind {
 	FRAME_GROUP,	/* above the process: "[pod ns/name]", "[host]" */
 };
 
+/*
+ * A frame: a function, and where in it when the binary has DWARF lines.
+ * Code inlined into a function gives several frames for one address: the
+ * function's, then one per inlined call, each with inlined set.
+ */
 struct profile_frame {
 	const char *name;	/* interned, valid while the profile lives */
 	enum frame_kind kind;
+	const char *file;	/* source file (interned), or NULL */
+	uint32_t line;		/* line in file; 0: unknown */
+	uint32_t start_line;	/* the function's first line; 0: unknown */
+	const char *system_name;	/* the mangled name (interned), or NULL */
+	bool inlined;		/* inlined into the frame before it (rootward) */
+	uint32_t box;		/* id of (name, kind) alone: one box per function */
 };
 
 struct profile_value_type {
@@ -79,6 +90,11 @@ const char *profile__intern(struct profile *p, const char *s);
 /* Returns the frame id of (name, kind), adding it if new; -errno on error. */
 int64_t profile__frame(struct profile *p, const char *name,
 		       enum frame_kind kind);
+/*
+ * The same for a frame with its source line (f's strings are interned, its
+ * box ignored): frames of one function at other lines share one box.
+ */
+int64_t profile__frame_at_line(struct profile *p, const struct profile_frame *f);
 
 /* Adds values to the sample (pid, tid, thread, frames); 0 or -errno. */
 int profile__add(struct profile *p, uint32_t pid, uint32_t tid,

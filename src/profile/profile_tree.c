@@ -111,7 +111,8 @@ static int tree__add_sample(struct profile_tree *t, struct edge_map *m,
 
 	node__add_values(n, s->values);
 	for (uint32_t i = 0; i < s->nframes; i++) {
-		n = child_get(t, m, n, s->frames[i]);
+		/* A function's lines are one node: its box. */
+		n = child_get(t, m, n, profile__frame_at(t->profile, s->frames[i])->box);
 		if (!n)
 			return -ENOMEM;
 		node__add_values(n, s->values);

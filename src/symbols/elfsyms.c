@@ -14,12 +14,14 @@
  */
 #include <elf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "elfsyms.h"
 #include "minidebug.h"
@@ -64,7 +66,17 @@ struct elf_symtab {
 	bool from_minidebuginfo;	/* symbols added from .gnu_debugdata */
 	char debuglink[DEBUGLINK_MAX];	/* .gnu_debuglink's file name, or "" */
 	uint32_t debuglink_crc;
+	int dwarf_fd;		/* the file again, if it has DWARF lines; or -1 */
 };
+
+static struct elf_symtab *symtab_new(void)
+{
+	struct elf_symtab *s = calloc(1, sizeof(*s));
+
+	if (s)
+		s->dwarf_fd = -1;
+	return s;
+}
 
 /* State of one elf_symtab__load() call. */
 struct loader {
@@ -73,6 +85,7 @@ struct loader {
 	struct elf_symtab *s;
 	Elf_Scn *debugdata;	/* .gnu_debugdata (MiniDebugInfo), or NULL */
 	bool inner;		/* loading MiniDebugInfo's own ELF: no nesting */
+	bool has_debug_info, has_debug_line;	/* DWARF sections with data */
 };
 
 static pthread_once_t libelf_once = PTHREAD_ONCE_INIT;
@@ -301,6 +314,12 @@ static int scan_sections(struct loader *ld, Elf_Scn **symscn)
 		else if (sh.sh_type == SHT_PROGBITS && !ld->debugdata &&
 			 !ld->inner && section_named(ld, &sh, ".gnu_debugdata"))
 			ld->debugdata = scn;
+		else if (sh.sh_type == SHT_PROGBITS && sh.sh_size &&
+			 section_named(ld, &sh, ".debug_info"))
+			ld->has_debug_info = true;
+		else if (sh.sh_type == SHT_PROGBITS && sh.sh_size &&
+			 section_named(ld, &sh, ".debug_line"))
+			ld->has_debug_line = true;
 	}
 	ld->s->has_symtab = *symscn != NULL;
 	if (!*symscn)
@@ -586,7 +605,7 @@ static void load_minidebuginfo(struct loader *ld)
 	    minidebug__inflate(d->d_buf, d->d_size, &out, &outlen))
 		return;
 	inner.file_size = outlen;
-	inner.s = calloc(1, sizeof(*inner.s));
+	inner.s = symtab_new();
 	inner.elf = inner.s ? elf_memory((char *)out, outlen) : NULL;
 	if (inner.elf && !load_elf(&inner) && inner.s->has_symtab &&
 	    !merge_symbols(ld->s, inner.s))
@@ -642,13 +661,16 @@ struct elf_symtab *elf_symtab__load(int fd)
 		goto cleanup;
 	}
 	ld.file_size = (uint64_t)st.st_size;
-	ld.s = calloc(1, sizeof(*ld.s));
+	ld.s = symtab_new();
 	if (!ld.s) {
 		err = -ENOMEM;
 		goto cleanup;
 	}
 	ld.elf = elf_begin(fd, ELF_C_READ, NULL);
 	err = ld.elf ? load_elf(&ld) : -EINVAL;
+	/* Lines and inlined frames are read later, only for sampled code. */
+	if (!err && ld.has_debug_info && ld.has_debug_line)
+		ld.s->dwarf_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
 cleanup:
 	if (ld.elf)
 		elf_end(ld.elf);
@@ -664,6 +686,8 @@ void elf_symtab__free(struct elf_symtab *s)
 {
 	if (!s)
 		return;
+	if (s->dwarf_fd >= 0)
+		close(s->dwarf_fd);
 	free(s->syms);
 	free(s->names);
 	free(s->segs);
@@ -749,6 +773,17 @@ void elf_symtab__take_symbols(struct elf_symtab *dst, struct elf_symtab *src)
 	src->syms = NULL;
 	src->names = NULL;
 	src->nsyms = 0;
+	if (src->dwarf_fd >= 0) {
+		if (dst->dwarf_fd >= 0)
+			close(dst->dwarf_fd);
+		dst->dwarf_fd = src->dwarf_fd;
+		src->dwarf_fd = -1;
+	}
+}
+
+int elf_symtab__dwarf_fd(const struct elf_symtab *s)
+{
+	return s ? s->dwarf_fd : -1;
 }
 
 bool elf_symtab__has_minidebuginfo(const struct elf_symtab *s)

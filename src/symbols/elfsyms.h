@@ -73,6 +73,13 @@ const char *elf_symtab__debuglink(const struct elf_symtab *s, uint32_t *crc);
  */
 void elf_symtab__take_symbols(struct elf_symtab *dst, struct elf_symtab *src);
 
+/*
+ * The file again (an fd s owns) if it has DWARF .debug_info and
+ * .debug_line, for source lines and inlined frames; else -1.
+ * elf_symtab__take_symbols moves it with the symbols.
+ */
+int elf_symtab__dwarf_fd(const struct elf_symtab *s);
+
 /* Number of function symbols kept (after de-duplication by address). */
 size_t elf_symtab__count(const struct elf_symtab *s);
 

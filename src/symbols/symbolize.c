@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 #include "debug_files.h"
 #include "demangle.h"
+#include "dwarf_frames.h"
 #include "elfsyms.h"
 #include "func_ranges.h"
 #include "ksyms.h"
@@ -34,6 +36,8 @@ struct dso {
 	bool in_use;			/* mark: a live process maps it */
 	enum frame_naming naming;	/* how its symbols name frames */
 	struct func_ranges *funcs;	/* no symbols at all: CFI's functions */
+	struct dwarf_frames *dwarf;	/* lines and inlined calls, read lazily */
+	bool dwarf_tried;
 	void *hooked;			/* hooks.file_loaded's handle */
 };
 
@@ -564,6 +568,7 @@ static size_t dsos__sweep(struct symbolizer *s)
 		if (d->hooked && s->hooks.file_dropped)
 			s->hooks.file_dropped(s->hooks.ctx, d->hooked);
 		func_ranges__free(d->funcs);
+		dwarf_frames__free(d->dwarf);
 		free(d);
 		evicted++;
 	}
@@ -679,47 +684,153 @@ static const char *jit_name(struct symbolizer *s, struct proc *p, uint64_t ip)
 	return name;
 }
 
-void symbolizer__user(struct symbolizer *s, uint32_t pid, uint64_t ip,
-		      char *buf, size_t len)
+/* The DWARF of d's symbols (its debug file's, or its own), opened once. */
+static struct dwarf_frames *dso__dwarf(struct symbolizer *s, struct dso *d)
+{
+	struct dso *o = d->owns_syms || !d->syms_owner ? d : d->syms_owner;
+	int fd;
+
+	if (o->dwarf_tried)
+		return o->dwarf;
+	o->dwarf_tried = true;
+	fd = elf_symtab__dwarf_fd(o->syms);
+	if (fd < 0)
+		return NULL;
+	o->dwarf = dwarf_frames__open(fd);
+	if (o->dwarf)
+		s->stats.dwarf_files++;
+	else
+		s->stats.dwarf_failed++;
+	return o->dwarf;
+}
+
+/* printf into out->text; "?" when it is full. */
+static const char *text_printf(struct user_frames *out, const char *fmt, ...)
+{
+	size_t room = sizeof(out->text) - out->text_used;
+	char *at = out->text + out->text_used;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(at, room, fmt, ap);
+	va_end(ap);
+	if (n < 0 || !room)
+		return "?";
+	out->text_used += (size_t)n < room ? (size_t)n + 1 : room;
+	return at;
+}
+
+/* name demangled into out->text, or name itself. */
+static const char *text_demangle(struct user_frames *out, const char *name)
+{
+	size_t room = sizeof(out->text) - out->text_used;
+	char *at = out->text + out->text_used;
+
+	if (room < 2 || !demangle(name, at, room))
+		return name;
+	out->text_used += strlen(at) + 1;
+	return at;
+}
+
+/*
+ * Adds the source lines at vaddr, and the calls inlined there, to the
+ * function frame out->f[0] (named from the symbol table, which stays its
+ * name).
+ */
+static void add_source_frames(struct symbolizer *s, struct dso *d,
+			      uint64_t vaddr, struct user_frames *out)
+{
+	struct src_frame sf[USER_FRAMES_MAX];
+	struct dwarf_frames *dw = dso__dwarf(s, d);
+	struct user_frame fn = out->f[0];
+	size_t n = dw ? dwarf_frames__lookup(dw, vaddr, sf, USER_FRAMES_MAX) : 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct user_frame *f = &out->f[i];
+
+		if (i == n - 1) {
+			*f = fn;
+		} else {
+			f->system_name = sf[i].linkage_name;
+			f->name = sf[i].linkage_name ?
+				  text_demangle(out, sf[i].linkage_name) :
+				  sf[i].name ? sf[i].name : "[inlined]";
+			if (f->name == f->system_name)
+				f->system_name = NULL;
+			s->stats.frames_inlined++;
+		}
+		f->file = sf[i].file;
+		f->line = sf[i].line;
+		f->start_line = sf[i].decl_line;
+		s->stats.frames_with_line += f->file != NULL;
+	}
+	if (n)
+		out->n = n;
+}
+
+void symbolizer__user_frames(struct symbolizer *s, uint32_t pid, uint64_t ip,
+			     bool caller, struct user_frames *out)
 {
 	struct proc *p = proc_find(s, pid);
-	const struct mapping *m = p ? proc__find_mapping(p, ip) : NULL;
+	uint64_t at = caller && ip ? ip - 1 : ip;
+	const struct mapping *m = p ? proc__find_mapping(p, at) : NULL;
+	struct user_frame *f = &out->f[0];
 	uint64_t off, vaddr, sym_off;
 	const char *name;
 
-	if (p && (!m || !m->dso) && (name = jit_name(s, p, ip))) {
+	out->n = 1;
+	out->text_used = 0;
+	*f = (struct user_frame){ 0 };
+	if (p && (!m || !m->dso) && (name = jit_name(s, p, at))) {
 		s->stats.frames_named[NAMED_PERF_MAP]++;
-		snprintf(buf, len, "%s", name);
+		f->name = name;
 		return;
 	}
 	s->stats.frames_named[NAMED_NONE]++;	/* until named below */
 	if (!m) {
 		s->stats.user_unresolved++;
-		snprintf(buf, len, "[unknown]");
+		f->name = "[unknown]";
 		return;
 	}
-	off = ip - m->start + m->pgoff;
+	off = at - m->start + m->pgoff;
 	if (m->dso && m->dso->syms &&
 	    elf_symtab__offset_to_vaddr(m->dso->syms, off, &vaddr)) {
 		name = elf_symtab__lookup(m->dso->syms, vaddr, &sym_off);
 		if (name) {
 			s->stats.frames_named[NAMED_NONE]--;
 			s->stats.frames_named[dso__naming(m->dso)]++;
-			if (!demangle(name, buf, len))
-				snprintf(buf, len, "%s", name);
+			f->name = text_demangle(out, name);
+			f->system_name = f->name != name ? name : NULL;
+			add_source_frames(s, m->dso, vaddr, out);
 			return;
 		}
 		/* No symbol: one name per function all the same. */
 		if (func_ranges__find(m->dso->funcs, vaddr, &sym_off)) {
 			s->stats.frames_named[NAMED_NONE]--;
 			s->stats.frames_named[NAMED_FUNC_START]++;
-			snprintf(buf, len, "%s!func+0x%llx", m->name,
-				 (unsigned long long)sym_off);
+			f->name = text_printf(out, "%s!func+0x%llx", m->name,
+					      (unsigned long long)sym_off);
 			return;
 		}
 	}
 	s->stats.user_unresolved++;
-	snprintf(buf, len, "%s+0x%llx", m->name, (unsigned long long)off);
+	f->name = text_printf(out, "%s+0x%llx", m->name,
+			      (unsigned long long)(ip - m->start + m->pgoff));
+}
+
+void symbolizer__user(struct symbolizer *s, uint32_t pid, uint64_t ip,
+		      char *buf, size_t len)
+{
+	struct user_frames *out = malloc(sizeof(*out));
+
+	if (!out) {
+		snprintf(buf, len, "[unknown]");
+		return;
+	}
+	symbolizer__user_frames(s, pid, ip, false, out);
+	snprintf(buf, len, "%s", out->f[out->n - 1].name);
+	free(out);
 }
 
 int symbolizer__load_kernel(struct symbolizer *s)
@@ -825,8 +936,10 @@ void symbolizer__free(struct symbolizer *s)
 			elf_symtab__free(d->syms);
 		if (d && d->hooked && s->hooks.file_dropped)
 			s->hooks.file_dropped(s->hooks.ctx, d->hooked);
-		if (d)
+		if (d) {
 			func_ranges__free(d->funcs);
+			dwarf_frames__free(d->dwarf);
+		}
 		free(d);
 	}
 	if (s->vdso) {

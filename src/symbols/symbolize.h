@@ -38,6 +38,10 @@ struct symbolizer_stats {
 	uint64_t user_unresolved;	/* addresses named module+0xoff */
 	uint64_t debug_files[3];	/* files named by: own, build-id, debuglink */
 	uint64_t frames_named[NAMED_MAX];	/* user frames, by how */
+	uint64_t frames_with_line;	/* user frames given a file:line */
+	uint64_t frames_inlined;	/* frames of inlined calls added */
+	uint64_t dwarf_files;		/* files whose DWARF lines were read */
+	uint64_t dwarf_failed;		/* ... refused (caps) or unreadable */
 	uint64_t kernel_unresolved;
 };
 
@@ -87,7 +91,37 @@ void symbolizer__forget_process(struct symbolizer *s, uint32_t pid);
  */
 size_t symbolizer__forget_exited(struct symbolizer *s);
 
-/* Writes the frame name of ip into buf (always something printable). */
+#define USER_FRAMES_MAX 8
+
+/* One source frame of a user address. */
+struct user_frame {
+	const char *name;		/* always something printable */
+	const char *system_name;	/* the mangled name, or NULL */
+	const char *file;		/* NULL: no DWARF line for it */
+	uint32_t line;
+	uint32_t start_line;		/* the function's; 0: unknown */
+};
+
+/*
+ * The frames of one address, innermost first: f[0..n-2] are calls inlined
+ * each into the next, f[n-1] is the function the code is in (n >= 1).
+ * Strings live until the next call or symbolizer__forget_exited().
+ */
+struct user_frames {
+	size_t n;
+	struct user_frame f[USER_FRAMES_MAX];
+	char text[2048];		/* names formatted for this address */
+	size_t text_used;
+};
+
+/*
+ * Names ip of pid. A caller frame's ip is a return address: looked up at
+ * ip - 1, in the call instruction (its line, and the right function when
+ * the call was a function's last instruction).
+ */
+void symbolizer__user_frames(struct symbolizer *s, uint32_t pid, uint64_t ip,
+			     bool caller, struct user_frames *out);
+/* The function's name alone (f[n-1]) into buf. */
 void symbolizer__user(struct symbolizer *s, uint32_t pid, uint64_t ip,
 		      char *buf, size_t len);
 void symbolizer__kernel(struct symbolizer *s, uint64_t ip, char *buf,

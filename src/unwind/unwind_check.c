@@ -128,6 +128,7 @@ static void compare(struct unwind_check *c, const struct unwind_sample *s,
 	c->stats.frames_agree += same;
 	c->stats.samples_agree += same == n;
 	c->stats.bpf_shorter += s->nips < w->n;
+	c->stats.libdw_one_frame += w->n == 1;
 }
 
 int unwind_check__on_sample(void *ctx, void *data, size_t len)
@@ -142,6 +143,7 @@ int unwind_check__on_sample(void *ctx, void *data, size_t len)
 		c->stats.samples_skipped++;
 		return 0;
 	}
+	c->stats.stack_not_copied += w.s->stack_len < sizeof(uint64_t);
 	if (walk_with_libdw(&w))
 		c->stats.samples_failed++;
 	else

@@ -19,6 +19,8 @@ struct unwind_check_stats {
 	uint64_t frames;		/* frames compared */
 	uint64_t frames_agree;
 	uint64_t bpf_shorter;		/* samples where BPF found fewer frames */
+	uint64_t libdw_one_frame;	/* libdw went no further than the pc */
+	uint64_t stack_not_copied;	/* BPF could not copy the stack's top */
 };
 
 struct unwind_check;

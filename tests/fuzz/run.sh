@@ -28,7 +28,7 @@ SEED_CC=${FUZZ_SEED_CC:-cc}
 CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 	-std=gnu11 -D_GNU_SOURCE $(for d in src/*/ cgroup container; do printf -- "-I%s " "${d%/}"; done) -Ibpf -Ibuild
 	-Wall -Wextra"
-LIBS="-lelf -llzma -lz -ljson-c -lpthread"
+LIBS="-ldw -lelf -llzma -lz -ljson-c -lpthread"
 OUT=build/fuzz
 FUZZ_DIR=tests/fuzz
 
@@ -38,6 +38,7 @@ procmaps	4096	src/symbols/procmaps.c
 cgroup_path	8192	cgroup/cgroup_path.c cgroup/cgroup.c
 container_meta	16384	src/symbols/inroot.c container/meta.c container/oci.c container/docker.c container/podman.c container/containerd.c container/crio.c
 elf		16384	src/symbols/elfsyms.c src/symbols/minidebug.c
+dwarf		65536	src/symbols/dwarf_frames.c src/symbols/elfsyms.c src/symbols/minidebug.c
 ksyms		8192	src/symbols/ksyms.c
 perfmap		16384	src/symbols/perfmap.c
 "
@@ -107,6 +108,9 @@ lib-gz.so	$small -g -gz -shared -fPIC $fx/fx_lib.c
 prog.o		-O0 -c $fx/fx_prog.c
 prog-libc	-Os -Wl,-z,noseparate-code $fx/fx_prog.c
 prog-libc-stripped	-Os -s -Wl,-z,noseparate-code $fx/fx_prog.c
+prog-g		$small -g -O1 -fPIE -pie -Wl,-e,main $fx/fx_prog.c
+prog-g4		$small -gdwarf-4 -O1 -fPIE -pie -Wl,-e,main $fx/fx_prog.c
+lib-g.so	$small -g -O2 -shared -fPIC $fx/fx_lib.c
 EOF
 }
 
@@ -172,9 +176,9 @@ run_target() {
 	if [ -d "$FUZZ_DIR/corpus/$name" ]; then
 		cp -R "$FUZZ_DIR/corpus/$name/." "$work/corpus/"
 	fi
-	if [ "$name" = elf ]; then
-		elf_seeds "$OUT/seeds/elf"
-		cp -R "$OUT/seeds/elf/." "$work/corpus/"
+	if [ "$name" = elf ] || [ "$name" = dwarf ]; then
+		elf_seeds "$OUT/seeds/$name"
+		cp -R "$OUT/seeds/$name/." "$work/corpus/"
 	fi
 	set -- -max_total_time="$secs" -max_len="$maxlen" -rss_limit_mb=2048 \
 		-timeout=10 -print_final_stats=1 -artifact_prefix="$artifacts/"

@@ -476,6 +476,64 @@ static bool has_string(const struct decoded *d, const char *s)
 	return false;
 }
 
+static uint32_t line_frame(struct profile *p, const char *name,
+			   const char *system_name, uint32_t line, bool inlined)
+{
+	const struct profile_frame f = {
+		.name = name, .kind = FRAME_USER, .file = "/src/shop.cc",
+		.line = line, .start_line = 10, .system_name = system_name,
+		.inlined = inlined,
+	};
+	int64_t id = profile__frame_at_line(p, &f);
+
+	assert_true(id >= 0);
+	return (uint32_t)id;
+}
+
+/*
+ * Lines and inlined calls: one Location with two Lines (the inlined call,
+ * then its caller at the call's line); one Function per function whatever
+ * its lines, with its file, start line and mangled name.
+ */
+static void test_lines_and_inlines(void **state)
+{
+	struct profile *p = profile__new(types, 2);
+	char *path = tmp_path("lines.pb.gz");
+	uint32_t s[4];
+	struct decoded d;
+	size_t len;
+	uint8_t *buf;
+	char *out;
+
+	(void)state;
+	assert_non_null(p);
+	s[0] = frame(p, "shop", FRAME_PROCESS);
+	s[1] = line_frame(p, "main", NULL, 40, false);
+	s[2] = line_frame(p, "shop::price(int)", "_ZN4shop5priceEi", 21, false);
+	s[3] = line_frame(p, "shop::mix(int)", "_ZN4shop3mixEi", 15, true);
+	add(p, 100, "shop", s, 4, 3);
+	s[1] = line_frame(p, "main", NULL, 41, false);	/* another line */
+	add(p, 100, "shop", s, 4, 2);
+	assert_int_equal(write_to(p, &meta, path), 0);
+	out = pprof_tool("-raw", path);
+	/* pprof shows a system_name that differs in parentheses. */
+	assert_contains(out, "shop::mix(int) /src/shop.cc:15 s=10(_ZN4shop3mixEi)\n"
+			"             shop::price(int) /src/shop.cc:21 s=10(_ZN4shop5priceEi)");
+	free(out);
+	out = pprof_tool("-top -lines -sample_index=samples", path);
+	assert_contains(out, "shop::mix(int) /src/shop.cc:15 (inline)");
+	free(out);
+	buf = gunzip_file(path, &len);
+	decode_profile(buf, len, &d);
+	assert_int_equal(d.nfields[4], 3);	/* mix+price, main:40, main:41 */
+	assert_int_equal(d.nfields[5], 3);	/* main, price, mix */
+	assert_true(has_string(&d, "_ZN4shop5priceEi"));
+	assert_true(has_string(&d, "/src/shop.cc"));
+	free(buf);
+	free(path);
+	profile__free(p);
+}
+
 /* proto3 strings must be UTF-8; invalid bytes become U+FFFD. */
 static void test_invalid_utf8(void **state)
 {
@@ -544,6 +602,7 @@ int main(void)
 		cmocka_unit_test(test_go_raw),
 		cmocka_unit_test(test_go_traces_leaf_first),
 		cmocka_unit_test(test_decoded_layout),
+		cmocka_unit_test(test_lines_and_inlines),
 		cmocka_unit_test(test_invalid_utf8),
 		cmocka_unit_test(test_empty_profile),
 		cmocka_unit_test(test_bad_args),

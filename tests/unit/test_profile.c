@@ -556,11 +556,48 @@ static void test_folded_deep_stack(void **state)
 	profile__free(p);
 }
 
+/*
+ * Frames of one function at two lines are two frames (pprof keeps the
+ * lines) but one box in the tree: folded sums them.
+ */
+static void test_lines_share_a_box(void **state)
+{
+	static const struct profile_value_type t[] = { { "samples", "count" } };
+	struct profile *p = profile__new(t, 1);
+	struct profile_frame f = { .name = "work", .kind = FRAME_USER,
+				   .file = "w.c", .line = 7 };
+	uint32_t s[2];
+	uint64_t v[PROFILE_MAX_VALUES] = { 2 };
+	int64_t a, b;
+	char *text;
+
+	(void)state;
+	assert_non_null(p);
+	s[0] = (uint32_t)profile__frame(p, "app", FRAME_PROCESS);
+	a = profile__frame_at_line(p, &f);
+	f.line = 9;
+	b = profile__frame_at_line(p, &f);
+	assert_true(a >= 0 && b >= 0 && a != b);
+	assert_int_equal(profile__frame_at_line(p, &f), b);
+	assert_int_equal(profile__frame_at(p, a)->box,
+			 profile__frame_at(p, b)->box);
+	assert_int_equal(profile__frame_at(p, a)->box,
+			 profile__frame(p, "work", FRAME_USER));
+	s[1] = (uint32_t)a;
+	assert_int_equal(profile__add(p, 1, 1, "t", s, 2, v), 0);
+	s[1] = (uint32_t)b;
+	assert_int_equal(profile__add(p, 1, 1, "t", s, 2, v), 0);
+	text = folded(p, 1);
+	assert_string_equal(text, "app;work 4\n");
+	free(text);
+	profile__free(p);
+}
+
 static void test_frame_format(void **state)
 {
-	const struct profile_frame k = { "schedule", FRAME_KERNEL };
-	const struct profile_frame u = { "main", FRAME_USER };
-	const struct profile_frame m = { "[unknown]", FRAME_MARKER };
+	const struct profile_frame k = { .name = "schedule", .kind = FRAME_KERNEL };
+	const struct profile_frame u = { .name = "main", .kind = FRAME_USER };
+	const struct profile_frame m = { .name = "[unknown]", .kind = FRAME_MARKER };
 	char buf[16];
 
 	(void)state;
@@ -725,6 +762,7 @@ int main(void)
 		cmocka_unit_test(test_folded_hostile_names),
 		cmocka_unit_test(test_folded_deep_stack),
 		cmocka_unit_test(test_frame_format),
+		cmocka_unit_test(test_lines_share_a_box),
 		cmocka_unit_test(test_summary),
 		cmocka_unit_test(test_summary_mask_and_top),
 		cmocka_unit_test(test_summary_merges_functions),

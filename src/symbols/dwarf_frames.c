@@ -1,0 +1,412 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Source frames from DWARF (see dwarf_frames.h). Opening reads only the
+ * compile units' headers and address ranges, into one sorted array; a
+ * lookup finds the unit by binary search and asks libdw for the scopes
+ * (dwarf_getscopes) and the line (dwarf_getsrc_die) at the address.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+#include <gelf.h>
+#include <zlib.h>
+#include "dwarf_frames.h"
+#include "elfsyms.h"
+
+#define FILE_MAX ((off_t)256 << 20)	/* a larger file is refused */
+#define IMAGE_MAX ((size_t)768 << 20)	/* file and inflated sections */
+#define PAD 64			/* zero bytes after the file's image */
+#define UNITS_MAX (1u << 20)
+#define RANGES_MAX (1u << 22)
+#define SCOPES_MAX 64		/* inlined calls nest deeper only in fuzzers */
+
+struct cu_range {
+	uint64_t start, end;
+	Dwarf_Off cu;		/* the unit's DIE */
+};
+
+struct dwarf_frames {
+	char *image;		/* the whole file, then PAD zero bytes */
+	Elf *elf;
+	Dwarf *dw;
+	struct cu_range *ranges;	/* sorted by start */
+	size_t nranges, cap;
+};
+
+static int add_range(struct dwarf_frames *d, uint64_t start, uint64_t end,
+		     Dwarf_Off cu)
+{
+	if (start >= end)
+		return 0;
+	if (d->nranges == RANGES_MAX)
+		return -EFBIG;
+	if (d->nranges == d->cap) {
+		size_t cap = d->cap ? d->cap * 2 : 256;
+		void *p = realloc(d->ranges, cap * sizeof(*d->ranges));
+
+		if (!p)
+			return -ENOMEM;
+		d->ranges = p;
+		d->cap = cap;
+	}
+	d->ranges[d->nranges++] = (struct cu_range){ start, end, cu };
+	return 0;
+}
+
+static int range_cmp(const void *a, const void *b)
+{
+	const struct cu_range *x = a, *y = b;
+
+	return (x->start > y->start) - (x->start < y->start);
+}
+
+/* Every compile unit's ranges (DW_AT_low_pc/high_pc or DW_AT_ranges). */
+static int read_units(struct dwarf_frames *d)
+{
+	Dwarf_CU *cu = NULL;
+	Dwarf_Die cudie;
+	uint8_t unit_type;
+	Dwarf_Half version;
+	size_t units = 0;
+	int err = 0;
+
+	while (!err && !dwarf_get_units(d->dw, cu, &cu, &version, &unit_type,
+					&cudie, NULL)) {
+		Dwarf_Addr base, start, end;
+		ptrdiff_t off = 0;
+
+		if (++units > UNITS_MAX)
+			return -EFBIG;
+		if (unit_type != DW_UT_compile && unit_type != DW_UT_partial)
+			continue;
+		while (!err && (off = dwarf_ranges(&cudie, off, &base, &start,
+						   &end)) > 0)
+			err = add_range(d, start, end, dwarf_dieoffset(&cudie));
+	}
+	if (err)
+		return err;
+	if (!d->nranges)
+		return -ENODATA;
+	qsort(d->ranges, d->nranges, sizeof(*d->ranges), range_cmp);
+	return 0;
+}
+
+/* size bytes of fd into a new buffer with room for more after it. */
+static int read_file(int fd, size_t size, size_t room, char **image)
+{
+	size_t done = 0;
+	char *p = calloc(1, size + room);
+
+	if (!p)
+		return -ENOMEM;
+	while (done < size) {
+		ssize_t n = pread(fd, p + done, size - done, (off_t)done);
+
+		if (n <= 0) {
+			free(p);
+			return n < 0 ? -errno : -ENODATA;	/* shrunk */
+		}
+		done += (size_t)n;
+	}
+	*image = p;
+	return 0;
+}
+
+/* The image being made: the file, then each debug section again. */
+struct image {
+	char *buf;
+	size_t len, cap;
+};
+
+/* Room for n bytes and PAD zeros at the end: their offset, or -errno. */
+static int64_t image_grow(struct image *im, size_t n)
+{
+	size_t at = im->len, need = im->len + n + PAD;
+
+	if (n > (size_t)IMAGE_MAX || need > (size_t)IMAGE_MAX)
+		return -EFBIG;
+	if (need > im->cap) {
+		size_t cap = im->cap * 2 > need ? im->cap * 2 : need;
+		char *b = realloc(im->buf, cap);
+
+		if (!b)
+			return -ENOMEM;
+		im->buf = b;
+		im->cap = cap;
+	}
+	memset(im->buf + at + n, 0, PAD);
+	im->len = need;
+	return (int64_t)at;
+}
+
+/*
+ * The file's bytes [off, off + size) again at the end, inflated if
+ * compressed (an ELF Chdr, then a zlib stream). Offsets, not pointers:
+ * growing the image moves it.
+ */
+static int64_t append_section(struct image *im, size_t off, size_t size,
+			      bool compressed)
+{
+	Elf64_Chdr ch;
+	int64_t at;
+	uLongf out;
+
+	if (!compressed) {
+		at = image_grow(im, size);
+		if (at >= 0)
+			memcpy(im->buf + at, im->buf + off, size);
+		return at;
+	}
+	if (size < sizeof(ch))
+		return -EINVAL;
+	memcpy(&ch, im->buf + off, sizeof(ch));
+	if (ch.ch_type != ELFCOMPRESS_ZLIB || ch.ch_size > (size_t)IMAGE_MAX)
+		return -EINVAL;
+	at = image_grow(im, ch.ch_size);
+	if (at < 0)
+		return at;
+	out = (uLongf)ch.ch_size;
+	if (uncompress((Bytef *)im->buf + at, &out,
+		       (const Bytef *)im->buf + off + sizeof(ch),
+		       (uLong)(size - sizeof(ch))) != Z_OK || out != ch.ch_size)
+		return -EINVAL;
+	return at;
+}
+
+/*
+ * libdw 0.188 reads strings of a hostile .debug_line past the end of the
+ * section (found by tests/fuzz). So that such a read stays in our buffer
+ * and stops at a zero, each .debug_* section is copied after the file,
+ * inflated if it was compressed, and followed by PAD zero bytes, and its
+ * header in the copy points there. 64-bit ELF only (x86-64, arm64).
+ */
+static int copy_debug_sections(struct image *im, size_t file_size)
+{
+	Elf64_Ehdr eh;
+	const char *names;
+	Elf64_Shdr str;
+
+	if (file_size < sizeof(eh))
+		return -EINVAL;
+	memcpy(&eh, im->buf, sizeof(eh));
+	if (memcmp(eh.e_ident, ELFMAG, SELFMAG) ||
+	    eh.e_ident[EI_CLASS] != ELFCLASS64 ||
+	    eh.e_shentsize != sizeof(Elf64_Shdr) || !eh.e_shnum ||
+	    eh.e_shstrndx >= eh.e_shnum || eh.e_shoff > file_size ||
+	    (file_size - eh.e_shoff) / sizeof(Elf64_Shdr) < eh.e_shnum)
+		return -EINVAL;
+	memcpy(&str, im->buf + eh.e_shoff + eh.e_shstrndx * sizeof(str),
+	       sizeof(str));
+	if (str.sh_offset > file_size || str.sh_size > file_size - str.sh_offset ||
+	    !str.sh_size || (str.sh_flags & SHF_COMPRESSED))
+		return -EINVAL;
+	for (size_t i = 1; i < eh.e_shnum; i++) {
+		size_t at = eh.e_shoff + i * sizeof(Elf64_Shdr);
+		int64_t start;
+		Elf64_Shdr sh;
+
+		memcpy(&sh, im->buf + at, sizeof(sh));
+		/* Names are read from the file's part, which never moves. */
+		names = im->buf + str.sh_offset;
+		if (sh.sh_type != SHT_PROGBITS || sh.sh_name >= str.sh_size ||
+		    strnlen(names + sh.sh_name, str.sh_size - sh.sh_name) < 7 ||
+		    memcmp(names + sh.sh_name, ".debug_", 7))
+			continue;
+		if (sh.sh_offset > file_size || sh.sh_size > file_size - sh.sh_offset)
+			return -EINVAL;
+		start = append_section(im, sh.sh_offset, sh.sh_size,
+				       sh.sh_flags & SHF_COMPRESSED);
+		if (start < 0)
+			return (int)start;
+		sh.sh_offset = (uint64_t)start;
+		sh.sh_size = im->len - PAD - (size_t)start;
+		sh.sh_flags &= ~(uint64_t)SHF_COMPRESSED;
+		memcpy(im->buf + at, &sh, sizeof(sh));
+	}
+	return 0;
+}
+
+/* fd's file with its debug sections copied out and padded, into *im. */
+static int read_image(int fd, size_t size, struct image *im)
+{
+	int err = read_file(fd, size, PAD, &im->buf);
+
+	if (err)
+		return err;
+	im->len = size;
+	im->cap = size + PAD;
+	return copy_debug_sections(im, size);
+}
+
+struct dwarf_frames *dwarf_frames__open(int fd)
+{
+	struct image im = { 0 };
+	struct dwarf_frames *d;
+	struct stat st;
+	int err;
+
+	err = elf__init();
+	if (err)
+		goto fail;
+	if (fstat(fd, &st)) {
+		err = -errno;
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size > FILE_MAX) {
+		err = -EFBIG;
+		goto fail;
+	}
+	d = calloc(1, sizeof(*d));
+	if (!d) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	/*
+	 * Read, not mapped: a tenant that truncates its file under a mapping
+	 * would kill us with SIGBUS.
+	 */
+	err = read_image(fd, (size_t)st.st_size, &im);
+	d->image = im.buf;
+	if (err == -EINVAL)
+		err = -ENODATA;
+	d->elf = !err ? elf_memory(d->image, im.len) : NULL;
+	d->dw = d->elf ? dwarf_begin_elf(d->elf, DWARF_C_READ, NULL) : NULL;
+	if (!err)
+		err = d->dw ? read_units(d) : -ENODATA;
+	if (!err)
+		return d;
+	dwarf_frames__free(d);
+fail:
+	errno = -err;
+	return NULL;
+}
+
+void dwarf_frames__free(struct dwarf_frames *d)
+{
+	if (!d)
+		return;
+	if (d->dw)
+		dwarf_end(d->dw);
+	if (d->elf)
+		elf_end(d->elf);
+	free(d->image);
+	free(d->ranges);
+	free(d);
+}
+
+/* The unit whose range holds vaddr: the last starting at or before it. */
+static const struct cu_range *find_unit(const struct dwarf_frames *d,
+					uint64_t vaddr)
+{
+	size_t lo = 0, hi = d->nranges;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (d->ranges[mid].start <= vaddr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	/* Ranges of units may nest or overlap: look back a little. */
+	for (size_t i = lo, n = 0; i-- > 0 && n < 8; n++)
+		if (vaddr < d->ranges[i].end)
+			return &d->ranges[i];
+	return NULL;
+}
+
+static const char *linkage_name(Dwarf_Die *die)
+{
+	Dwarf_Attribute a;
+
+	if (dwarf_attr_integrate(die, DW_AT_linkage_name, &a) ||
+	    dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &a))
+		return dwarf_formstring(&a);
+	return NULL;
+}
+
+static uint32_t udata(Dwarf_Die *die, unsigned int name)
+{
+	Dwarf_Attribute a;
+	Dwarf_Word w;
+
+	if (!dwarf_attr(die, name, &a) || dwarf_formudata(&a, &w) ||
+	    w > UINT32_MAX)
+		return 0;
+	return (uint32_t)w;
+}
+
+size_t dwarf_frames__lookup(struct dwarf_frames *d, uint64_t vaddr,
+			    struct src_frame *out, size_t max)
+{
+	const struct cu_range *r = d && max ? find_unit(d, vaddr) : NULL;
+	struct src_frame all[SCOPES_MAX];
+	Dwarf_Die cu, *scopes = NULL;
+	Dwarf_Files *files = NULL;
+	const char *file = NULL;
+	Dwarf_Line *line;
+	size_t k = 0, nfiles = 0;
+	int lineno = 0, n;
+
+	if (!r || !dwarf_offdie(d->dw, r->cu, &cu))
+		return 0;
+	line = dwarf_getsrc_die(&cu, vaddr);
+	if (line) {
+		file = dwarf_linesrc(line, NULL, NULL);
+		if (dwarf_lineno(line, &lineno) || lineno < 0)
+			lineno = 0;
+	}
+	if (dwarf_getsrcfiles(&cu, &files, &nfiles))
+		files = NULL;
+	/*
+	 * The innermost scope at vaddr, then its parents as the DIE tree
+	 * nests them: inlined calls inside the function they were inlined
+	 * into (dwarf_getscopes would go on into the abstract origin's).
+	 */
+	n = dwarf_getscopes(&cu, vaddr, &scopes);
+	if (n > 0) {
+		Dwarf_Die inner = scopes[0];
+
+		free(scopes);
+		scopes = NULL;
+		n = dwarf_getscopes_die(&inner, &scopes);
+	}
+	for (int i = 0; i < n && k < SCOPES_MAX; i++) {
+		Dwarf_Die *s = &scopes[i];
+		int tag = dwarf_tag(s), decl = 0;
+		uint32_t call_file;
+
+		if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_subprogram)
+			continue;
+		if (dwarf_decl_line(s, &decl) || decl < 0)
+			decl = 0;
+		all[k++] = (struct src_frame){ dwarf_diename(s), linkage_name(s),
+					       file, (uint32_t)lineno,
+					       (uint32_t)decl };
+		if (tag == DW_TAG_subprogram)
+			break;
+		/* Its caller is at the line it was inlined from. */
+		call_file = udata(s, DW_AT_call_file);
+		file = files ? dwarf_filesrc(files, call_file, NULL, NULL) : NULL;
+		/* Before DWARF 5, file 0 is none: libdw names it "???". */
+		if (file && !strcmp(file, "???"))
+			file = NULL;
+		lineno = (int)udata(s, DW_AT_call_line);
+	}
+	free(scopes);
+	if (!k && file)		/* code without a subprogram: a line still */
+		all[k++] = (struct src_frame){ NULL, NULL, file,
+					       (uint32_t)lineno, 0 };
+	/* Too deep: the innermost, and the function that holds them all. */
+	if (k > max) {
+		all[max - 1] = all[k - 1];
+		k = max;
+	}
+	memcpy(out, all, k * sizeof(*out));
+	return k;
+}
