@@ -397,6 +397,12 @@ metric() {
 		$1 == n { print $2; exit }' "$BENCH_TMP/metrics.txt"
 }
 
+# metric_sum NAME LABELS: the sum of NAME's series whose labels begin with LABELS.
+metric_sum() {
+	awk -v p="$1{$2" 'index($1, p) == 1 { s += $2 } END { print s + 0 }' \
+		"$BENCH_TMP/metrics.txt"
+}
+
 # sampler PID FILE: every SAMPLE_S, "unix_s cpu_s rss_kib load1" of PID.
 sampler() {
 	local pid=$1 out=$2
@@ -673,9 +679,9 @@ report() {
 	# Model: RSS now + the windows still to come until the retention (1 h).
 	est=$(awk -v r="$RUN_HWM" -v p="$per_win" -v k="$kept" -v w="$WINDOW" \
 		'BEGIN { n = 3600 / w - k; if (n < 0) n = 0; printf "%.1f\n", (r * 1024 + n * p) / 1048576 }')
-	samples=$(metric sysscope_samples_total)
-	lost_on=$(metric sysscope_lost_samples_total 'collector="oncpu"')
-	lost_off=$(metric sysscope_lost_samples_total 'collector="offcpu"')
+	samples=$(metric sysscope_oncpu_samples_total)
+	lost_on=$(metric_sum sysscope_lost_samples_total 'collector="oncpu"')
+	lost_off=$(metric_sum sysscope_lost_samples_total 'collector="offcpu"')
 	model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 	agent_slow_pct=$(awk -v c="$(median <"$RES/agent.prof_cpu")" -v m="$(median <"$RES/agent.makespan")" \
 		'BEGIN { printf "%.2f\n", 100 * c / m }')

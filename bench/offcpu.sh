@@ -272,7 +272,14 @@ stop_profiler() {
 	# sysscope's own counters: switches seen, user stacks reused.
 	PROF_SWITCHES=$(summary_count 'off-CPU: switches')
 	PROF_REUSED=$(summary_count 'off-CPU: user stacks reused')
+	# User stacks missing, by any cause (walk failed, collision, map full).
 	PROF_UFAILED=$(summary_count 'off-CPU: user stack failed')
+	if [ -n "$PROF_UFAILED" ]; then
+		for c in 'hash collision' 'stack map full'; do
+			n=$(summary_count "off-CPU: user stack lost, $c")
+			PROF_UFAILED=$((PROF_UFAILED + ${n:-0}))
+		done
+	fi
 	rm -rf "$BENCH_TMP/sysscope-out"
 }
 

@@ -598,7 +598,7 @@ report_cost() {
 	echo '```'
 	for cond in cfi fp; do
 		echo "--unwind $cond:"
-		grep -E 'unwind:|counted|user stack walk failed' "$BENCH_TMP/summary-$cond.txt" |
+		grep -E 'unwind:|counted|user stack (walk failed|lost)' "$BENCH_TMP/summary-$cond.txt" |
 			sed 's/^ */  /'
 	done
 	echo '```'

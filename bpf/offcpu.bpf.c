@@ -29,6 +29,7 @@
 #define TASK_NOLOAD 0x400
 #define EFAULT 14
 #define EEXIST 17
+#define ENOSPC 28
 #define ENODATA 61
 
 #include "unwind.bpf.h"
@@ -192,11 +193,12 @@ static __always_inline __s32 user_stack_id(__u32 tgid, bool *tables)
 {
 	__s32 id = unwind_user_stack(tgid, tables);
 
-	if (id < 0) {
+	if (id == -EEXIST)
+		stat_inc(OFFCPU_STAT_USTACK_COLLISION);
+	else if (id == -ENOSPC)
+		stat_inc(OFFCPU_STAT_USTACK_MAP_FULL);
+	else if (id < 0)
 		stat_inc(OFFCPU_STAT_USTACK_FAILED);
-		if (id == -EEXIST)
-			stat_inc(OFFCPU_STAT_STACK_COLLISION);
-	}
 	return id;
 }
 
@@ -257,8 +259,9 @@ static __always_inline __u64 kstack_save(struct stack_ips *k, long len)
 	}
 	h = hash_ips(k->ips);
 	err = bpf_map_update_elem(&kstacks, &h, k, BPF_NOEXIST);
+	/* -EEXIST: the same stack, kept before. */
 	if (err && err != -EEXIST) {
-		stat_inc(OFFCPU_STAT_STACK_COLLISION);
+		stat_inc(OFFCPU_STAT_KSTACK_MAP_FULL);
 		return 0;
 	}
 	return h;

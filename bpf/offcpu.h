@@ -76,9 +76,15 @@ enum offcpu_stat {
 	OFFCPU_STAT_COUNTED,		/* intervals recorded */
 	OFFCPU_STAT_LOST_MAP_FULL,	/* counts map full: interval dropped */
 	OFFCPU_STAT_LOST_NO_STORAGE,	/* no per-thread slot for the start */
+	/*
+	 * A stack missing, each cause once, as in enum oncpu_stat (kstacks
+	 * is keyed by a 64-bit hash of the stack: no collisions).
+	 */
 	OFFCPU_STAT_KSTACK_FAILED,
+	OFFCPU_STAT_KSTACK_MAP_FULL,
 	OFFCPU_STAT_USTACK_FAILED,
-	OFFCPU_STAT_STACK_COLLISION,
+	OFFCPU_STAT_USTACK_COLLISION,
+	OFFCPU_STAT_USTACK_MAP_FULL,
 	OFFCPU_STAT_USTACK_REUSED,	/* blocked where it did last time */
 	OFFCPU_STAT_NOTICE_LOST,
 	OFFCPU_STAT_SEED_USTACK_LOST,	/* asleep at the start: stack not kept */

@@ -10,6 +10,8 @@
 
 #define EFAULT 14
 #define EEXIST 17
+#define ENOMEM 12
+#define ENOSPC 28
 
 #include "unwind.bpf.h"
 
@@ -62,11 +64,12 @@ static __always_inline __s32 kernel_stack_id(void *ctx)
 {
 	long id = bpf_get_stackid(ctx, &stacks, 0);
 
-	if (id < 0 && id != -EFAULT) {
+	if (id == -EEXIST)
+		stat_inc(ONCPU_STAT_KSTACK_COLLISION);
+	else if (id == -ENOMEM)	/* no free bucket */
+		stat_inc(ONCPU_STAT_KSTACK_MAP_FULL);
+	else if (id < 0 && id != -EFAULT)
 		stat_inc(ONCPU_STAT_KSTACK_FAILED);
-		if (id == -EEXIST)
-			stat_inc(ONCPU_STAT_STACK_COLLISION);
-	}
 	return id;
 }
 
@@ -139,11 +142,12 @@ static __always_inline __s32 user_stack_id(__u32 tgid)
 	if (validate_every && tables)
 		unwind_validate(tgid, (__u32)bpf_get_current_pid_tgid());
 
-	if (id < 0) {
+	if (id == -EEXIST)
+		stat_inc(ONCPU_STAT_USTACK_COLLISION);
+	else if (id == -ENOSPC)
+		stat_inc(ONCPU_STAT_USTACK_MAP_FULL);
+	else if (id < 0)
 		stat_inc(ONCPU_STAT_USTACK_FAILED);
-		if (id == -EEXIST)
-			stat_inc(ONCPU_STAT_STACK_COLLISION);
-	}
 	return id;
 }
 

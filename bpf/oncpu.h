@@ -27,9 +27,17 @@ enum oncpu_stat {
 	ONCPU_STAT_FILTERED,		/* samples outside --pid/--tid/--cgroup */
 	ONCPU_STAT_COUNTED,		/* samples in the counts map */
 	ONCPU_STAT_LOST_MAP_FULL,	/* counts map full: sample dropped */
-	ONCPU_STAT_KSTACK_FAILED,	/* counted, kernel stack missing */
-	ONCPU_STAT_USTACK_FAILED,	/* counted, user stack missing */
-	ONCPU_STAT_STACK_COLLISION,	/* stack map bucket taken (subset of above) */
+	/*
+	 * Counted, but a stack missing, each cause once: the walk failed, a
+	 * hash collision (its bucket or id taken by another stack), or the
+	 * stack map full.
+	 */
+	ONCPU_STAT_KSTACK_FAILED,
+	ONCPU_STAT_KSTACK_COLLISION,
+	ONCPU_STAT_KSTACK_MAP_FULL,
+	ONCPU_STAT_USTACK_FAILED,
+	ONCPU_STAT_USTACK_COLLISION,
+	ONCPU_STAT_USTACK_MAP_FULL,
 	ONCPU_STAT_NOTICE_LOST,	/* ring buffer full: process notice lost */
 	ONCPU_STAT_MAX,
 };

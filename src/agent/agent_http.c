@@ -27,6 +27,7 @@
 #include "folded.h"
 #include "pprof.h"
 #include "profile.h"
+#include "prom.h"
 #include "record.h"
 #include "window_store.h"
 #include "workload_list.h"
@@ -525,50 +526,47 @@ static enum MHD_Result serve_list(struct agent_http *h,
 
 /* ---- routing ---- */
 
-void agent_http__label(FILE *f, const char *s)
-{
-	for (; s && *s; s++) {
-		if (*s == '\\' || *s == '"')
-			fputc('\\', f);
-		if (*s == '\n')
-			fputs("\\n", f);
-		else
-			fputc(*s, f);
-	}
-}
+static const struct prom_family http_requests = {
+	"sysscope_http_requests_total", PROM_COUNTER,
+	"HTTP requests answered, all and by error class.",
+};
 
-/* Per-pod and per-container time in the newest window, as gauges. */
-static void write_pod_metrics(struct agent_http *h, FILE *f)
+/* The agent's counters, the workloads' time, the server's requests. */
+static int add_metrics(struct agent_http *h, struct prom_page *p)
 {
 	struct window **w;
 	size_t n;
+	int err = h->cfg.metrics(h->cfg.metrics_ctx, p);
 
+	/* Per-pod and per-container time in the newest window, as gauges. */
 	w = window_store__get(h->cfg.store, 1, &n);
-	workload_list__write_metrics(w, n, f);
+	err = err ?: workload_list__add_metrics(w, n, p);
 	window_store__put(w, n);
+	err = err ?: prom_page__add(p, &http_requests, "class=\"all\"",
+				    (double)h->stats.requests);
+	err = err ?: prom_page__add(p, &http_requests, "class=\"4xx\"",
+				    (double)h->stats.client_errors);
+	return err ?: prom_page__add(p, &http_requests, "class=\"5xx\"",
+				     (double)h->stats.server_errors);
 }
 
 static enum MHD_Result serve_metrics(struct agent_http *h,
 				     struct MHD_Connection *c)
 {
+	struct prom_page *p = prom_page__new();
 	struct body b;
+	int err = p ? add_metrics(h, p) : -ENOMEM;
 
-	if (body_open(&b))
-		return MHD_NO;
-	h->cfg.metrics(h->cfg.metrics_ctx, b.f);
-	write_pod_metrics(h, b.f);
-	fprintf(b.f, "# HELP sysscope_http_requests_total HTTP requests answered.\n"
-		"# TYPE sysscope_http_requests_total counter\n"
-		"sysscope_http_requests_total{class=\"all\"} %llu\n"
-		"sysscope_http_requests_total{class=\"4xx\"} %llu\n"
-		"sysscope_http_requests_total{class=\"5xx\"} %llu\n",
-		(unsigned long long)h->stats.requests,
-		(unsigned long long)h->stats.client_errors,
-		(unsigned long long)h->stats.server_errors);
-	if (body_close(&b)) {
-		free(b.buf);
-		return MHD_NO;
+	if (!err && !(err = body_open(&b))) {
+		err = prom_page__write(p, b.f);
+		err = body_close(&b) ?: err;
+		if (err)
+			free(b.buf);
 	}
+	prom_page__free(p);
+	if (err)
+		return send_text(h, c, MHD_HTTP_INTERNAL_SERVER_ERROR,
+				 "metrics: %s", strerror(-err));
 	return send_body(h, c, MHD_HTTP_OK,
 			 "text/plain; version=0.0.4; charset=utf-8", &b);
 }

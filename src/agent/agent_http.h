@@ -11,12 +11,13 @@
 #include <stdio.h>
 
 struct window_store;
+struct prom_page;
 
 struct agent_http_config {
 	struct window_store *store;
 	uint64_t period_ns;		/* on-CPU sampling period (pprof) */
-	/* Writes the Prometheus text of the agent's own counters. */
-	void (*metrics)(void *ctx, FILE *f);
+	/* Adds the agent's own counters to /metrics. 0 or -errno. */
+	int (*metrics)(void *ctx, struct prom_page *p);
 	void *metrics_ctx;
 };
 
@@ -32,9 +33,5 @@ int agent_http__listen(const char *addr);
 struct agent_http *agent_http__start(int listen_fd,
 				     const struct agent_http_config *cfg);
 void agent_http__stop(struct agent_http *h);
-
-
-/* Writes s as a Prometheus label value (\\, \" and \\n escaped). */
-void agent_http__label(FILE *f, const char *s);
 
 #endif

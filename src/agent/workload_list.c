@@ -7,6 +7,7 @@
 #include <json-c/json.h>
 #include "agent_http.h"
 #include "profile.h"
+#include "prom.h"
 #include "record.h"
 #include "window_store.h"
 #include "workload_list.h"
@@ -332,32 +333,55 @@ int workload_list__write(struct window **w, size_t n, size_t asked,
 	return err;
 }
 
-void workload_list__write_metrics(struct window **w, size_t n, FILE *f)
+static const struct prom_family workload_seconds[2] = {
+	{ "sysscope_workload_cpu_seconds", PROM_GAUGE,
+	  "On-CPU time of each pod and container in the newest window." },
+	{ "sysscope_workload_offcpu_seconds", PROM_GAUGE,
+	  "Off-CPU time of each pod and container in the newest window." },
+};
+
+/* The labels of a row: 'kind="pod",namespace="...",...', escaped. */
+static char *row_labels(const struct row *r)
 {
-	static const char *const names[2] = {
-		"sysscope_workload_cpu_seconds", "sysscope_workload_offcpu_seconds",
-	};
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (!f)
+		return NULL;
+	fprintf(f, "kind=\"%s\",namespace=\"", r->is_pod ? "pod" : "container");
+	prom__write_label_value(f, r->ns);
+	fputs("\",pod=\"", f);
+	prom__write_label_value(f, r->pod);
+	fputs("\",container=\"", f);
+	prom__write_label_value(f, r->container);
+	fputc('"', f);
+	if (ferror(f) | fclose(f)) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+int workload_list__add_metrics(struct window **w, size_t n,
+			       struct prom_page *p)
+{
 	struct rows rs = { 0 };
+	int err = collect_rows(w, n, &rs);
 
-	if (collect_rows(w, n, &rs))
-		rs.n = 0;
-	for (int v = 0; v < 2; v++) {
-		fprintf(f, "# HELP %s %s time of each pod and container in the newest window.\n"
-			"# TYPE %s gauge\n", names[v], v ? "Off-CPU" : "On-CPU",
-			names[v]);
-		for (size_t i = 0; i < rs.n; i++) {
+	for (int v = 0; v < 2 && !err; v++) {
+		/* Even with no rows: HELP and TYPE say the family exists. */
+		err = prom_page__declare(p, &workload_seconds[v]);
+		for (size_t i = 0; i < rs.n && !err; i++) {
 			const struct row *r = &rs.r[i];
+			char *labels = row_labels(r);
 
-			fprintf(f, "%s{kind=\"%s\",namespace=\"", names[v],
-				r->is_pod ? "pod" : "container");
-			agent_http__label(f, r->ns);
-			fputs("\",pod=\"", f);
-			agent_http__label(f, r->pod);
-			fputs("\",container=\"", f);
-			agent_http__label(f, r->container);
-			fprintf(f, "\"} %.6f\n",
-				(v ? r->off_ns : r->on_ns) / 1e9);
+			err = labels ? prom_page__add(p, &workload_seconds[v], labels,
+						      (v ? r->off_ns : r->on_ns) / 1e9) :
+				       -ENOMEM;
+			free(labels);
 		}
 	}
 	free(rs.r);
+	return err;
 }

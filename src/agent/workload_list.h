@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 struct window;
+struct prom_page;
 
 /*
  * Writes the pods and containers of windows w[0..n) (asked: the windows
@@ -16,7 +17,8 @@ struct window;
 int workload_list__write(struct window **w, size_t n, size_t asked,
 			 bool html, FILE *f);
 
-/* The same rows as Prometheus gauges of on- and off-CPU seconds. */
-void workload_list__write_metrics(struct window **w, size_t n, FILE *f);
+/* The same rows as Prometheus gauges of on- and off-CPU seconds. 0 or -errno. */
+int workload_list__add_metrics(struct window **w, size_t n,
+			       struct prom_page *p);
 
 #endif

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+/* The off-CPU tracer's user side (offcpu_collector.h) and its counters. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,18 +24,50 @@ struct offcpu {
 	int value_ns, value_count;
 };
 
-static const char *const stat_names[OFFCPU_STAT_MAX] = {
-	[OFFCPU_STAT_SWITCHES] = "off-CPU: switches",
-	[OFFCPU_STAT_SHORT] = "off-CPU: under --min-block",
-	[OFFCPU_STAT_COUNTED] = "off-CPU: intervals counted",
-	[OFFCPU_STAT_LOST_MAP_FULL] = "off-CPU: lost, counts map full",
-	[OFFCPU_STAT_LOST_NO_STORAGE] = "off-CPU: lost, no thread slot",
-	[OFFCPU_STAT_KSTACK_FAILED] = "off-CPU: kernel stack failed",
-	[OFFCPU_STAT_USTACK_FAILED] = "off-CPU: user stack failed",
-	[OFFCPU_STAT_STACK_COLLISION] = "off-CPU:   of which stack map full",
-	[OFFCPU_STAT_USTACK_REUSED] = "off-CPU: user stacks reused",
-	[OFFCPU_STAT_NOTICE_LOST] = "off-CPU: process notices lost",
-	[OFFCPU_STAT_SEED_USTACK_LOST] = "off-CPU: user stack at start lost",
+static const struct prom_family switches = {
+	"sysscope_offcpu_switches_total", PROM_COUNTER,
+	"Switch-outs of the threads the off-CPU tracer follows.",
+}, short_intervals = {
+	"sysscope_offcpu_short_intervals_total", PROM_COUNTER,
+	"Off-CPU intervals under --min-block (not counted).",
+}, intervals = {
+	"sysscope_offcpu_intervals_total", PROM_COUNTER,
+	"Off-CPU intervals counted.",
+}, stacks_reused = {
+	"sysscope_offcpu_user_stacks_reused_total", PROM_COUNTER,
+	"Off-CPU user stacks found unchanged since the thread last blocked there, not walked again.",
+}, seed_stacks_lost = {
+	"sysscope_offcpu_start_user_stacks_lost_total", PROM_COUNTER,
+	"User stacks of threads asleep when the run began that could not be walked or kept.",
+};
+
+#define OFF "collector=\"offcpu\","
+
+static const struct stat_desc stat_descs[OFFCPU_STAT_MAX] = {
+	[OFFCPU_STAT_SWITCHES] = { "off-CPU: switches", &switches, NULL },
+	[OFFCPU_STAT_SHORT] = { "off-CPU: under --min-block",
+		&short_intervals, NULL },
+	[OFFCPU_STAT_COUNTED] = { "off-CPU: intervals counted", &intervals, NULL },
+	[OFFCPU_STAT_LOST_MAP_FULL] = { "off-CPU: lost, counts map full",
+		&lost_samples_family, OFF "reason=\"counts_map_full\"" },
+	[OFFCPU_STAT_LOST_NO_STORAGE] = { "off-CPU: lost, no thread slot",
+		&lost_samples_family, OFF "reason=\"no_thread_slot\"" },
+	[OFFCPU_STAT_KSTACK_FAILED] = { "off-CPU: kernel stack failed",
+		&stack_failures_family, OFF "stack=\"kernel\",reason=\"walk_failed\"" },
+	[OFFCPU_STAT_KSTACK_MAP_FULL] = { "off-CPU: kernel stack lost, stack map full",
+		&stack_failures_family, OFF "stack=\"kernel\",reason=\"map_full\"" },
+	[OFFCPU_STAT_USTACK_FAILED] = { "off-CPU: user stack failed",
+		&stack_failures_family, OFF "stack=\"user\",reason=\"walk_failed\"" },
+	[OFFCPU_STAT_USTACK_COLLISION] = { "off-CPU: user stack lost, hash collision",
+		&stack_failures_family, OFF "stack=\"user\",reason=\"collision\"" },
+	[OFFCPU_STAT_USTACK_MAP_FULL] = { "off-CPU: user stack lost, stack map full",
+		&stack_failures_family, OFF "stack=\"user\",reason=\"map_full\"" },
+	[OFFCPU_STAT_USTACK_REUSED] = { "off-CPU: user stacks reused",
+		&stacks_reused, NULL },
+	[OFFCPU_STAT_NOTICE_LOST] = { "off-CPU: process notices lost",
+		&notices_lost_family, "collector=\"offcpu\"" },
+	[OFFCPU_STAT_SEED_USTACK_LOST] = { "off-CPU: user stack at start lost",
+		&seed_stacks_lost, NULL },
 };
 
 static const char *const reason_names[OFFCPU_REASON_MAX] = {
@@ -487,7 +520,7 @@ int offcpu__collect(struct offcpu *oc, struct symbolizer *sym,
 	return err;
 }
 
-const char *offcpu__stat_name(enum offcpu_stat stat)
+const struct stat_desc *offcpu_stat__desc(void)
 {
-	return stat < OFFCPU_STAT_MAX && stat_names[stat] ? stat_names[stat] : "?";
+	return stat_descs;
 }

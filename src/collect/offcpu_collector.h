@@ -8,6 +8,7 @@
 #include <linux/types.h>
 #include "offcpu.h"
 #include "filter.h"
+#include "prom.h"
 #include "shared_maps.h"
 
 struct recorder;
@@ -62,8 +63,8 @@ int offcpu__stats_fd(const struct offcpu *oc);
 int offcpu__prog_fd(const struct offcpu *oc);
 /* Its maps a second collector reuses (the shared ones, if given some). */
 void offcpu__shared_maps(const struct offcpu *oc, struct shared_maps *out);
-/* A counter's name in summary.txt and /metrics. */
-const char *offcpu__stat_name(enum offcpu_stat stat);
+/* The counters' names in summary.txt and /metrics: [OFFCPU_STAT_MAX]. */
+const struct stat_desc *offcpu_stat__desc(void);
 /* Recorded intervals and the ones still open at the stop. */
 int offcpu__collect(struct offcpu *oc, struct symbolizer *sym,
 		    struct recorder *rec);

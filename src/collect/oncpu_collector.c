@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+/* The on-CPU sampler's user side (oncpu_collector.h) and its counters. */
 #include <errno.h>
 #include <linux/perf_event.h>
 #include <stdio.h>
@@ -15,16 +16,43 @@
 #include "stacks.h"
 #include "symbolize.h"
 
-static const char *const stat_names[ONCPU_STAT_MAX] = {
-	[ONCPU_STAT_SAMPLES] = "perf events",
-	[ONCPU_STAT_IDLE] = "idle (not counted)",
-	[ONCPU_STAT_FILTERED] = "filtered out",
-	[ONCPU_STAT_COUNTED] = "counted",
-	[ONCPU_STAT_LOST_MAP_FULL] = "lost: counts map full",
-	[ONCPU_STAT_KSTACK_FAILED] = "kernel stack walk failed",
-	[ONCPU_STAT_USTACK_FAILED] = "user stack walk failed",
-	[ONCPU_STAT_STACK_COLLISION] = "  of which stack map full",
-	[ONCPU_STAT_NOTICE_LOST] = "process notices lost",
+static const struct prom_family perf_events = {
+	"sysscope_oncpu_perf_events_total", PROM_COUNTER,
+	"Perf events the on-CPU sampler handled, idle ones included.",
+}, idle_samples = {
+	"sysscope_oncpu_idle_samples_total", PROM_COUNTER,
+	"On-CPU samples of the idle task (not counted).",
+}, filtered_samples = {
+	"sysscope_oncpu_filtered_samples_total", PROM_COUNTER,
+	"On-CPU samples outside --pid, --tid or --cgroup.",
+}, samples = {
+	"sysscope_oncpu_samples_total", PROM_COUNTER,
+	"On-CPU samples counted.",
+};
+
+#define ON "collector=\"oncpu\","
+
+static const struct stat_desc stat_descs[ONCPU_STAT_MAX] = {
+	[ONCPU_STAT_SAMPLES] = { "perf events", &perf_events, NULL },
+	[ONCPU_STAT_IDLE] = { "idle (not counted)", &idle_samples, NULL },
+	[ONCPU_STAT_FILTERED] = { "filtered out", &filtered_samples, NULL },
+	[ONCPU_STAT_COUNTED] = { "counted", &samples, NULL },
+	[ONCPU_STAT_LOST_MAP_FULL] = { "lost: counts map full",
+		&lost_samples_family, ON "reason=\"counts_map_full\"" },
+	[ONCPU_STAT_KSTACK_FAILED] = { "kernel stack walk failed",
+		&stack_failures_family, ON "stack=\"kernel\",reason=\"walk_failed\"" },
+	[ONCPU_STAT_KSTACK_COLLISION] = { "kernel stack lost: hash collision",
+		&stack_failures_family, ON "stack=\"kernel\",reason=\"collision\"" },
+	[ONCPU_STAT_KSTACK_MAP_FULL] = { "kernel stack lost: stack map full",
+		&stack_failures_family, ON "stack=\"kernel\",reason=\"map_full\"" },
+	[ONCPU_STAT_USTACK_FAILED] = { "user stack walk failed",
+		&stack_failures_family, ON "stack=\"user\",reason=\"walk_failed\"" },
+	[ONCPU_STAT_USTACK_COLLISION] = { "user stack lost: hash collision",
+		&stack_failures_family, ON "stack=\"user\",reason=\"collision\"" },
+	[ONCPU_STAT_USTACK_MAP_FULL] = { "user stack lost: stack map full",
+		&stack_failures_family, ON "stack=\"user\",reason=\"map_full\"" },
+	[ONCPU_STAT_NOTICE_LOST] = { "process notices lost",
+		&notices_lost_family, "collector=\"oncpu\"" },
 };
 
 struct oncpu {
@@ -293,10 +321,12 @@ static int add_sample(struct oncpu *oc, struct recorder *rec,
 	/*
 	 * A failed walk leaves -errno instead of STACK_ID_NONE; a kernel
 	 * stack is legitimately absent (-EFAULT) for a sample in user mode.
+	 * (-EEXIST and -ENOMEM: walked, but not kept.)
 	 */
 	if (k->user_stack_id < 0 && k->user_stack_id != STACK_ID_NONE)
 		s.user = STACK_LOST;
-	if (k->kern_stack_id == -EEXIST)
+	if (k->kern_stack_id < 0 && k->kern_stack_id != STACK_ID_NONE &&
+	    k->kern_stack_id != -EFAULT)
 		s.kern = STACK_LOST;
 	if (oc->value_count >= 0)
 		s.values[oc->value_count] = v->count;
@@ -328,9 +358,9 @@ int oncpu__collect(struct oncpu *oc, struct symbolizer *sym,
 	return err;
 }
 
-const char *oncpu__stat_name(enum oncpu_stat stat)
+const struct stat_desc *oncpu_stat__desc(void)
 {
-	return stat < ONCPU_STAT_MAX && stat_names[stat] ? stat_names[stat] : "?";
+	return stat_descs;
 }
 
 int oncpu__validate_fd(const struct oncpu *oc)

@@ -9,6 +9,7 @@
 #include <linux/types.h>
 #include "oncpu.h"
 #include "filter.h"
+#include "prom.h"
 #include "shared_maps.h"
 
 struct recorder;
@@ -52,8 +53,8 @@ int oncpu__prog_fd(const struct oncpu *oc);
 void oncpu__shared_maps(const struct oncpu *oc, struct shared_maps *out);
 /* The ring buffer of struct unwind_sample (--validate-unwind). */
 int oncpu__validate_fd(const struct oncpu *oc);
-/* A counter's name in summary.txt and /metrics. */
-const char *oncpu__stat_name(enum oncpu_stat stat);
+/* The counters' names in summary.txt and /metrics: [ONCPU_STAT_MAX]. */
+const struct stat_desc *oncpu_stat__desc(void);
 
 /* Sums the per-CPU counters into stats[ONCPU_STAT_MAX]. */
 int oncpu__read_stats(struct oncpu *oc, uint64_t *stats);

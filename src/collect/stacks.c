@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+/* Stacks read back from BPF maps and named; helpers both collectors share. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,17 @@
 #include "unwind.h"
 
 #define FRAME_NAME_MAX 512
+
+const struct prom_family lost_samples_family = {
+	"sysscope_lost_samples_total", PROM_COUNTER,
+	"On-CPU samples and off-CPU intervals dropped, by collector and cause.",
+}, stack_failures_family = {
+	"sysscope_stack_walk_failures_total", PROM_COUNTER,
+	"Samples counted without a stack, by collector, stack (kernel, user) and cause: the walk failed, a hash collision, or the stack map full.",
+}, notices_lost_family = {
+	"sysscope_process_notices_lost_total", PROM_COUNTER,
+	"First sightings of processes lost (ring buffer full): their maps are read late, if at all.",
+};
 
 void stack_builder__reset(struct stack_builder *b)
 {

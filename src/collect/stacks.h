@@ -5,6 +5,7 @@
 
 #include <stdint.h>
 #include "profile.h"
+#include "prom.h"
 #include "symbolize.h"
 
 #define STACK_MAX_DEPTH 127		/* the kernel's PERF_MAX_STACK_DEPTH */
@@ -38,6 +39,13 @@ int stack_map__read(int map_fd, int32_t id, uint64_t *ips);
 
 /* Reads user stack id from the walker's ustacks map (bpf/unwind.h). */
 int ustack_map__read(int map_fd, int32_t id, uint64_t *ips);
+
+/*
+ * The /metrics families both collectors count in (their stat tables give
+ * the collector and the cause as labels).
+ */
+extern const struct prom_family lost_samples_family, stack_failures_family,
+	notices_lost_family;
 
 /* Sums a per-CPU array of n u64 counters into out[n]. 0 or -errno. */
 int percpu_counters__read(int map_fd, uint32_t n, uint64_t *out);

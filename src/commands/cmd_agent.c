@@ -16,6 +16,7 @@
 #include "commands.h"
 #include "log.h"
 #include "proc_notices.h"
+#include "prom.h"
 #include "session.h"
 #include "symbolize.h"
 #include "unwinder.h"
@@ -72,62 +73,69 @@ static void prog_stats_read(int fd, struct prog_stats *out)
 	}
 }
 
-static void write_unwind_metrics(FILE *f, const struct agent *c)
-{
-	static const char *const walk_end[] = {
-		[UNWIND_STAT_END] = "outermost_frame",
-		[UNWIND_STAT_FP_END] = "frame_pointers_ended",
-		[UNWIND_STAT_DEPTH] = "depth",
-		[UNWIND_STAT_BAD_READ] = "bad_read",
-		[UNWIND_STAT_UNKNOWN_RULE] = "unknown_rule",
-		[UNWIND_STAT_NO_ROW] = "no_row",
-		[UNWIND_STAT_FP_FRAMES] = NULL, [UNWIND_STAT_FP_NO_TABLES] = NULL,
-		[UNWIND_STAT_NO_TABLES] = "before_tables",
-	};
-	const struct unwinder_stats *u = &c->unwind;
+static const struct prom_family bpf_run_seconds = {
+	"sysscope_bpf_run_seconds_total", PROM_COUNTER,
+	"Time the kernel spent in our BPF programs.",
+}, bpf_runs = {
+	"sysscope_bpf_runs_total", PROM_COUNTER, "Runs of our BPF programs.",
+}, windows = {
+	"sysscope_windows_total", PROM_COUNTER,
+	"Windows collected, and windows whose collection failed.",
+}, windows_kept = {
+	"sysscope_windows_kept", PROM_GAUGE, "Windows held in memory.",
+}, windows_bytes = {
+	"sysscope_windows_bytes", PROM_GAUGE,
+	"Estimated bytes the kept windows hold.",
+}, windows_evicted = {
+	"sysscope_windows_evicted_total", PROM_COUNTER,
+	"Windows dropped, by why.",
+}, gap_seconds = {
+	"sysscope_window_gap_seconds_total", PROM_COUNTER,
+	"Time between windows (collecting), not profiled.",
+}, covered_seconds = {
+	"sysscope_window_covered_seconds_total", PROM_COUNTER,
+	"Time inside windows.",
+}, collect_seconds = {
+	"sysscope_last_collect_seconds", PROM_GAUGE,
+	"How long reading the last window took.",
+}, resident_bytes = {
+	"sysscope_agent_resident_bytes", PROM_GAUGE,
+	"The agent's resident memory.",
+}, memory_limit_bytes = {
+	"sysscope_agent_memory_limit_bytes", PROM_GAUGE,
+	"The agent's --memory-limit.",
+};
 
-	fputs("# HELP sysscope_unwind_walks_total User-stack walks, by how they ended.\n"
-	      "# TYPE sysscope_unwind_walks_total counter\n", f);
-	for (int i = 0; i <= UNWIND_STAT_NO_TABLES; i++)
-		if (walk_end[i])
-			fprintf(f, "sysscope_unwind_walks_total{end=\"%s\"} %llu\n",
-				walk_end[i], (unsigned long long)c->unwind_walks[i]);
-	fprintf(f, "# HELP sysscope_unwind_stacks_reused_total Off-CPU stacks checked in place instead of walked.\n"
-		"# TYPE sysscope_unwind_stacks_reused_total counter\n"
-		"sysscope_unwind_stacks_reused_total %llu\n",
-		(unsigned long long)c->unwind_walks[UNWIND_STAT_REUSED]);
-	fprintf(f, "# HELP sysscope_unwind_fp_frames_total Frames found by frame pointers, not CFI.\n"
-		"# TYPE sysscope_unwind_fp_frames_total counter\n"
-		"sysscope_unwind_fp_frames_total{why=\"no_table\"} %llu\n"
-		"sysscope_unwind_fp_frames_total{why=\"process_not_loaded\"} %llu\n",
-		(unsigned long long)c->unwind_walks[UNWIND_STAT_FP_FRAMES],
-		(unsigned long long)c->unwind_walks[UNWIND_STAT_FP_NO_TABLES]);
-	fprintf(f, "# HELP sysscope_unwind_files_total Files whose CFI tables were built, and what became of them.\n"
-		"# TYPE sysscope_unwind_files_total counter\n"
-		"sysscope_unwind_files_total{result=\"loaded\"} %llu\n"
-		"sysscope_unwind_files_total{result=\"shared\"} %llu\n"
-		"sysscope_unwind_files_total{result=\"no_cfi\"} %llu\n"
-		"sysscope_unwind_files_total{result=\"failed\"} %llu\n"
-		"sysscope_unwind_files_total{result=\"over_budget\"} %llu\n"
-		"sysscope_unwind_files_total{result=\"freed\"} %llu\n",
-		(unsigned long long)u->files, (unsigned long long)u->files_shared,
-		(unsigned long long)u->files_no_cfi,
-		(unsigned long long)u->files_failed,
-		(unsigned long long)u->files_no_room,
-		(unsigned long long)u->files_freed);
-	fprintf(f, "# HELP sysscope_unwind_table_rows Rows of CFI tables in BPF, and the budget.\n"
-		"# TYPE sysscope_unwind_table_rows gauge\n"
-		"sysscope_unwind_table_rows{of=\"used\"} %llu\n"
-		"sysscope_unwind_table_rows{of=\"budget\"} %llu\n",
-		(unsigned long long)u->rows_used, (unsigned long long)u->rows_max);
+/* The BPF side: collectors' and walker's counters, programs' run time. */
+static int add_bpf_metrics(struct prom_page *p, const struct agent *c)
+{
+	static const char *const progs[2] = {
+		"program=\"oncpu\"", "program=\"offcpu\"",
+	};
+	int err = prom_page__add_stats(p, oncpu_stat__desc(), c->on_stats,
+				       ONCPU_STAT_MAX);
+
+	err = err ?: prom_page__add_stats(p, offcpu_stat__desc(), c->off_stats,
+					  OFFCPU_STAT_MAX);
+	err = err ?: prom_page__add_stats(p, unwind_stat__desc(),
+					  c->unwind_walks, UNWIND_STAT_MAX);
+	for (int i = 0; i < 2 && !err; i++) {
+		err = prom_page__add(p, &bpf_run_seconds, progs[i],
+				     c->prog[i].run_ns / 1e9);
+		err = err ?: prom_page__add(p, &bpf_runs, progs[i],
+					    (double)c->prog[i].runs);
+	}
+	return err;
 }
 
-static void agent_metrics(void *ctx, FILE *f)
+static int agent_metrics(void *ctx, struct prom_page *p)
 {
 	struct agent *a = ctx;
 	struct window_store_stats ws;
 	struct agent copy;
-	static const char *const progs[2] = { "oncpu", "offcpu" };
+	const struct stat_field *f;
+	size_t n;
+	int err;
 
 	pthread_mutex_lock(&a->lock);
 	memcpy(copy.on_stats, a->on_stats, sizeof(copy.on_stats));
@@ -144,88 +152,31 @@ static void agent_metrics(void *ctx, FILE *f)
 	pthread_mutex_unlock(&a->lock);
 	window_store__stats(a->store, &ws);
 
-	fprintf(f, "# HELP sysscope_samples_total On-CPU samples counted.\n"
-		"# TYPE sysscope_samples_total counter\n"
-		"sysscope_samples_total %llu\n",
-		(unsigned long long)copy.on_stats[ONCPU_STAT_COUNTED]);
-	fprintf(f, "# HELP sysscope_offcpu_intervals_total Off-CPU intervals counted.\n"
-		"# TYPE sysscope_offcpu_intervals_total counter\n"
-		"sysscope_offcpu_intervals_total %llu\n",
-		(unsigned long long)copy.off_stats[OFFCPU_STAT_COUNTED]);
-	fprintf(f, "# HELP sysscope_lost_samples_total Samples and intervals dropped (full maps, no storage).\n"
-		"# TYPE sysscope_lost_samples_total counter\n"
-		"sysscope_lost_samples_total{collector=\"oncpu\"} %llu\n"
-		"sysscope_lost_samples_total{collector=\"offcpu\"} %llu\n",
-		(unsigned long long)copy.on_stats[ONCPU_STAT_LOST_MAP_FULL],
-		(unsigned long long)(copy.off_stats[OFFCPU_STAT_LOST_MAP_FULL] +
-				     copy.off_stats[OFFCPU_STAT_LOST_NO_STORAGE]));
-	fputs("# HELP sysscope_collector_events_total Every counter of the BPF collectors.\n"
-	      "# TYPE sysscope_collector_events_total counter\n", f);
-	for (int i = 0; i < ONCPU_STAT_MAX; i++) {
-		fputs("sysscope_collector_events_total{collector=\"oncpu\",event=\"", f);
-		agent_http__label(f, oncpu__stat_name(i));
-		fprintf(f, "\"} %llu\n", (unsigned long long)copy.on_stats[i]);
-	}
-	for (int i = 0; i < OFFCPU_STAT_MAX; i++) {
-		fputs("sysscope_collector_events_total{collector=\"offcpu\",event=\"", f);
-		agent_http__label(f, offcpu__stat_name(i));
-		fprintf(f, "\"} %llu\n", (unsigned long long)copy.off_stats[i]);
-	}
-	fputs("# HELP sysscope_bpf_run_seconds_total Time the kernel spent in our BPF programs.\n"
-	      "# TYPE sysscope_bpf_run_seconds_total counter\n", f);
-	for (int i = 0; i < 2; i++)
-		fprintf(f, "sysscope_bpf_run_seconds_total{program=\"%s\"} %.9f\n",
-			progs[i], copy.prog[i].run_ns / 1e9);
-	fputs("# HELP sysscope_bpf_runs_total Runs of our BPF programs.\n"
-	      "# TYPE sysscope_bpf_runs_total counter\n", f);
-	for (int i = 0; i < 2; i++)
-		fprintf(f, "sysscope_bpf_runs_total{program=\"%s\"} %llu\n",
-			progs[i], (unsigned long long)copy.prog[i].runs);
-	fprintf(f, "# HELP sysscope_windows_total Windows collected (and failed).\n"
-		"# TYPE sysscope_windows_total counter\n"
-		"sysscope_windows_total{result=\"ok\"} %llu\n"
-		"sysscope_windows_total{result=\"error\"} %llu\n",
-		(unsigned long long)copy.windows,
-		(unsigned long long)copy.window_errors);
-	fprintf(f, "# HELP sysscope_windows_kept Windows held in memory.\n"
-		"# TYPE sysscope_windows_kept gauge\n"
-		"sysscope_windows_kept %zu\n"
-		"# HELP sysscope_windows_bytes Estimated bytes the kept windows hold.\n"
-		"# TYPE sysscope_windows_bytes gauge\n"
-		"sysscope_windows_bytes %zu\n"
-		"# HELP sysscope_windows_evicted_total Windows dropped, by why.\n"
-		"# TYPE sysscope_windows_evicted_total counter\n"
-		"sysscope_windows_evicted_total{reason=\"age\"} %llu\n"
-		"sysscope_windows_evicted_total{reason=\"memory\"} %llu\n",
-		ws.windows, ws.bytes, (unsigned long long)ws.evicted_age,
-		(unsigned long long)ws.evicted_memory);
-	fprintf(f, "# HELP sysscope_window_gap_seconds_total Time between windows (collecting), not profiled.\n"
-		"# TYPE sysscope_window_gap_seconds_total counter\n"
-		"sysscope_window_gap_seconds_total %.6f\n"
-		"# HELP sysscope_window_covered_seconds_total Time inside windows.\n"
-		"# TYPE sysscope_window_covered_seconds_total counter\n"
-		"sysscope_window_covered_seconds_total %.6f\n"
-		"# HELP sysscope_last_collect_seconds How long reading the last window took.\n"
-		"# TYPE sysscope_last_collect_seconds gauge\n"
-		"sysscope_last_collect_seconds %.6f\n",
-		copy.gap_ns / 1e9, copy.covered_ns / 1e9, copy.last_collect_s);
-	fprintf(f, "# HELP sysscope_symbol_files_total Files whose symbols were read, and what became of them.\n"
-		"# TYPE sysscope_symbol_files_total counter\n"
-		"sysscope_symbol_files_total{result=\"loaded\"} %llu\n"
-		"sysscope_symbol_files_total{result=\"failed\"} %llu\n"
-		"sysscope_symbol_files_total{result=\"evicted\"} %llu\n",
-		(unsigned long long)copy.sym.files,
-		(unsigned long long)copy.sym.files_failed,
-		(unsigned long long)copy.sym.files_evicted);
-	write_unwind_metrics(f, &copy);
-	fprintf(f, "# HELP sysscope_agent_resident_bytes The agent's resident memory.\n"
-		"# TYPE sysscope_agent_resident_bytes gauge\n"
-		"sysscope_agent_resident_bytes %llu\n"
-		"# HELP sysscope_agent_memory_limit_bytes --memory-limit.\n"
-		"# TYPE sysscope_agent_memory_limit_bytes gauge\n"
-		"sysscope_agent_memory_limit_bytes %llu\n",
-		(unsigned long long)self_rss_bytes(),
-		(unsigned long long)a->s.opts->memory_limit);
+	err = add_bpf_metrics(p, &copy);
+	err = err ?: prom_page__add(p, &windows, "result=\"ok\"",
+				    (double)copy.windows);
+	err = err ?: prom_page__add(p, &windows, "result=\"error\"",
+				    (double)copy.window_errors);
+	err = err ?: prom_page__add(p, &windows_kept, NULL, (double)ws.windows);
+	err = err ?: prom_page__add(p, &windows_bytes, NULL, (double)ws.bytes);
+	err = err ?: prom_page__add(p, &windows_evicted, "reason=\"age\"",
+				    (double)ws.evicted_age);
+	err = err ?: prom_page__add(p, &windows_evicted, "reason=\"memory\"",
+				    (double)ws.evicted_memory);
+	err = err ?: prom_page__add(p, &gap_seconds, NULL, copy.gap_ns / 1e9);
+	err = err ?: prom_page__add(p, &covered_seconds, NULL,
+				    copy.covered_ns / 1e9);
+	err = err ?: prom_page__add(p, &collect_seconds, NULL,
+				    copy.last_collect_s);
+	f = symbolizer_stats__fields(&n);
+	err = err ?: prom_page__add_fields(p, f, n, &copy.sym);
+	f = unwinder_stats__fields(&n);
+	err = err ?: prom_page__add_fields(p, f, n, &copy.unwind);
+	err = err ?: prom_page__add(p, &resident_bytes, NULL,
+				    (double)self_rss_bytes());
+	err = err ?: prom_page__add(p, &memory_limit_bytes, NULL,
+				    (double)a->s.opts->memory_limit);
+	return err;
 }
 
 /*

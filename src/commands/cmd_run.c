@@ -245,7 +245,7 @@ static void report(const struct run *r)
 	const uint64_t *on = r->s.on_stats, *off = r->s.off_stats;
 	uint64_t lost = on[ONCPU_STAT_LOST_MAP_FULL] +
 			off[OFFCPU_STAT_LOST_MAP_FULL] +
-			off[OFFCPU_STAT_LOST_NO_STORAGE];
+			off[OFFCPU_STAT_LOST_NO_STORAGE], full;
 
 	log_info("%.1f s: %llu on-CPU samples, %llu off-CPU intervals, %llu lost; wrote %s/",
 		 r->duration_ns / 1e9,
@@ -256,30 +256,40 @@ static void report(const struct run *r)
 		log_warn("%llu samples or intervals dropped: raise --max-entries",
 			 (unsigned long long)(on[ONCPU_STAT_LOST_MAP_FULL] +
 					      off[OFFCPU_STAT_LOST_MAP_FULL]));
-	if (on[ONCPU_STAT_STACK_COLLISION] || off[OFFCPU_STAT_STACK_COLLISION])
-		log_warn("%llu stacks did not fit the stack map: raise --max-stacks",
-			 (unsigned long long)(on[ONCPU_STAT_STACK_COLLISION] +
-					      off[OFFCPU_STAT_STACK_COLLISION]));
+	full = on[ONCPU_STAT_KSTACK_COLLISION] + on[ONCPU_STAT_KSTACK_MAP_FULL] +
+	       on[ONCPU_STAT_USTACK_COLLISION] + on[ONCPU_STAT_USTACK_MAP_FULL] +
+	       off[OFFCPU_STAT_KSTACK_MAP_FULL] +
+	       off[OFFCPU_STAT_USTACK_COLLISION] + off[OFFCPU_STAT_USTACK_MAP_FULL];
+	if (full)
+		log_warn("%llu stacks did not fit the stack maps: raise --max-stacks",
+			 (unsigned long long)full);
+}
+
+/* The fields a stats struct has, in c; how many. */
+static size_t fields_counters(const struct stat_field *(*fields)(size_t *n),
+			      const void *stats, struct meta_counter *c)
+{
+	size_t n;
+	const struct stat_field *f = fields(&n);
+
+	for (size_t i = 0; i < n; i++)
+		c[i] = (struct meta_counter){ f[i].desc.text,
+					      stat_field__get(&f[i], stats) };
+	return n;
 }
 
 /* How user stacks were walked, and the tables it took. */
 static size_t unwind_counters(const struct session *s, struct meta_counter *c)
 {
 	const struct unwinder_stats *us = unwinder__stats(s->unwinder);
+	const struct stat_desc *wd = unwind_stat__desc();
 	uint64_t walk[UNWIND_STAT_MAX] = { 0 };
 	size_t n = 0;
 
 	unwinder__read_walk_stats(s->unwinder, walk);
 	for (int i = 0; i < UNWIND_STAT_MAX; i++)
-		c[n++] = (struct meta_counter){ unwind_stat__name(i), walk[i] };
-	c[n++] = (struct meta_counter){ "unwind: files with tables", us->files };
-	c[n++] = (struct meta_counter){ "unwind: files sharing a table (build-id)", us->files_shared };
-	c[n++] = (struct meta_counter){ "unwind: files without CFI", us->files_no_cfi };
-	c[n++] = (struct meta_counter){ "unwind: files failed", us->files_failed };
-	c[n++] = (struct meta_counter){ "unwind: files over the table budget or caps", us->files_no_room };
-	c[n++] = (struct meta_counter){ "unwind: ms building tables", us->build_ns / 1000000 };
-	c[n++] = (struct meta_counter){ "unwind: table rows in use", us->rows_used };
-	c[n++] = (struct meta_counter){ "unwind: processes given tables", us->processes };
+		c[n++] = (struct meta_counter){ wd[i].text, walk[i] };
+	n += fields_counters(unwinder_stats__fields, us, &c[n]);
 	if (s->check) {
 		const struct unwind_check_stats *cs = unwind_check__stats(s->check);
 
@@ -296,21 +306,12 @@ static size_t unwind_counters(const struct session *s, struct meta_counter *c)
 	return n;
 }
 
-/* Counters and symbolizer figures for summary.txt and pprof comments. */
-#define MAX_COUNTERS (ONCPU_STAT_MAX + OFFCPU_STAT_MAX + UNWIND_STAT_MAX + \
-		      NAMED_MAX + 40)
-
-/* "user frames named by X": the summary's words for enum frame_naming. */
-static const char *const naming_names[NAMED_MAX] = {
-	[NAMED_SYMTAB] = "user frames named by symtab",
-	[NAMED_DYNSYM] = "user frames named by dynamic symbols",
-	[NAMED_BUILD_ID] = "user frames named by debug file (build-id)",
-	[NAMED_DEBUGLINK] = "user frames named by debug file (debuglink)",
-	[NAMED_MINIDEBUGINFO] = "user frames named by MiniDebugInfo",
-	[NAMED_PERF_MAP] = "user frames named by JIT perf map",
-	[NAMED_FUNC_START] = "user frames named by function start (CFI)",
-	[NAMED_NONE] = "user frames unnamed",
-};
+/*
+ * Counters and symbolizer figures for summary.txt and pprof comments: the
+ * collectors' and the walker's, the fields of two stats structs (a few
+ * dozen), the unwind check's and the process notices'.
+ */
+#define MAX_COUNTERS (ONCPU_STAT_MAX + OFFCPU_STAT_MAX + UNWIND_STAT_MAX + 80)
 
 static void fill_meta(const struct run *r, struct profile_meta *m,
 		      struct meta_counter *c)
@@ -320,24 +321,13 @@ static void fill_meta(const struct run *r, struct profile_meta *m,
 	size_t n = 0;
 
 	for (int i = 0; s->oncpu && i < ONCPU_STAT_MAX; i++)
-		c[n++] = (struct meta_counter){ oncpu__stat_name(i), s->on_stats[i] };
+		c[n++] = (struct meta_counter){ oncpu_stat__desc()[i].text, s->on_stats[i] };
 	for (int i = 0; s->offcpu && i < OFFCPU_STAT_MAX; i++)
-		c[n++] = (struct meta_counter){ offcpu__stat_name(i), s->off_stats[i] };
+		c[n++] = (struct meta_counter){ offcpu_stat__desc()[i].text, s->off_stats[i] };
 	n += unwind_counters(s, &c[n]);
 	c[n++] = (struct meta_counter){ "processes noticed", proc_notices__count(s->notices) };
 	c[n++] = (struct meta_counter){ "maps read again (code mapped since)", proc_notices__remaps(s->notices) };
-	c[n++] = (struct meta_counter){ "processes read", ss->processes };
-	c[n++] = (struct meta_counter){ "processes gone before read", ss->processes_gone };
-	c[n++] = (struct meta_counter){ "files with symbols", ss->files };
-	c[n++] = (struct meta_counter){ "files unreadable or not ELF", ss->files_failed };
-	c[n++] = (struct meta_counter){ "JIT perf maps read", ss->jit_maps };
-	c[n++] = (struct meta_counter){ "addresses unresolved", ss->user_unresolved + ss->kernel_unresolved };
-	for (int i = 0; i < NAMED_MAX; i++)
-		c[n++] = (struct meta_counter){ naming_names[i], ss->frames_named[i] };
-	c[n++] = (struct meta_counter){ "user frames with a source line", ss->frames_with_line };
-	c[n++] = (struct meta_counter){ "inlined frames added", ss->frames_inlined };
-	c[n++] = (struct meta_counter){ "files with DWARF lines read", ss->dwarf_files };
-	c[n++] = (struct meta_counter){ "files with DWARF refused or unreadable", ss->dwarf_failed };
+	n += fields_counters(symbolizer_stats__fields, ss, &c[n]);
 	*m = (struct profile_meta){
 		.mode = mode__name(s->opts->mode),
 		.start_ns = r->start_real_ns,

@@ -20,6 +20,7 @@
 #include "proc_files.h"
 #include "ptr_table.h"
 #include "procmaps.h"
+#include "prom.h"
 #include "inroot.h"
 #include "symbolize.h"
 
@@ -972,4 +973,87 @@ void symbolizer__set_hooks(struct symbolizer *s, const struct symbolizer_hooks *
 const struct symbolizer_stats *symbolizer__stats(const struct symbolizer *s)
 {
 	return &s->stats;
+}
+
+static const struct prom_family processes = {
+	"sysscope_symbol_processes_total", PROM_COUNTER,
+	"Processes whose mappings were read, or gone before they could be.",
+}, files = {
+	"sysscope_symbol_files_total", PROM_COUNTER,
+	"Files whose symbols were read, and what became of them.",
+}, symbol_sources = {
+	"sysscope_symbol_sources_total", PROM_COUNTER,
+	"Files read for symbols, by where their symbols came from.",
+}, jit_maps = {
+	"sysscope_symbol_jit_maps_total", PROM_COUNTER,
+	"JIT perf maps (/tmp/perf-PID.map) read.",
+}, unresolved = {
+	"sysscope_unresolved_addresses_total", PROM_COUNTER,
+	"Addresses named by module and offset, or not at all.",
+}, user_frames = {
+	"sysscope_user_frames_total", PROM_COUNTER,
+	"User frames named, by what named them.",
+}, source_frames = {
+	"sysscope_source_frames_total", PROM_COUNTER,
+	"User frames given a source line, and frames of inlined calls added.",
+}, dwarf_files = {
+	"sysscope_dwarf_files_total", PROM_COUNTER,
+	"Files whose DWARF (lines, inlined calls) was read, or refused.",
+};
+
+#define SFIELD(field, text, family, labels) \
+	STAT_FIELD(struct symbolizer_stats, field, text, family, labels)
+
+static const struct stat_field stat_fields[] = {
+	SFIELD(processes, "processes read", &processes, "result=\"read\""),
+	SFIELD(processes_gone, "processes gone before read", &processes,
+	       "result=\"gone\""),
+	SFIELD(files, "files with symbols", &files, "result=\"loaded\""),
+	SFIELD(files_shared, "files sharing symbols (build-id)", &files,
+	       "result=\"shared\""),
+	SFIELD(files_failed, "files unreadable or not ELF", &files,
+	       "result=\"failed\""),
+	SFIELD(files_evicted, "files freed (no process maps them)", &files,
+	       "result=\"evicted\""),
+	SFIELD(debug_files[DEBUG_NONE], "files named by their own symbols",
+	       &symbol_sources, "source=\"own\""),
+	SFIELD(debug_files[DEBUG_BUILD_ID], "files named by a debug file (build-id)",
+	       &symbol_sources, "source=\"build_id\""),
+	SFIELD(debug_files[DEBUG_LINK], "files named by a debug file (debuglink)",
+	       &symbol_sources, "source=\"debuglink\""),
+	SFIELD(jit_maps, "JIT perf maps read", &jit_maps, NULL),
+	SFIELD(user_unresolved, "user addresses unresolved", &unresolved,
+	       "space=\"user\""),
+	SFIELD(kernel_unresolved, "kernel addresses unresolved", &unresolved,
+	       "space=\"kernel\""),
+	SFIELD(frames_named[NAMED_SYMTAB], "user frames named by symtab",
+	       &user_frames, "named_by=\"symtab\""),
+	SFIELD(frames_named[NAMED_DYNSYM], "user frames named by dynamic symbols",
+	       &user_frames, "named_by=\"dynsym\""),
+	SFIELD(frames_named[NAMED_BUILD_ID], "user frames named by debug file (build-id)",
+	       &user_frames, "named_by=\"build_id\""),
+	SFIELD(frames_named[NAMED_DEBUGLINK], "user frames named by debug file (debuglink)",
+	       &user_frames, "named_by=\"debuglink\""),
+	SFIELD(frames_named[NAMED_MINIDEBUGINFO], "user frames named by MiniDebugInfo",
+	       &user_frames, "named_by=\"minidebuginfo\""),
+	SFIELD(frames_named[NAMED_PERF_MAP], "user frames named by JIT perf map",
+	       &user_frames, "named_by=\"perf_map\""),
+	SFIELD(frames_named[NAMED_FUNC_START], "user frames named by function start (CFI)",
+	       &user_frames, "named_by=\"function_start\""),
+	SFIELD(frames_named[NAMED_NONE], "user frames unnamed", &user_frames,
+	       "named_by=\"none\""),
+	SFIELD(frames_with_line, "user frames with a source line",
+	       &source_frames, "kind=\"with_line\""),
+	SFIELD(frames_inlined, "inlined frames added", &source_frames,
+	       "kind=\"inlined\""),
+	SFIELD(dwarf_files, "files with DWARF lines read", &dwarf_files,
+	       "result=\"read\""),
+	SFIELD(dwarf_failed, "files with DWARF refused or unreadable",
+	       &dwarf_files, "result=\"failed\""),
+};
+
+const struct stat_field *symbolizer_stats__fields(size_t *n)
+{
+	*n = sizeof(stat_fields) / sizeof(stat_fields[0]);
+	return stat_fields;
 }

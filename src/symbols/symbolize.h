@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 struct symbolizer;
+struct stat_field;
 
 /* How a user frame was named. */
 enum frame_naming {
@@ -36,7 +37,7 @@ struct symbolizer_stats {
 	uint64_t files_evicted;		/* freed: no process maps them now */
 	uint64_t jit_maps;		/* /tmp/perf-<pid>.map files read */
 	uint64_t user_unresolved;	/* addresses named module+0xoff */
-	uint64_t debug_files[3];	/* files named by: own, build-id, debuglink */
+	uint64_t debug_files[3];	/* enum debug_source: own, build-id, debuglink */
 	uint64_t frames_named[NAMED_MAX];	/* user frames, by how */
 	uint64_t frames_with_line;	/* user frames given a file:line */
 	uint64_t frames_inlined;	/* frames of inlined calls added */
@@ -128,5 +129,10 @@ void symbolizer__kernel(struct symbolizer *s, uint64_t ip, char *buf,
 			size_t len);
 
 const struct symbolizer_stats *symbolizer__stats(const struct symbolizer *s);
+/*
+ * The fields of struct symbolizer_stats, as summary.txt and /metrics name
+ * them: *n of them.
+ */
+const struct stat_field *symbolizer_stats__fields(size_t *n);
 
 #endif

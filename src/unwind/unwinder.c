@@ -77,22 +77,89 @@ struct unwinder {
 	struct unwinder_stats stats;
 };
 
-static const char *const stat_names[UNWIND_STAT_MAX] = {
-	[UNWIND_STAT_END] = "unwind: walks to the outermost frame",
-	[UNWIND_STAT_FP_END] = "unwind: walks ended by frame pointers",
-	[UNWIND_STAT_DEPTH] = "unwind: walks cut at 127 frames",
-	[UNWIND_STAT_BAD_READ] = "unwind: walks stopped, stack unreadable",
-	[UNWIND_STAT_UNKNOWN_RULE] = "unwind: walks stopped, unknown rule",
-	[UNWIND_STAT_NO_ROW] = "unwind: walks stopped, pc in no function",
-	[UNWIND_STAT_FP_FRAMES] = "unwind: frames by frame pointers (no CFI for the pc)",
-	[UNWIND_STAT_FP_NO_TABLES] = "unwind: frames by frame pointers (process not loaded yet)",
-	[UNWIND_STAT_NO_TABLES] = "unwind: walks before the process's tables were in",
-	[UNWIND_STAT_REUSED] = "unwind: off-CPU stacks checked, not walked again",
+static const struct prom_family walks = {
+	"sysscope_unwind_walks_total", PROM_COUNTER,
+	"User-stack walks, by how they ended.",
+}, fp_frames = {
+	"sysscope_unwind_fp_frames_total", PROM_COUNTER,
+	"User frames found by frame pointers, not CFI, by why.",
+}, stacks_checked = {
+	"sysscope_unwind_stacks_reused_total", PROM_COUNTER,
+	"Off-CPU user stacks checked in place instead of walked.",
+}, files = {
+	"sysscope_unwind_files_total", PROM_COUNTER,
+	"Files whose CFI tables were built, and what became of them.",
+}, rows = {
+	"sysscope_unwind_table_rows", PROM_GAUGE,
+	"Rows of CFI tables in BPF, and the budget.",
+}, processes = {
+	"sysscope_unwind_processes_total", PROM_COUNTER,
+	"Processes whose mappings were given to BPF, or not for want of room.",
+}, mappings_cut = {
+	"sysscope_unwind_mappings_cut_total", PROM_COUNTER,
+	"Executable mappings of processes over the walker's cap, walked by frame pointers.",
+}, build_seconds = {
+	"sysscope_unwind_build_seconds_total", PROM_COUNTER,
+	"Time spent building CFI tables.",
 };
 
-const char *unwind_stat__name(int stat)
+static const struct stat_desc stat_descs[UNWIND_STAT_MAX] = {
+	[UNWIND_STAT_END] = { "unwind: walks to the outermost frame",
+		&walks, "end=\"outermost_frame\"" },
+	[UNWIND_STAT_FP_END] = { "unwind: walks ended by frame pointers",
+		&walks, "end=\"frame_pointers_ended\"" },
+	[UNWIND_STAT_DEPTH] = { "unwind: walks cut at 127 frames",
+		&walks, "end=\"depth\"" },
+	[UNWIND_STAT_BAD_READ] = { "unwind: walks stopped, stack unreadable",
+		&walks, "end=\"bad_read\"" },
+	[UNWIND_STAT_UNKNOWN_RULE] = { "unwind: walks stopped, unknown rule",
+		&walks, "end=\"unknown_rule\"" },
+	[UNWIND_STAT_NO_ROW] = { "unwind: walks stopped, pc in no function",
+		&walks, "end=\"no_row\"" },
+	[UNWIND_STAT_FP_FRAMES] = { "unwind: frames by frame pointers (no CFI for the pc)",
+		&fp_frames, "reason=\"no_table\"" },
+	[UNWIND_STAT_FP_NO_TABLES] = { "unwind: frames by frame pointers (process not loaded yet)",
+		&fp_frames, "reason=\"process_not_loaded\"" },
+	[UNWIND_STAT_NO_TABLES] = { "unwind: walks before the process's tables were in",
+		&walks, "end=\"before_tables\"" },
+	[UNWIND_STAT_REUSED] = { "unwind: off-CPU stacks checked, not walked again",
+		&stacks_checked, NULL },
+};
+
+#define UFIELD(field, text, family, labels) \
+	STAT_FIELD(struct unwinder_stats, field, text, family, labels)
+
+static const struct stat_field stat_fields[] = {
+	UFIELD(files, "unwind: files with tables", &files, "result=\"loaded\""),
+	UFIELD(files_shared, "unwind: files sharing a table (build-id)",
+	       &files, "result=\"shared\""),
+	UFIELD(files_no_cfi, "unwind: files without CFI", &files,
+	       "result=\"no_cfi\""),
+	UFIELD(files_failed, "unwind: files failed", &files, "result=\"failed\""),
+	UFIELD(files_no_room, "unwind: files over the table budget or caps",
+	       &files, "result=\"over_budget\""),
+	UFIELD(files_freed, "unwind: files freed", &files, "result=\"freed\""),
+	UFIELD(rows_used, "unwind: table rows in use", &rows, "of=\"used\""),
+	UFIELD(rows_max, "unwind: table rows budget", &rows, "of=\"budget\""),
+	UFIELD(processes, "unwind: processes given tables", &processes,
+	       "result=\"loaded\""),
+	UFIELD(processes_no_room, "unwind: processes over the map size",
+	       &processes, "result=\"no_room\""),
+	UFIELD(mappings_cut, "unwind: mappings over the cap", &mappings_cut,
+	       NULL),
+	{ { "unwind: ns building tables", &build_seconds, NULL },
+	  offsetof(struct unwinder_stats, build_ns), 1e-9 },
+};
+
+const struct stat_desc *unwind_stat__desc(void)
 {
-	return stat >= 0 && stat < UNWIND_STAT_MAX ? stat_names[stat] : "?";
+	return stat_descs;
+}
+
+const struct stat_field *unwinder_stats__fields(size_t *n)
+{
+	*n = sizeof(stat_fields) / sizeof(stat_fields[0]);
+	return stat_fields;
 }
 
 /* ---- map set-up, before load ---- */

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <linux/types.h>
+#include "prom.h"
 #include "unwind.h"
 
 struct bpf_map;
@@ -119,7 +120,9 @@ void unwinder__drop_process(struct unwinder *u, uint32_t pid);
 const struct unwinder_stats *unwinder__stats(const struct unwinder *u);
 /* The walker's counters (enum unwind_stat), summed over CPUs. */
 int unwinder__read_walk_stats(const struct unwinder *u, uint64_t *out);
-/* A counter's name in summary.txt. */
-const char *unwind_stat__name(int stat);
+/* The walker's counters' names in summary.txt and /metrics: [UNWIND_STAT_MAX]. */
+const struct stat_desc *unwind_stat__desc(void);
+/* The fields of struct unwinder_stats, named the same way: *n of them. */
+const struct stat_field *unwinder_stats__fields(size_t *n);
 
 #endif

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 """sysscope agent end to end: the real binary serving real windows of a real
-containerd pod over HTTP, read with urllib, go tool pprof and a strict
-Prometheus text parser.
+containerd pod over HTTP, read with urllib, go tool pprof, a strict
+Prometheus text parser and Prometheus's own (promtool check metrics).
 
 The module's pod (shop-agent/web-agt-0, container agt-app) burns 60% of a
 CPU in agt_main_loop -> agt_stage -> agt_leaf, in a binary that exists only
@@ -12,6 +12,7 @@ import math
 import os
 import re
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -263,7 +264,8 @@ def test_bad_requests_get_4xx_with_a_reason(agent):
 
 def test_metrics_are_prometheus_text(agent):
     m = agent.metrics()
-    assert metric(m, "sysscope_samples_total") > 0
+    assert metric(m, "sysscope_oncpu_samples_total") > 0
+    assert metric(m, "sysscope_offcpu_switches_total") > 0
     assert metric(m, "sysscope_windows_total", result="ok") >= 1
     assert metric(m, "sysscope_windows_kept") >= 1
     assert metric(m, "sysscope_agent_resident_bytes") > 1 << 20
@@ -271,7 +273,66 @@ def test_metrics_are_prometheus_text(agent):
                   namespace=NS, pod="web-agt-0") > 0.3
     for prog in ("oncpu", "offcpu"):
         assert metric(m, "sysscope_bpf_runs_total", program=prog) > 0
-    assert metric(m, "sysscope_lost_samples_total", collector="oncpu") >= 0
+    assert metric(m, "sysscope_lost_samples_total", collector="oncpu",
+                  reason="counts_map_full") >= 0
+    assert metric(m, "sysscope_stack_walk_failures_total", collector="offcpu",
+                  stack="kernel", reason="map_full") >= 0
+    # The pod's binary has a symbol table: its frames are named by it.
+    assert metric(m, "sysscope_user_frames_total", named_by="symtab") > 0
+
+
+# Labels whose values are Kubernetes names (DNS labels: "web-agt-0").
+WORKLOAD_LABELS = {"namespace", "pod", "container"}
+LABEL_PAIR = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+
+
+def test_metrics_pass_promtool_with_snake_case_labels(agent):
+    """Prometheus's own linter finds no problem in /metrics; each family
+    has one HELP and one TYPE; every label value is free of spaces and
+    colons, and snake_case unless it names a workload."""
+    promtool = shutil.which("promtool")
+    assert promtool, "no promtool: scripts/install-deps.sh installs prometheus"
+    text = agent.get("/metrics")[1].decode()
+    res = subprocess.run([promtool, "check", "metrics"], input=text,
+                         capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0 and not (res.stdout + res.stderr).strip(), \
+        f"promtool: {res.stdout}{res.stderr}"
+
+    helps, types = {}, {}
+    for line in text.splitlines():
+        m = re.match(r"^# (HELP|TYPE) (\S+) (.+)$", line)
+        if m:
+            seen = helps if m.group(1) == "HELP" else types
+            assert m.group(2) not in seen, f"second {m.group(1)}: {line}"
+            seen[m.group(2)] = m.group(3)
+            continue
+        name, _, rest = line.partition("{")
+        name = name.split(" ")[0]
+        assert re.fullmatch(r"sysscope(_[a-z0-9]+)+", name), line
+        assert name in helps and name in types, f"{name}: no HELP or TYPE"
+        if types[name] == "counter":
+            assert name.endswith("_total"), line
+        labels = rest.rpartition("}")[0] if rest else ""
+        for key, value in LABEL_PAIR.findall(labels):
+            assert " " not in value and ":" not in value, line
+            if key not in WORKLOAD_LABELS:
+                assert re.fullmatch(r"[a-z0-9]+(_[a-z0-9]+)*", value), line
+    assert set(helps) == set(types)
+    for family, kind in [("sysscope_oncpu_samples_total", "counter"),
+                         ("sysscope_offcpu_switches_total", "counter"),
+                         ("sysscope_stack_walk_failures_total", "counter"),
+                         ("sysscope_user_frames_total", "counter"),
+                         ("sysscope_unwind_walks_total", "counter"),
+                         ("sysscope_workload_cpu_seconds", "gauge"),
+                         ("sysscope_windows_kept", "gauge")]:
+        assert types.get(family) == kind, (family, types.get(family))
+        assert helps[family].endswith("."), helps[family]
+    for series in ['sysscope_stack_walk_failures_total{collector="oncpu",'
+                   'stack="user",reason="map_full"} ',
+                   'sysscope_user_frames_total{named_by="build_id"} ',
+                   f'sysscope_workload_cpu_seconds{{kind="pod",namespace="{NS}",'
+                   'pod="web-agt-0",container=""} ']:
+        assert series in text, series
 
 
 def test_time_between_windows_is_counted(agent):
@@ -441,7 +502,8 @@ def test_full_maps_are_counted_and_the_agent_goes_on(spawn):
         assert wait_for(lambda: metric(a.metrics(), "sysscope_windows_total",
                                        result="ok") >= 4, 20)
         m = a.metrics()
-        assert metric(m, "sysscope_lost_samples_total", collector="offcpu") > 0
+        assert metric(m, "sysscope_lost_samples_total", collector="offcpu",
+                      reason="counts_map_full") > 0
         assert metric(m, "sysscope_windows_total", result="error") == 0
         # Each window still holds what fitted: the workload's stacks.
         _, body, _ = a.get("/node.folded?mode=offcpu")

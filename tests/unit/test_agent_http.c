@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * Unit tests of the agent's HTTP side (src/agent/agent_http.c) that need no
- * network: Prometheus label escaping, the listening socket (loopback and
+ * network: the listening socket (loopback and
  * wildcard, port 0) and its errors, and the server itself answering on
  * 127.0.0.1 from a window store built here.
  */
@@ -25,58 +25,11 @@
 
 #include "agent_http.h"
 #include "profile.h"
+#include "prom.h"
 #include "record.h"
 #include "window_store.h"
 
 #define SEC 1000000000ULL
-
-/* ---- agent_http__label ---- */
-
-static char *label(const char *s)
-{
-	char *text = NULL;
-	size_t size = 0;
-	FILE *f = open_memstream(&text, &size);
-
-	assert_non_null(f);
-	agent_http__label(f, s);
-	fclose(f);
-	return text;
-}
-
-static void test_label_escaping(void **state)
-{
-	static const struct {
-		const char *in, *out;
-	} cases[] = {
-		{ "", "" },
-		{ "web-0", "web-0" },
-		{ "a\"b", "a\\\"b" },
-		{ "a\\b", "a\\\\b" },
-		{ "a\nb", "a\\nb" },
-		{ "\\n", "\\\\n" },		/* a backslash, then 'n' */
-		{ "\"\"\\\n\n", "\\\"\\\"\\\\\\n\\n" },
-		{ "end\\", "end\\\\" },
-		/* The format escapes these three only: the rest goes as is. */
-		{ "tab\there\r", "tab\there\r" },
-		{ "caf\xc3\xa9 {x=\"1\"}", "caf\xc3\xa9 {x=\\\"1\\\"}" },
-	};
-
-	(void)state;
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		char *got = label(cases[i].in);
-
-		assert_string_equal(got, cases[i].out);
-		free(got);
-	}
-	/* NULL (a label the sample does not have) writes nothing. */
-	{
-		char *got = label(NULL);
-
-		assert_string_equal(got, "");
-		free(got);
-	}
-}
 
 /* ---- agent_http__listen ---- */
 
@@ -348,9 +301,13 @@ static void expect(uint16_t port, const char *path, int status,
 	free(r.head);
 }
 
-static void test_metrics_cb(void *ctx, FILE *f)
+static const struct prom_family test_family = {
+	"sysscope_test_metric", PROM_GAUGE, "A test.",
+};
+
+static int test_metrics_cb(void *ctx, struct prom_page *p)
 {
-	fprintf(f, "sysscope_test_metric %d\n", *(int *)ctx);
+	return prom_page__add(p, &test_family, NULL, *(int *)ctx);
 }
 
 static void test_server(void **state)
@@ -408,10 +365,10 @@ static void test_server(void **state)
 	expect(port, "/metrics", 200,
 	       "sysscope_workload_cpu_seconds{kind=\"container\","
 	       "namespace=\"q\\\"ns\",pod=\"back\\\\slash\","
-	       "container=\"multi\\nline\"} 0.500000\n");
+	       "container=\"multi\\nline\"} 0.5\n");
 	expect(port, "/metrics", 200,
 	       "sysscope_workload_offcpu_seconds{kind=\"pod\",namespace=\"shop\","
-	       "pod=\"web-0\",container=\"\"} 1.000000\n");
+	       "pod=\"web-0\",container=\"\"} 1\n");
 	r = request(port, "POST", "/healthz");
 	assert_int_equal(r.status, 405);
 	free(r.head);
@@ -432,7 +389,6 @@ static void test_server(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_label_escaping),
 		cmocka_unit_test(test_listen_loopback),
 		cmocka_unit_test(test_listen_any),
 		cmocka_unit_test(test_listen_ipv6),
