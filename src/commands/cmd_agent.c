@@ -217,6 +217,16 @@ static void agent_metrics(void *ctx, FILE *f)
 		(unsigned long long)copy.sym.files,
 		(unsigned long long)copy.sym.files_failed,
 		(unsigned long long)copy.sym.files_evicted);
+	fprintf(f, "# HELP sysscope_debuginfod_files_total Debug files asked of debuginfod, by outcome.\n"
+		"# TYPE sysscope_debuginfod_files_total counter\n"
+		"sysscope_debuginfod_files_total{result=\"requested\"} %llu\n"
+		"sysscope_debuginfod_files_total{result=\"fetched\"} %llu\n"
+		"sysscope_debuginfod_files_total{result=\"failed\"} %llu\n"
+		"sysscope_debuginfod_files_total{result=\"timed_out\"} %llu\n",
+		(unsigned long long)copy.sym.debuginfod_requested,
+		(unsigned long long)copy.sym.debuginfod_fetched,
+		(unsigned long long)copy.sym.debuginfod_failed,
+		(unsigned long long)copy.sym.debuginfod_timed_out);
 	write_unwind_metrics(f, &copy);
 	fprintf(f, "# HELP sysscope_agent_resident_bytes The agent's resident memory.\n"
 		"# TYPE sysscope_agent_resident_bytes gauge\n"
@@ -346,6 +356,9 @@ int cmd_agent(const struct opts *o)
 		err = -errno;
 		goto out;
 	}
+	err = session__start_fetcher(s);
+	if (err)
+		goto out;
 	listen_fd = agent_http__listen(o->listen);
 	if (listen_fd < 0) {
 		err = listen_fd;

@@ -304,6 +304,7 @@ static const char *const naming_names[NAMED_MAX] = {
 	[NAMED_DYNSYM] = "user frames named by dynamic symbols",
 	[NAMED_BUILD_ID] = "user frames named by debug file (build-id)",
 	[NAMED_DEBUGLINK] = "user frames named by debug file (debuglink)",
+	[NAMED_DEBUGINFOD] = "user frames named by debuginfod",
 	[NAMED_MINIDEBUGINFO] = "user frames named by MiniDebugInfo",
 	[NAMED_PERF_MAP] = "user frames named by JIT perf map",
 	[NAMED_FUNC_START] = "user frames named by function start (CFI)",
@@ -332,6 +333,10 @@ static void fill_meta(const struct run *r, struct profile_meta *m,
 	c[n++] = (struct meta_counter){ "addresses unresolved", ss->user_unresolved + ss->kernel_unresolved };
 	for (int i = 0; i < NAMED_MAX; i++)
 		c[n++] = (struct meta_counter){ naming_names[i], ss->frames_named[i] };
+	c[n++] = (struct meta_counter){ "debuginfod: files requested", ss->debuginfod_requested };
+	c[n++] = (struct meta_counter){ "debuginfod: files fetched", ss->debuginfod_fetched };
+	c[n++] = (struct meta_counter){ "debuginfod: failures", ss->debuginfod_failed };
+	c[n++] = (struct meta_counter){ "debuginfod: timed out", ss->debuginfod_timed_out };
 	*m = (struct profile_meta){
 		.mode = mode__name(s->opts->mode),
 		.start_ns = r->start_real_ns,
@@ -419,7 +424,8 @@ int cmd_run(const struct opts *o)
 		err = -errno;
 		goto cleanup;
 	}
-	err = session__start_collectors(s);
+	err = session__start_fetcher(s);
+	err = err ?: session__start_collectors(s);
 	/* After loading (our programs are in kallsyms), before the sandbox. */
 	if (!err && o->kernel_stacks && symbolizer__load_kernel(s->sym))
 		log_warn("kernel symbols unreadable (kptr_restrict?): kernel frames will be addresses");

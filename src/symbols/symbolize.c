@@ -8,10 +8,12 @@
 #include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include "debug_files.h"
 #include "demangle.h"
 #include "elfsyms.h"
+#include "fetcher.h"
 #include "func_ranges.h"
 #include "ksyms.h"
 #include "perfmap.h"
@@ -33,6 +35,7 @@ struct dso {
 	struct dso *syms_owner;		/* !owns_syms: whose table it is */
 	bool in_use;			/* mark: a live process maps it */
 	enum frame_naming naming;	/* how its symbols name frames */
+	bool fetching;			/* its debug file asked of debuginfod */
 	struct func_ranges *funcs;	/* no symbols at all: CFI's functions */
 	void *hooked;			/* hooks.file_loaded's handle */
 };
@@ -61,6 +64,7 @@ struct symbolizer {
 	struct table build_ids;		/* dso by build-id */
 	struct symbolizer_stats stats;
 	struct symbolizer_hooks hooks;
+	struct fetcher *fetcher;	/* debuginfod, or NULL */
 	struct dso *vdso;		/* the kernel's, ours: every process's */
 	int vdso_fd;			/* a copy of its image, for the hooks */
 };
@@ -216,18 +220,50 @@ static struct dso **dso_slot(struct table *t, const struct dso_key *k)
 					  dso_equal, k);
 }
 
-/*
- * A stripped file: its debug file's symbols, looked up in the process's
- * root and then in the host's (pid 1's root: the host's, as the agent runs
- * with the host's pid namespace).
- */
-static void dso__find_debug(struct symbolizer *s, uint32_t pid,
-			    const char *path, struct dso *d)
+/* d names with dbg's symbols (a debug file found by how); dbg is freed. */
+static void dso__use_debug(struct symbolizer *s, struct dso *d,
+			   struct elf_symtab *dbg, enum debug_source how)
 {
 	static const enum frame_naming naming[] = {
 		[DEBUG_NONE] = NAMED_DYNSYM, [DEBUG_BUILD_ID] = NAMED_BUILD_ID,
 		[DEBUG_LINK] = NAMED_DEBUGLINK,
+		[DEBUG_DEBUGINFOD] = NAMED_DEBUGINFOD,
 	};
+
+	if (dbg)
+		elf_symtab__take_symbols(d->syms, dbg);
+	elf_symtab__free(dbg);
+	d->naming = naming[how];
+	if (how == DEBUG_NONE && elf_symtab__has_minidebuginfo(d->syms))
+		d->naming = NAMED_MINIDEBUGINFO;
+	s->stats.debug_files[how]++;
+}
+
+/* No debug file here: ask debuginfod, if there is one (answers come later). */
+static void dso__fetch_debug(struct symbolizer *s, struct dso *d)
+{
+	size_t len;
+	const uint8_t *id = elf_symtab__build_id(d->syms, &len);
+	int err;
+
+	if (!s->fetcher || !id || !len)
+		return;
+	err = fetcher__request(s->fetcher, id, len);
+	if (!err)
+		s->stats.debuginfod_requested++;
+	else if (err != -EALREADY)
+		s->stats.debuginfod_failed++;
+	d->fetching = !err || err == -EALREADY;
+}
+
+/*
+ * A stripped file: its debug file's symbols, looked up in the process's
+ * root and then in the host's (pid 1's root: the host's, as the agent runs
+ * with the host's pid namespace), else asked of debuginfod.
+ */
+static void dso__find_debug(struct symbolizer *s, uint32_t pid,
+			    const char *path, struct dso *d)
+{
 	int root, host = -1;
 	struct stat a, b;
 	struct elf_symtab *dbg;
@@ -245,13 +281,9 @@ static void dso__find_debug(struct symbolizer *s, uint32_t pid,
 		host = -1;
 	}
 	dbg = debug_file__load(root, host, path, d->syms, &how);
-	if (dbg)
-		elf_symtab__take_symbols(d->syms, dbg);
-	elf_symtab__free(dbg);
-	d->naming = naming[how];
-	if (how == DEBUG_NONE && elf_symtab__has_minidebuginfo(d->syms))
-		d->naming = NAMED_MINIDEBUGINFO;
-	s->stats.debug_files[how]++;
+	dso__use_debug(s, d, dbg, how);
+	if (how == DEBUG_NONE)
+		dso__fetch_debug(s, d);
 	if (root >= 0)
 		close(root);
 	if (host >= 0)
@@ -636,6 +668,90 @@ bool symbolizer__has_process(const struct symbolizer *s, uint32_t pid)
 	struct proc *p = proc_find(s, pid);
 
 	return p && p->nmaps;
+}
+
+/* ---- debuginfod ---- */
+
+static bool dso__has_build_id(const struct dso *d, const uint8_t *id,
+			      size_t len)
+{
+	size_t dlen;
+	const uint8_t *did = elf_symtab__build_id(d->syms, &dlen);
+
+	return did && dlen == len && !memcmp(did, id, len);
+}
+
+/*
+ * An answer for build-id id: result is the debug file's descriptor or
+ * -errno. Every file that asked for it stops waiting; those with their
+ * own table take its symbols, through the path a local debug file takes.
+ */
+static void take_answer(struct symbolizer *s, const uint8_t *id, size_t len,
+			int result)
+{
+	bool used = false, refused = false;
+
+	for (size_t i = 0; i < s->dsos.cap; i++) {
+		struct dso *d = s->dsos.slots[i];
+		struct elf_symtab *dbg;
+		enum debug_source how;
+
+		if (!d || !d->fetching || !dso__has_build_id(d, id, len))
+			continue;
+		d->fetching = false;
+		if (result < 0 || !d->owns_syms)
+			continue;
+		dbg = debug_file__load_fd(result, d->syms, &how);
+		if (!dbg) {
+			refused = true;
+			continue;
+		}
+		s->stats.debug_files[DEBUG_NONE]--;	/* counted when looked for */
+		dso__use_debug(s, d, dbg, how);
+		used = true;
+	}
+	if (result >= 0)
+		close(result);
+	if (result == -ETIMEDOUT)
+		s->stats.debuginfod_timed_out++;
+	else if (result < 0 || (refused && !used))
+		s->stats.debuginfod_failed++;
+	else if (used)
+		s->stats.debuginfod_fetched++;
+}
+
+void symbolizer__set_fetcher(struct symbolizer *s, struct fetcher *f)
+{
+	s->fetcher = f;
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void symbolizer__take_fetched(struct symbolizer *s, int wait_ms, bool final)
+{
+	int64_t end = mono_ms() + wait_ms;
+	uint8_t id[FETCHER_BUILD_ID_MAX];
+	size_t len;
+	int result;
+
+	if (!s->fetcher)
+		return;
+	for (;;) {
+		int64_t left = end - mono_ms();
+
+		if (fetcher__next(s->fetcher, left > 0 ? (int)left : 0, id, &len,
+				  &result) <= 0)
+			break;
+		take_answer(s, id, len, result);
+	}
+	if (final)
+		s->stats.debuginfod_timed_out += fetcher__pending(s->fetcher);
 }
 
 /* ---- naming ---- */
