@@ -332,10 +332,11 @@ int session__start_fetcher(struct session *s)
 		symbolizer__set_fetcher(s->sym, s->fetcher);
 	} else if (o->sandbox_selftest) {
 		err = -errno;
-		log_error("debuginfod: the helper did not start (%s)", strerror(errno));
+		log_error("debuginfod: the helper did not start (cache %s: %s)",
+			  c.cache_dir, strerror(errno));
 	} else {
-		log_warn("debuginfod: the helper did not start (%s): debug files are not fetched",
-			 strerror(errno));
+		log_warn("debuginfod: the helper did not start (cache %s: %s): debug files are not fetched",
+			 c.cache_dir, strerror(errno));
 	}
 	/* libdw (--validate-unwind) would try too: the helper alone fetches. */
 	unsetenv("DEBUGINFOD_URLS");

@@ -10,8 +10,10 @@
  * the socket closes, or dies with the profiler.
  */
 #include <elfutils/debuginfod.h>
+#include <elfutils/libdwelf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <gelf.h>
 #include <grp.h>
 #include <linux/bpf.h>
 #include <limits.h>
@@ -119,11 +121,16 @@ static int past_deadline(debuginfod_client *c, long a, long b)
 	return now_s() >= deadline;
 }
 
-static bool is_elf(int fd)
+/* Is the file at fd an ELF file with build-id m's? (Servers can lie.) */
+static bool is_debug_file(int fd, const struct fetch_msg *m)
 {
-	char magic[4];
+	Elf *e = elf_begin(fd, ELF_C_READ, NULL);
+	const void *id = NULL;
+	ssize_t n = e ? dwelf_elf_gnu_build_id(e, &id) : -1;
+	bool ok = n == m->len && id && !memcmp(id, m->id, m->len);
 
-	return pread(fd, magic, 4, 0) == 4 && !memcmp(magic, "\177ELF", 4);
+	elf_end(e);
+	return ok;
 }
 
 /* The debug file's descriptor, or -errno. */
@@ -138,7 +145,7 @@ static int fetch(debuginfod_client *c, const struct fetch_msg *m,
 		return neg->result;
 	deadline = now_s() + cfg->timeout_s;
 	fd = debuginfod_find_debuginfo(c, m->id, m->len, &path);
-	if (fd >= 0 && !is_elf(fd)) {
+	if (fd >= 0 && !is_debug_file(fd, m)) {
 		/* Garbage stays out of the cache: asked again, fetched again. */
 		if (path)
 			unlink(path);
@@ -427,9 +434,13 @@ static void child(int sock, const struct fetcher_config *c)
 	sock = fcntl(sock, F_DUPFD, 10);
 	if (sock < 0 || dup2(sock, 3) < 0 || close_range(4, ~0U, 0))
 		_exit(2);
-	err = make_cache_dir(c->cache_dir, c->uid, c->gid);
+	err = elf_version(EV_CURRENT) == EV_NONE ? -ENOTSUP : 0;
+	err = err ?: make_cache_dir(c->cache_dir, c->uid, c->gid);
 	err = err ?: set_env(c);
 	err = err ?: confine(c->uid, c->gid);
+	/* E.g. below a folder only root may enter: say so now. */
+	if (!err && access(c->cache_dir, R_OK | W_OK | X_OK))
+		err = -errno;
 	if (!err && c->selftest)
 		err = selftest();
 	if (!err) {
