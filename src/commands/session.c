@@ -321,22 +321,23 @@ int session__start_fetcher(struct session *s)
 		.timeout_s = FETCH_TIMEOUT_S, .retry_after_s = FETCH_RETRY_S,
 		.selftest = o->sandbox_selftest,
 	};
-
 	int err = 0;
 
-	if (!urls || !urls[strspn(urls, " \t")])
+	if (!urls || !urls[strspn(urls, " \t")]) {
+		unsetenv("DEBUGINFOD_URLS");
 		return 0;
+	}
 	fetcher_ids(o, &c.uid, &c.gid);
 	s->fetcher = fetcher__start(&c);
 	if (s->fetcher) {
 		symbolizer__set_fetcher(s->sym, s->fetcher);
 	} else if (o->sandbox_selftest) {
 		err = -errno;
-		log_error("debuginfod: the helper did not start (cache %s: %s)",
-			  c.cache_dir, strerror(errno));
+		log_error("debuginfod: the helper did not start: %s (cache %s)",
+			  strerror(errno), c.cache_dir);
 	} else {
-		log_warn("debuginfod: the helper did not start (cache %s: %s): debug files are not fetched",
-			 c.cache_dir, strerror(errno));
+		log_warn("debuginfod: the helper did not start: %s (cache %s); debug files are not fetched",
+			 strerror(errno), c.cache_dir);
 	}
 	/* libdw (--validate-unwind) would try too: the helper alone fetches. */
 	unsetenv("DEBUGINFOD_URLS");
