@@ -278,3 +278,47 @@ def test_helper_is_confined(tmp_path, spawn, cache):
                  r"socket\(AF_UNIX\)"):
         assert any(re.match(rf"^sandbox: fetcher {call}\s+denied \(EPERM\)$",
                             line) for line in lines), err
+
+
+def debuginfod_metric(text, result):
+    m = re.search(r'^sysscope_debuginfod_files_total\{result="%s"\} (\d+)$'
+                  % result, text, re.M)
+    assert m, text
+    return int(m.group(1))
+
+
+def test_agent_fetches_and_counts(tmp_path, spawn, debuginfod, cache):
+    """The agent (whole node, 1 s windows): the stripped binary's debug
+    file is fetched while it runs, and /metrics counts it."""
+    bid = secrets.token_hex(20)
+    prog, debug = build(tmp_path, bid)
+    served = tmp_path / "served"
+    served.mkdir()
+    os.rename(debug, served / "prog.debug")
+    url, _ = debuginfod(served, bid)
+    spawn([prog, "60"])
+    port = free_port()
+    p = subprocess.Popen([str(SYSSCOPE), "agent", "--listen",
+                          f"127.0.0.1:{port}", "--window", "1", "-d", "30",
+                          "--debuginfod", url, "--debuginfod-cache",
+                          str(cache)],
+                         stderr=subprocess.PIPE, text=True)
+    text = ""
+
+    def fetched():
+        nonlocal text
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics",
+                                        timeout=2) as r:
+                text = r.read().decode()
+        except OSError:
+            return False
+        return debuginfod_metric(text, "fetched") >= 1
+
+    try:
+        assert wait_for(fetched, timeout=25), text
+        assert debuginfod_metric(text, "requested") >= 1
+    finally:
+        p.terminate()
+        _, err = p.communicate(timeout=60)
+    assert p.returncode == 0, err
