@@ -6,6 +6,7 @@ set -eu
 # prometheus: for promtool, which checks /metrics in tests/e2e/test_agent.py.
 PKGS="make gcc clang llvm bpftool libbpf-dev libelf-dev libdw-dev zlib1g-dev
 libcap-dev libseccomp-dev libjson-c-dev libmicrohttpd-dev liblzma-dev pkg-config
+libdebuginfod-dev debuginfod
 libcmocka-dev python3-pytest golang-go libxml2-utils binutils elfutils
 gcc-multilib g++ nodejs libc6-dbg xz-utils
 linux-perf bpftrace procps util-linux

@@ -36,6 +36,8 @@ enum {
 	OPT_UNWIND,
 	OPT_UNWIND_TABLES,
 	OPT_VALIDATE_UNWIND,
+	OPT_DEBUGINFOD,
+	OPT_DEBUGINFOD_CACHE,
 };
 
 static const struct option long_options[] = {
@@ -69,6 +71,8 @@ static const struct option long_options[] = {
 	{ "unwind", required_argument, NULL, OPT_UNWIND },
 	{ "unwind-tables", required_argument, NULL, OPT_UNWIND_TABLES },
 	{ "validate-unwind", required_argument, NULL, OPT_VALIDATE_UNWIND },
+	{ "debuginfod", required_argument, NULL, OPT_DEBUGINFOD },
+	{ "debuginfod-cache", required_argument, NULL, OPT_DEBUGINFOD_CACHE },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
@@ -124,6 +128,12 @@ static const char usage[] =
 "                             about 200 MiB of code); files past it: fp\n"
 "      --validate-unwind N    check 1 in N on-CPU stack walks against libdw\n"
 "                             (16 KiB of stack copied; up to 500 per run)\n"
+"      --debuginfod URLS      fetch debug files not found here from these\n"
+"                             debuginfod servers (space separated; default\n"
+"                             $DEBUGINFOD_URLS, '' for none), in a helper\n"
+"                             process of its own, as nobody (or --user)\n"
+"      --debuginfod-cache DIR where the helper keeps them (default\n"
+"                             /var/cache/sysscope/debuginfod)\n"
 "      --no-seccomp           debugging only: run without the seccomp filter\n"
 "      --sandbox-selftest     tests: check that forbidden calls fail, then run\n"
 "  -v, --verbose              libbpf messages (-vv: debug)\n"
@@ -340,6 +350,7 @@ static void opts__defaults(struct opts *o)
 	o->retention_s = 3600;
 	o->memory_limit = 256ULL << 20;
 	o->unwind_table_bytes = 16ULL << 20;
+	o->debuginfod_cache = "/var/cache/sysscope/debuginfod";
 }
 
 static enum opts_result parse_one(int c, const char *arg, struct opts *o,
@@ -449,6 +460,16 @@ static enum opts_result parse_one(int c, const char *arg, struct opts *o,
 		if (!parse_u64(arg, 1, 1000000, &v))
 			return fail(err, errlen, "invalid --validate-unwind '%s': expected 1..1000000", arg);
 		o->validate_unwind = v;
+		break;
+	case OPT_DEBUGINFOD:
+		if (strlen(arg) > 4096)
+			return fail(err, errlen, "--debuginfod: URL list too long");
+		o->debuginfod_urls = arg;
+		break;
+	case OPT_DEBUGINFOD_CACHE:
+		if (arg[0] != '/' || strlen(arg) >= PATH_MAX)
+			return fail(err, errlen, "invalid --debuginfod-cache '%s': expected an absolute path", arg);
+		o->debuginfod_cache = arg;
 		break;
 	case OPT_UNWIND_TABLES:
 		if (!parse_size(arg, &o->unwind_table_bytes) ||

@@ -61,6 +61,9 @@ struct opts {
 	bool unwind_fp_only;		/* --unwind fp: no CFI tables */
 	uint64_t unwind_table_bytes;	/* --unwind-tables: rows of 4 bytes */
 	uint32_t validate_unwind;	/* check 1 in N walks with libdw; 0: off */
+	/* debuginfod: NULL, $DEBUGINFOD_URLS; "" none (see fetcher.h) */
+	const char *debuginfod_urls;
+	const char *debuginfod_cache;	/* the helper's cache folder */
 	int verbose;
 };
 

@@ -297,6 +297,9 @@ int cmd_agent(const struct opts *o)
 		err = -errno;
 		goto out;
 	}
+	err = session__start_fetcher(s);
+	if (err)
+		goto out;
 	listen_fd = agent_http__listen(o->listen);
 	if (listen_fd < 0) {
 		err = listen_fd;

@@ -415,7 +415,8 @@ int cmd_run(const struct opts *o)
 		err = -errno;
 		goto cleanup;
 	}
-	err = session__start_collectors(s);
+	err = session__start_fetcher(s);
+	err = err ?: session__start_collectors(s);
 	/* After loading (our programs are in kallsyms), before the sandbox. */
 	if (!err && o->kernel_stacks && symbolizer__load_kernel(s->sym))
 		log_warn("kernel symbols unreadable (kptr_restrict?): kernel frames will be addresses");

@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: MIT
 /* The steps a one-shot run and the agent share, from loading to a profile. */
 #include <errno.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <bpf/libbpf.h>
 #include "cgroup.h"
+#include "fetcher.h"
 #include "log.h"
 #include "privs.h"
 #include "proc_notices.h"
@@ -19,6 +21,12 @@
 #include "unwinder.h"
 
 #define POLL_MS 100
+/* debuginfod: how long a run's end, and each agent window, waits for it. */
+#define FETCH_WAIT_RUN_MS 3000
+#define FETCH_WAIT_WINDOW_MS 1000
+#define FETCH_TIMEOUT_S 20	/* one request, everything included */
+#define FETCH_RETRY_S 600	/* a build-id that failed, asked again after */
+#define NOBODY 65534
 
 const struct mode_layout mode_layouts[] = {
 	[MODE_PROFILE] = {
@@ -284,6 +292,58 @@ int session__start_collectors(struct session *s)
 	return s->oncpu && o->validate_unwind ? start_check(s) : 0;
 }
 
+/* Who the helper runs as: --user's, else nobody when we are root. */
+static void fetcher_ids(const struct opts *o, uid_t *uid, gid_t *gid)
+{
+	const struct passwd *pw;
+
+	if (o->user) {
+		*uid = o->uid;
+		*gid = o->gid;
+		return;
+	}
+	*uid = getuid();
+	*gid = getgid();
+	if (*uid != 0)
+		return;
+	pw = getpwnam("nobody");
+	*uid = pw ? pw->pw_uid : NOBODY;
+	*gid = pw ? pw->pw_gid : NOBODY;
+}
+
+int session__start_fetcher(struct session *s)
+{
+	const struct opts *o = s->opts;
+	const char *urls = o->debuginfod_urls ? o->debuginfod_urls :
+			   getenv("DEBUGINFOD_URLS");
+	struct fetcher_config c = {
+		.urls = urls, .cache_dir = o->debuginfod_cache,
+		.timeout_s = FETCH_TIMEOUT_S, .retry_after_s = FETCH_RETRY_S,
+		.selftest = o->sandbox_selftest,
+	};
+	int err = 0;
+
+	if (!urls || !urls[strspn(urls, " \t")]) {
+		unsetenv("DEBUGINFOD_URLS");
+		return 0;
+	}
+	fetcher_ids(o, &c.uid, &c.gid);
+	s->fetcher = fetcher__start(&c);
+	if (s->fetcher) {
+		symbolizer__set_fetcher(s->sym, s->fetcher);
+	} else if (o->sandbox_selftest) {
+		err = -errno;
+		log_error("debuginfod: the helper did not start: %s (cache %s)",
+			  strerror(errno), c.cache_dir);
+	} else {
+		log_warn("debuginfod: the helper did not start: %s (cache %s); debug files are not fetched",
+			 strerror(errno), c.cache_dir);
+	}
+	/* libdw (--validate-unwind) would try too: the helper alone fetches. */
+	unsetenv("DEBUGINFOD_URLS");
+	return err;
+}
+
 int session__enter_sandbox(const struct session *s)
 {
 	int fd = s->oncpu ? oncpu__stats_fd(s->oncpu) : offcpu__stats_fd(s->offcpu);
@@ -307,7 +367,8 @@ int session__enter_sandbox(const struct session *s)
 	if (s->opts->no_seccomp) {
 		log_warn("--no-seccomp: running WITHOUT the seccomp filter (debugging only)");
 	} else {
-		err = sandbox__install_seccomp(s->opts->mode == MODE_AGENT);
+		err = sandbox__install_seccomp(s->opts->mode == MODE_AGENT,
+					       s->fetcher != NULL);
 		if (err) {
 			log_error("seccomp filter: %s", strerror(-err));
 			return err;
@@ -357,6 +418,11 @@ int session__build_profile(struct session *s)
 	struct recorder rec;
 	int err;
 
+	/* The debug files fetched since: a bounded wait for the rest. */
+	if (s->opts->mode == MODE_AGENT)
+		symbolizer__take_fetched(s->sym, FETCH_WAIT_WINDOW_MS, false);
+	else
+		symbolizer__take_fetched(s->sym, FETCH_WAIT_RUN_MS, true);
 	s->profile = profile__new(s->layout->types, 2);
 	if (!s->profile)
 		return -errno;
@@ -379,6 +445,7 @@ void session__release(struct session *s)
 	unwind_check__free(s->check);
 	/* The symbolizer hands its files back to the unwinder, then both go. */
 	symbolizer__free(s->sym);
+	fetcher__finish(s->fetcher);
 	unwinder__free(s->unwinder);
 	oncpu__free(s->oncpu);
 	offcpu__free(s->offcpu);

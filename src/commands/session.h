@@ -34,6 +34,7 @@ struct session {
 	const struct opts *opts;
 	const struct mode_layout *layout;
 	struct symbolizer *sym;
+	struct fetcher *fetcher;	/* the debuginfod helper, or NULL */
 	struct resolver *res;
 	bool cgroup_v1;
 	bool whole_node;		/* no --pid, --tid or cgroup selection */
@@ -63,6 +64,13 @@ void session__init(struct session *s, const struct opts *o,
 		   const struct mode_layout *layout);
 /* The cgroup hierarchy's resolver, or NULL (warned) when there is none. */
 struct resolver *session__open_resolver(const struct opts *o, bool *v1);
+/*
+ * --debuginfod (or $DEBUGINFOD_URLS): forks the helper that fetches debug
+ * files and gives it to s->sym. Before loading; a helper that cannot start
+ * is a warning (frames go unnamed), not an error, but with
+ * --sandbox-selftest (its self-test may be what failed). 0 or -errno.
+ */
+int session__start_fetcher(struct session *s);
 /* Loads and attaches the collectors the layout needs; 0 or -errno. */
 int session__start_collectors(struct session *s);
 /* Loading is done: keep only what reading needs (see sandbox.c). */

@@ -296,6 +296,11 @@ static const int server_allowed[] = {
 	SCMP_SYS(epoll_create1), SCMP_SYS(eventfd2), SCMP_SYS(pipe2),
 };
 
+/* The debuginfod helper's answers: descriptors, on the socket it made. */
+static const int fetcher_allowed[] = {
+	SCMP_SYS(recvmsg),
+};
+
 static int allow_all(scmp_filter_ctx ctx, const int *calls, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -382,7 +387,7 @@ static int allow_args(scmp_filter_ctx ctx)
  * Anything else fails with EPERM rather than killing the process: the
  * caller then reports a clear error, and what was collected is written.
  */
-int sandbox__install_seccomp(bool server)
+int sandbox__install_seccomp(bool server, bool fetcher)
 {
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ERRNO(EPERM));
 	int err;
@@ -399,6 +404,9 @@ int sandbox__install_seccomp(bool server)
 		(void)allow_threads;	/* clone is allowed outright below */
 #endif
 	}
+	if (fetcher)
+		err = err ?: allow_all(ctx, fetcher_allowed,
+				       sizeof(fetcher_allowed) / sizeof(fetcher_allowed[0]));
 #ifdef SANITIZER_BUILD
 	err = err ?: allow_all(ctx, sanitizer_allowed,
 			       sizeof(sanitizer_allowed) / sizeof(sanitizer_allowed[0]));

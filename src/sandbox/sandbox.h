@@ -37,8 +37,12 @@ int sandbox__switch_user(uid_t uid, gid_t gid);
  */
 int sandbox__drop_privileges(int probe_map_fd, bool *kept_bpf);
 
-/* The seccomp allow-list; denied calls fail with EPERM. 0 or -errno. */
-int sandbox__install_seccomp(bool server);
+/*
+ * The seccomp allow-list; denied calls fail with EPERM. server: the
+ * agent's HTTP thread; fetcher: receiving debug files from the debuginfod
+ * helper (fetcher.h). 0 or -errno.
+ */
+int sandbox__install_seccomp(bool server, bool fetcher);
 
 /* Tries what the sandbox forbids; 0 if every call was denied. */
 int sandbox__selftest(FILE *out);

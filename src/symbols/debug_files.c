@@ -19,6 +19,7 @@ static const char *const source_names[DEBUG_SOURCE_MAX] = {
 	[DEBUG_NONE] = "own symbols",
 	[DEBUG_BUILD_ID] = "debug file by build-id",
 	[DEBUG_LINK] = "debug file by debuglink",
+	[DEBUG_DEBUGINFOD] = "debug file from debuginfod",
 };
 
 const char *debug_source__name(enum debug_source how)
@@ -56,6 +57,19 @@ static bool same_build_id(const struct elf_symtab *a, const struct elf_symtab *b
 	return !la || !lb || (la == lb && !memcmp(ia, ib, la));
 }
 
+/* The symbols of the file at fd, if it is s's debug file (has a .symtab). */
+static struct elf_symtab *load_matching(int fd, const struct elf_symtab *s)
+{
+	struct elf_symtab *d = elf_symtab__load(fd);
+
+	if (d && (!elf_symtab__has_symtab(d) || !same_build_id(s, d))) {
+		elf_symtab__free(d);
+		errno = ENOENT;
+		d = NULL;
+	}
+	return d;
+}
+
 /*
  * The symbols of the file at path inside root_fd, if it is s's debug
  * file: the same build-id, the CRC when one is given, and a .symtab.
@@ -64,7 +78,7 @@ static struct elf_symtab *try_load(int root_fd, const char *path,
 				   const struct elf_symtab *s, const uint32_t *crc)
 {
 	struct elf_symtab *d = NULL;
-	uint32_t got;
+	uint32_t got = 0;
 	int fd;
 
 	if (root_fd < 0)
@@ -73,12 +87,8 @@ static struct elf_symtab *try_load(int root_fd, const char *path,
 	if (fd < 0)
 		return NULL;
 	if (!crc || (!file_crc(fd, &got) && got == *crc))
-		d = elf_symtab__load(fd);
+		d = load_matching(fd, s);
 	close(fd);
-	if (d && (!elf_symtab__has_symtab(d) || !same_build_id(s, d))) {
-		elf_symtab__free(d);
-		d = NULL;
-	}
 	return d;
 }
 
@@ -140,6 +150,27 @@ struct elf_symtab *debug_file__load(int root_fd, int host_root_fd,
 			*how = DEBUG_LINK;
 	}
 	if (!d)
+		errno = ENOENT;
+	return d;
+}
+
+struct elf_symtab *debug_file__load_fd(int fd, const struct elf_symtab *s,
+				       enum debug_source *how)
+{
+	struct elf_symtab *d;
+	size_t len = 0;
+
+	*how = DEBUG_NONE;
+	/* Only the build-id, on both sides, says a fetched file is s's. */
+	elf_symtab__build_id(s, &len);
+	d = len ? load_matching(fd, s) : NULL;
+	if (d && (elf_symtab__build_id(d, &len), !len)) {
+		elf_symtab__free(d);
+		d = NULL;
+	}
+	if (d)
+		*how = DEBUG_DEBUGINFOD;
+	else if (!len)
 		errno = ENOENT;
 	return d;
 }

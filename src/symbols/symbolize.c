@@ -9,11 +9,13 @@
 #include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include "debug_files.h"
 #include "demangle.h"
 #include "dwarf_frames.h"
 #include "elfsyms.h"
+#include "fetcher.h"
 #include "func_ranges.h"
 #include "ksyms.h"
 #include "perfmap.h"
@@ -36,6 +38,7 @@ struct dso {
 	struct dso *syms_owner;		/* !owns_syms: whose table it is */
 	bool in_use;			/* mark: a live process maps it */
 	enum frame_naming naming;	/* how its symbols name frames */
+	bool fetching;			/* its debug file asked of debuginfod */
 	struct func_ranges *funcs;	/* no symbols at all: CFI's functions */
 	struct dwarf_frames *dwarf;	/* lines and inlined calls, read lazily */
 	bool dwarf_tried;
@@ -66,6 +69,7 @@ struct symbolizer {
 	struct table build_ids;		/* dso by build-id */
 	struct symbolizer_stats stats;
 	struct symbolizer_hooks hooks;
+	struct fetcher *fetcher;	/* debuginfod, or NULL */
 	struct dso *vdso;		/* the kernel's, ours: every process's */
 	int vdso_fd;			/* a copy of its image, for the hooks */
 };
@@ -221,18 +225,55 @@ static struct dso **dso_slot(struct table *t, const struct dso_key *k)
 					  dso_equal, k);
 }
 
-/*
- * A stripped file: its debug file's symbols, looked up in the process's
- * root and then in the host's (pid 1's root: the host's, as the agent runs
- * with the host's pid namespace).
- */
-static void dso__find_debug(struct symbolizer *s, uint32_t pid,
-			    const char *path, struct dso *d)
+/* d names with dbg's symbols (a debug file found by how); dbg is freed. */
+static void dso__use_debug(struct symbolizer *s, struct dso *d,
+			   struct elf_symtab *dbg, enum debug_source how)
 {
 	static const enum frame_naming naming[] = {
 		[DEBUG_NONE] = NAMED_DYNSYM, [DEBUG_BUILD_ID] = NAMED_BUILD_ID,
 		[DEBUG_LINK] = NAMED_DEBUGLINK,
+		[DEBUG_DEBUGINFOD] = NAMED_DEBUGINFOD,
 	};
+
+	if (dbg) {
+		elf_symtab__take_symbols(d->syms, dbg);
+		/* Its DWARF, if it has some, is read at the next lookup. */
+		dwarf_frames__free(d->dwarf);
+		d->dwarf = NULL;
+		d->dwarf_tried = false;
+	}
+	elf_symtab__free(dbg);
+	d->naming = naming[how];
+	if (how == DEBUG_NONE && elf_symtab__has_minidebuginfo(d->syms))
+		d->naming = NAMED_MINIDEBUGINFO;
+	s->stats.debug_files[how]++;
+}
+
+/* No debug file here: ask debuginfod, if there is one (answers come later). */
+static void dso__fetch_debug(struct symbolizer *s, struct dso *d)
+{
+	size_t len;
+	const uint8_t *id = elf_symtab__build_id(d->syms, &len);
+	int err;
+
+	if (!s->fetcher || !id || !len)
+		return;
+	err = fetcher__request(s->fetcher, id, len);
+	if (!err)
+		s->stats.debuginfod_requested++;
+	else if (err != -EALREADY)
+		s->stats.debuginfod_failed++;
+	d->fetching = !err || err == -EALREADY;
+}
+
+/*
+ * A stripped file: its debug file's symbols, looked up in the process's
+ * root and then in the host's (pid 1's root: the host's, as the agent runs
+ * with the host's pid namespace), else asked of debuginfod.
+ */
+static void dso__find_debug(struct symbolizer *s, uint32_t pid,
+			    const char *path, struct dso *d)
+{
 	int root, host = -1;
 	struct stat a, b;
 	struct elf_symtab *dbg;
@@ -250,13 +291,9 @@ static void dso__find_debug(struct symbolizer *s, uint32_t pid,
 		host = -1;
 	}
 	dbg = debug_file__load(root, host, path, d->syms, &how);
-	if (dbg)
-		elf_symtab__take_symbols(d->syms, dbg);
-	elf_symtab__free(dbg);
-	d->naming = naming[how];
-	if (how == DEBUG_NONE && elf_symtab__has_minidebuginfo(d->syms))
-		d->naming = NAMED_MINIDEBUGINFO;
-	s->stats.debug_files[how]++;
+	dso__use_debug(s, d, dbg, how);
+	if (how == DEBUG_NONE)
+		dso__fetch_debug(s, d);
 	if (root >= 0)
 		close(root);
 	if (host >= 0)
@@ -644,6 +681,90 @@ bool symbolizer__has_process(const struct symbolizer *s, uint32_t pid)
 	return p && p->nmaps;
 }
 
+/* ---- debuginfod ---- */
+
+static bool dso__has_build_id(const struct dso *d, const uint8_t *id,
+			      size_t len)
+{
+	size_t dlen;
+	const uint8_t *did = elf_symtab__build_id(d->syms, &dlen);
+
+	return did && dlen == len && !memcmp(did, id, len);
+}
+
+/*
+ * An answer for build-id id: result is the debug file's descriptor or
+ * -errno. Every file that asked for it stops waiting; those with their
+ * own table take its symbols, through the path a local debug file takes.
+ */
+static void take_answer(struct symbolizer *s, const uint8_t *id, size_t len,
+			int result)
+{
+	bool used = false, refused = false;
+
+	for (size_t i = 0; i < s->dsos.cap; i++) {
+		struct dso *d = s->dsos.slots[i];
+		struct elf_symtab *dbg;
+		enum debug_source how;
+
+		if (!d || !d->fetching || !dso__has_build_id(d, id, len))
+			continue;
+		d->fetching = false;
+		if (result < 0 || !d->owns_syms)
+			continue;
+		dbg = debug_file__load_fd(result, d->syms, &how);
+		if (!dbg) {
+			refused = true;
+			continue;
+		}
+		s->stats.debug_files[DEBUG_NONE]--;	/* counted when looked for */
+		dso__use_debug(s, d, dbg, how);
+		used = true;
+	}
+	if (result >= 0)
+		close(result);
+	if (result == -ETIMEDOUT)
+		s->stats.debuginfod_timed_out++;
+	else if (result < 0 || (refused && !used))
+		s->stats.debuginfod_failed++;
+	else if (used)
+		s->stats.debuginfod_fetched++;
+}
+
+void symbolizer__set_fetcher(struct symbolizer *s, struct fetcher *f)
+{
+	s->fetcher = f;
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void symbolizer__take_fetched(struct symbolizer *s, int wait_ms, bool final)
+{
+	int64_t end = mono_ms() + wait_ms;
+	uint8_t id[FETCHER_BUILD_ID_MAX];
+	size_t len;
+	int result;
+
+	if (!s->fetcher)
+		return;
+	for (;;) {
+		int64_t left = end - mono_ms();
+
+		if (fetcher__next(s->fetcher, left > 0 ? (int)left : 0, id, &len,
+				  &result) <= 0)
+			break;
+		take_answer(s, id, len, result);
+	}
+	if (final)
+		s->stats.debuginfod_timed_out += fetcher__pending(s->fetcher);
+}
+
 /* ---- naming ---- */
 
 static const struct mapping *proc__find_mapping(const struct proc *p,
@@ -993,6 +1114,9 @@ static const struct prom_family processes = {
 }, user_frames = {
 	"sysscope_user_frames_total", PROM_COUNTER,
 	"User frames named, by what named them.",
+}, debuginfod = {
+	"sysscope_debuginfod_files_total", PROM_COUNTER,
+	"Debug files asked of debuginfod, by outcome.",
 }, source_frames = {
 	"sysscope_source_frames_total", PROM_COUNTER,
 	"User frames given a source line, and frames of inlined calls added.",
@@ -1021,6 +1145,8 @@ static const struct stat_field stat_fields[] = {
 	       &symbol_sources, "source=\"build_id\""),
 	SFIELD(debug_files[DEBUG_LINK], "files named by a debug file (debuglink)",
 	       &symbol_sources, "source=\"debuglink\""),
+	SFIELD(debug_files[DEBUG_DEBUGINFOD], "files named by a debug file (debuginfod)",
+	       &symbol_sources, "source=\"debuginfod\""),
 	SFIELD(jit_maps, "JIT perf maps read", &jit_maps, NULL),
 	SFIELD(user_unresolved, "user addresses unresolved", &unresolved,
 	       "space=\"user\""),
@@ -1034,6 +1160,8 @@ static const struct stat_field stat_fields[] = {
 	       &user_frames, "named_by=\"build_id\""),
 	SFIELD(frames_named[NAMED_DEBUGLINK], "user frames named by debug file (debuglink)",
 	       &user_frames, "named_by=\"debuglink\""),
+	SFIELD(frames_named[NAMED_DEBUGINFOD], "user frames named by debuginfod",
+	       &user_frames, "named_by=\"debuginfod\""),
 	SFIELD(frames_named[NAMED_MINIDEBUGINFO], "user frames named by MiniDebugInfo",
 	       &user_frames, "named_by=\"minidebuginfo\""),
 	SFIELD(frames_named[NAMED_PERF_MAP], "user frames named by JIT perf map",
@@ -1042,6 +1170,14 @@ static const struct stat_field stat_fields[] = {
 	       &user_frames, "named_by=\"function_start\""),
 	SFIELD(frames_named[NAMED_NONE], "user frames unnamed", &user_frames,
 	       "named_by=\"none\""),
+	SFIELD(debuginfod_requested, "debuginfod: files requested", &debuginfod,
+	       "result=\"requested\""),
+	SFIELD(debuginfod_fetched, "debuginfod: files fetched", &debuginfod,
+	       "result=\"fetched\""),
+	SFIELD(debuginfod_failed, "debuginfod: failures", &debuginfod,
+	       "result=\"failed\""),
+	SFIELD(debuginfod_timed_out, "debuginfod: timed out", &debuginfod,
+	       "result=\"timed_out\""),
 	SFIELD(frames_with_line, "user frames with a source line",
 	       &source_frames, "kind=\"with_line\""),
 	SFIELD(frames_inlined, "inlined frames added", &source_frames,

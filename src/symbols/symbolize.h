@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 struct symbolizer;
+struct fetcher;
 struct stat_field;
 
 /* How a user frame was named. */
@@ -21,6 +22,7 @@ enum frame_naming {
 	NAMED_DYNSYM,		/* only its dynamic symbols (stripped) */
 	NAMED_BUILD_ID,		/* a debug file found by build-id */
 	NAMED_DEBUGLINK,	/* a debug file found by .gnu_debuglink */
+	NAMED_DEBUGINFOD,	/* a debug file from a debuginfod server */
 	NAMED_MINIDEBUGINFO,	/* its .gnu_debugdata (Fedora, RHEL) */
 	NAMED_PERF_MAP,		/* a JIT's /tmp/perf-PID.map */
 	NAMED_FUNC_START,	/* no symbol: file!func+0xSTART, from its CFI */
@@ -37,7 +39,14 @@ struct symbolizer_stats {
 	uint64_t files_evicted;		/* freed: no process maps them now */
 	uint64_t jit_maps;		/* /tmp/perf-<pid>.map files read */
 	uint64_t user_unresolved;	/* addresses named module+0xoff */
-	uint64_t debug_files[3];	/* enum debug_source: own, build-id, debuglink */
+	uint64_t debug_files[4];	/* enum debug_source: own, build-id,
+					   debuglink, debuginfod */
+	/* Debug files asked of debuginfod (see fetcher.h), by outcome. */
+	uint64_t debuginfod_requested;
+	uint64_t debuginfod_fetched;	/* fetched and used */
+	uint64_t debuginfod_failed;	/* not found, not the file, no helper */
+	uint64_t debuginfod_timed_out;	/* too slow: the helper's deadline, or
+					   unanswered when the run ended */
 	uint64_t frames_named[NAMED_MAX];	/* user frames, by how */
 	uint64_t frames_with_line;	/* user frames given a file:line */
 	uint64_t frames_inlined;	/* frames of inlined calls added */
@@ -73,6 +82,19 @@ struct symbolizer *symbolizer__new(const char *proc_root);
 void symbolizer__free(struct symbolizer *s);
 /* Before any process is added; h is copied. */
 void symbolizer__set_hooks(struct symbolizer *s, const struct symbolizer_hooks *h);
+
+/*
+ * Before any process is added: files with no debug file here are asked
+ * of f (a debuginfod helper, which the symbolizer does not own).
+ */
+void symbolizer__set_fetcher(struct symbolizer *s, struct fetcher *f);
+
+/*
+ * Names with the debug files the fetcher has sent since, waiting up to
+ * wait_ms for those still asked. final: what is still unanswered is
+ * counted as timed out (the run ends).
+ */
+void symbolizer__take_fetched(struct symbolizer *s, int wait_ms, bool final);
 
 /*
  * Reads kallsyms now: it shows addresses only to CAP_SYSLOG (or a low

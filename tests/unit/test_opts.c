@@ -85,6 +85,9 @@ static const char *opts_diff(const struct opts *o, char *buf, size_t len)
 	DIFF(o->validate_unwind, " validate_unwind=%u", o->validate_unwind);
 	DIFF(o->unwind_table_bytes != 16ULL << 20, " unwind_tables=%llu",
 	     (unsigned long long)o->unwind_table_bytes);
+	DIFF(o->debuginfod_urls, " debuginfod=%s", o->debuginfod_urls);
+	DIFF(strcmp(o->debuginfod_cache, "/var/cache/sysscope/debuginfod"),
+	     " debuginfod_cache=%s", o->debuginfod_cache);
 	DIFF(o->verbose, " verbose=%d", o->verbose);
 	return buf[0] ? buf + 1 : buf;
 }
@@ -168,6 +171,9 @@ static const struct {
 	{ { "--unwind-tables", "64M" }, "unwind_tables=67108864" },
 	{ { "profile", "--validate-unwind", "10" }, "mode=profile validate_unwind=10" },
 	{ { "--unwind-tables", "4G" }, "unwind_tables=4294967296" },
+	{ { "--debuginfod", "http://a:1 https://b" }, "debuginfod=http://a:1 https://b" },
+	{ { "--debuginfod", "" }, "debuginfod=" },
+	{ { "--debuginfod-cache", "/tmp/c" }, "debuginfod_cache=/tmp/c" },
 	{ { "--user", "root" }, "user=root uid=0 gid=0" },
 	{ { "--user=0" }, "user=0 uid=0 gid=0" },
 	/* A uid with no passwd entry: its gid is the same number. */
@@ -294,6 +300,7 @@ static const struct {
 	{ { "agent", "--validate-unwind", "5" }, "--validate-unwind checks on-CPU samples" },
 	{ { "-K", "--validate-unwind", "5" }, "--validate-unwind checks user stacks" },
 	{ { "--unwind-tables", "8M" }, "invalid table size '8M'" },
+	{ { "--debuginfod-cache", "cache" }, "invalid --debuginfod-cache 'cache'" },
 	{ { "--unwind-tables", "5G" }, "invalid table size '5G'" },
 	/* A value given to an option that takes none names that option. */
 	{ { "--verbose=3" }, "'--verbose" },
