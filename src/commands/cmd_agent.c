@@ -297,6 +297,8 @@ int cmd_agent(const struct opts *o)
 		err = -errno;
 		goto out;
 	}
+	/* Not yet under --memory-limit: libc's debug sections alone are ~10 MiB. */
+	symbolizer__set_source_lines(s->sym, false);
 	err = session__start_fetcher(s);
 	if (err)
 		goto out;

@@ -70,6 +70,7 @@ struct symbolizer {
 	struct symbolizer_stats stats;
 	struct symbolizer_hooks hooks;
 	struct fetcher *fetcher;	/* debuginfod, or NULL */
+	bool no_source_lines;		/* symbolizer__set_source_lines(false) */
 	struct dso *vdso;		/* the kernel's, ours: every process's */
 	int vdso_fd;			/* a copy of its image, for the hooks */
 };
@@ -864,7 +865,7 @@ static void add_source_frames(struct symbolizer *s, struct dso *d,
 			      uint64_t vaddr, struct user_frames *out)
 {
 	struct src_frame sf[USER_FRAMES_MAX];
-	struct dwarf_frames *dw = dso__dwarf(s, d);
+	struct dwarf_frames *dw = s->no_source_lines ? NULL : dso__dwarf(s, d);
 	struct user_frame fn = out->f[0];
 	size_t n = dw ? dwarf_frames__lookup(dw, vaddr, sf, USER_FRAMES_MAX) : 0;
 
@@ -1077,6 +1078,11 @@ void symbolizer__free(struct symbolizer *s)
 	free(s->build_ids.slots);
 	ksyms__free(s->ksyms);
 	free(s);
+}
+
+void symbolizer__set_source_lines(struct symbolizer *s, bool on)
+{
+	s->no_source_lines = !on;
 }
 
 void symbolizer__set_hooks(struct symbolizer *s, const struct symbolizer_hooks *h)

@@ -80,6 +80,12 @@ struct symbolizer_hooks {
 /* proc_root is "/proc" on a host, e.g. "/host/proc" in a pod. */
 struct symbolizer *symbolizer__new(const char *proc_root);
 void symbolizer__free(struct symbolizer *s);
+/*
+ * Source lines and inlined frames from DWARF: on unless turned off. The
+ * agent turns them off: the debug sections they keep in memory are not
+ * yet under its memory limit.
+ */
+void symbolizer__set_source_lines(struct symbolizer *s, bool on);
 /* Before any process is added; h is copied. */
 void symbolizer__set_hooks(struct symbolizer *s, const struct symbolizer_hooks *h);
 

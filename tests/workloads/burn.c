@@ -25,15 +25,17 @@ volatile unsigned long sink;
 
 #define UNIT_ITERS 100000
 
-/* One unit of work, inlined into each leaf so samples land there. */
-static inline __attribute__((always_inline)) void work(int units)
-{
-	unsigned long x = sink;
-
-	for (long i = 0; i < (long)units * UNIT_ITERS; i++)
-		x = x * 6364136223846793005UL + 1442695040888963407UL;
-	sink = x;
-}
+/*
+ * One unit of work, expanded in each leaf so samples land there: a macro,
+ * not an inline function, which DWARF would show as a frame of its own.
+ */
+#define work(units) do {						\
+	unsigned long x_ = sink;					\
+									\
+	for (long i_ = 0; i_ < (long)(units) * UNIT_ITERS; i_++)	\
+		x_ = x_ * 6364136223846793005UL + 1442695040888963407UL; \
+	sink = x_;							\
+} while (0)
 
 __attribute__((noinline)) void leaf_hot(void)
 {
