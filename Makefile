@@ -34,7 +34,7 @@ CFLAGS += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP $(SANFLAGS) \
 	  -I$(OUTPUT) -Ibpf $(addprefix -I,$(SRC_DIRS)) \
 	  -DSYSSCOPE_VERSION='"$(VERSION)"'
 LDFLAGS += $(SANFLAGS) -pie -Wl,-z,relro,-z,now
-LDLIBS := -lbpf -ldw -ldebuginfod -lelf -lz -lcap -ljson-c -lseccomp -lmicrohttpd -lpthread \
+LDLIBS := -lbpf -ldw -lelf -lz -lcap -ljson-c -lseccomp -lmicrohttpd -lpthread \
 	  -lstdc++ -llzma
 TEST_LDLIBS := -lcmocka $(LDLIBS)
 
@@ -163,6 +163,7 @@ bench: deps all workloads
 	$(Q)bench/offcpu.sh $(OUTPUT)
 	$(Q)bench/agent.sh $(OUTPUT)
 	$(Q)bench/unwind.sh $(OUTPUT)
+	$(Q)bench/naming.sh $(OUTPUT)
 
 FUZZ_SECONDS ?= 60
 fuzz: deps

@@ -120,11 +120,19 @@ static __always_inline void unwind_validate(__u32 pid, __u32 tid)
 	e->regs[9] = r->r9; e->regs[10] = r->r10; e->regs[11] = r->r11;
 	e->regs[12] = r->r12; e->regs[13] = r->r13; e->regs[14] = r->r14;
 	e->regs[15] = r->r15; e->regs[16] = r->ip;
+	/*
+	 * Page by page from rsp's: a read fails whole when one page of it is
+	 * not resident (a deep frame that was never written, the stack's end),
+	 * and here nothing may fault. A missing page is left zero and marked:
+	 * the walk needs only the slots it reads, and those are resident.
+	 */
+	e->stack_addr = r->sp & ~(__u64)(UNWIND_COPY_CHUNK - 1);
+	e->pages_missing = 0;
 	for (int i = 0; i < UNWIND_COPY_BYTES / UNWIND_COPY_CHUNK; i++) {
 		if (bpf_probe_read_user(e->stack + i * UNWIND_COPY_CHUNK,
 					UNWIND_COPY_CHUNK,
-					(void *)(r->sp + i * UNWIND_COPY_CHUNK)))
-			break;
+					(void *)(e->stack_addr + i * UNWIND_COPY_CHUNK)))
+			e->pages_missing |= 1u << i;
 		len += UNWIND_COPY_CHUNK;
 	}
 	e->stack_len = len;

@@ -118,8 +118,11 @@ struct ustack {
 #define UNWIND_COPY_BYTES (4 * UNWIND_COPY_CHUNK)
 struct unwind_sample {
 	__u32 pid, tid;
-	__u32 stack_len;	/* bytes of stack[] copied from regs[7] (rsp) on */
+	__u32 stack_len;	/* bytes of stack[] copied from stack_addr on */
 	__u32 nips;
+	__u64 stack_addr;	/* rsp's page: a copy never crosses the stack's end */
+	__u32 pages_missing;	/* bit i: page i not resident, left zero */
+	__u32 pad2;
 	__u64 regs[17];		/* DWARF x86-64 order: rax rdx rcx rbx rsi rdi rbp rsp r8..r15 rip */
 	__u64 ips[127];		/* the BPF walk, leaf first */
 	__u8 stack[UNWIND_COPY_BYTES];

@@ -36,13 +36,13 @@ enum frame_kind {
  */
 struct profile_frame {
 	const char *name;	/* interned, valid while the profile lives */
-	enum frame_kind kind;
 	const char *file;	/* source file (interned), or NULL */
+	const char *system_name;	/* the mangled name (interned), or NULL */
 	uint32_t line;		/* line in file; 0: unknown */
 	uint32_t start_line;	/* the function's first line; 0: unknown */
-	const char *system_name;	/* the mangled name (interned), or NULL */
-	bool inlined;		/* inlined into the frame before it (rootward) */
 	uint32_t box;		/* id of (name, kind) alone: one box per function */
+	uint8_t kind;		/* enum frame_kind */
+	bool inlined;		/* inlined into the frame before it (rootward) */
 };
 
 struct profile_value_type {

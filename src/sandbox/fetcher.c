@@ -9,6 +9,7 @@
  * Requests are answered in order, one at a time. The helper exits when
  * the socket closes, or dies with the profiler.
  */
+#include <dlfcn.h>
 #include <elfutils/debuginfod.h>
 #include <elfutils/libdwelf.h>
 #include <errno.h>
@@ -112,6 +113,37 @@ static void negative_add(const struct fetch_msg *m, int result,
 	n->until = now_s() + ttl_s;
 }
 
+/*
+ * libdebuginfod, loaded in this process only (dlopen after the fork): the
+ * profiler never maps libcurl, nor what curl_global_init sets up (TLS
+ * libraries, a few MiB of its resident memory).
+ */
+static struct {
+	debuginfod_client *(*begin)(void);
+	void (*end)(debuginfod_client *c);
+	int (*find_debuginfo)(debuginfod_client *c, const unsigned char *id,
+			      int len, char **path);
+	void (*set_progressfn)(debuginfod_client *c, debuginfod_progressfn_t fn);
+} lib;
+
+static int load_libdebuginfod(void)
+{
+	void *h = dlopen("libdebuginfod.so.1", RTLD_NOW | RTLD_LOCAL);
+
+	if (!h)
+		return -ENOENT;
+	lib.begin = (debuginfod_client *(*)(void))dlsym(h, "debuginfod_begin");
+	lib.end = (void (*)(debuginfod_client *))dlsym(h, "debuginfod_end");
+	lib.find_debuginfo = (int (*)(debuginfod_client *, const unsigned char *,
+				      int, char **))
+		dlsym(h, "debuginfod_find_debuginfo");
+	lib.set_progressfn = (void (*)(debuginfod_client *,
+				       debuginfod_progressfn_t))
+		dlsym(h, "debuginfod_set_progressfn");
+	return lib.begin && lib.end && lib.find_debuginfo && lib.set_progressfn ?
+	       0 : -ENOENT;
+}
+
 /* libdebuginfod calls it while it waits: past the deadline, it gives up. */
 static int past_deadline(debuginfod_client *c, long a, long b)
 {
@@ -144,7 +176,7 @@ static int fetch(debuginfod_client *c, const struct fetch_msg *m,
 	if (neg)
 		return neg->result;
 	deadline = now_s() + cfg->timeout_s;
-	fd = debuginfod_find_debuginfo(c, m->id, m->len, &path);
+	fd = lib.find_debuginfo(c, m->id, m->len, &path);
 	if (fd >= 0 && !is_debug_file(fd, m)) {
 		/* Garbage stays out of the cache: asked again, fetched again. */
 		if (path)
@@ -435,6 +467,7 @@ static void child(int sock, const struct fetcher_config *c)
 	if (sock < 0 || dup2(sock, 3) < 0 || close_range(4, ~0U, 0))
 		_exit(2);
 	err = elf_version(EV_CURRENT) == EV_NONE ? -ENOTSUP : 0;
+	err = err ?: load_libdebuginfod();
 	err = err ?: make_cache_dir(c->cache_dir, c->uid, c->gid);
 	err = err ?: set_env(c);
 	err = err ?: confine(c->uid, c->gid);
@@ -444,17 +477,17 @@ static void child(int sock, const struct fetcher_config *c)
 	if (!err && c->selftest)
 		err = selftest();
 	if (!err) {
-		client = debuginfod_begin();
+		client = lib.begin();
 		if (!client)
 			err = -ENOMEM;
 		else
-			debuginfod_set_progressfn(client, past_deadline);
+			lib.set_progressfn(client, past_deadline);
 	}
 	ready.result = err;
 	if (send_answer(3, &ready, -1) || err)
 		_exit(2);
 	err = serve(3, client, c);
-	debuginfod_end(client);
+	lib.end(client);
 	_exit(err);
 }
 

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * Source frames from DWARF (see dwarf_frames.h). Opening reads only the
- * compile units' headers and address ranges, into one sorted array; a
+ * Source frames from DWARF (see dwarf_frames.h). Opening copies the DWARF
+ * sections that describe code (dwarf_image.h) and reads the compile units'
+ * address ranges into one sorted array; a
  * lookup finds the unit by binary search and asks libdw for the scopes
  * (dwarf_getscopes) and the line (dwarf_getsrc_die) at the address.
  */
@@ -13,14 +14,10 @@
 #include <unistd.h>
 #include <dwarf.h>
 #include <elfutils/libdw.h>
-#include <gelf.h>
-#include <zlib.h>
 #include "dwarf_frames.h"
+#include "dwarf_image.h"
 #include "elfsyms.h"
 
-#define FILE_MAX ((off_t)256 << 20)	/* a larger file is refused */
-#define IMAGE_MAX ((size_t)768 << 20)	/* file and inflated sections */
-#define PAD 64			/* zero bytes after the file's image */
 #define UNITS_MAX (1u << 20)
 #define RANGES_MAX (1u << 22)
 #define SCOPES_MAX 64		/* inlined calls nest deeper only in fuzzers */
@@ -31,7 +28,7 @@ struct cu_range {
 };
 
 struct dwarf_frames {
-	char *image;		/* the whole file, then PAD zero bytes */
+	char *image;		/* dwarf_image.h: what libdw reads */
 	Elf *elf;
 	Dwarf *dw;
 	struct cu_range *ranges;	/* sorted by start */
@@ -96,185 +93,24 @@ static int read_units(struct dwarf_frames *d)
 	return 0;
 }
 
-/* size bytes of fd into a new buffer with room for more after it. */
-static int read_file(int fd, size_t size, size_t room, char **image)
-{
-	size_t done = 0;
-	char *p = calloc(1, size + room);
-
-	if (!p)
-		return -ENOMEM;
-	while (done < size) {
-		ssize_t n = pread(fd, p + done, size - done, (off_t)done);
-
-		if (n <= 0) {
-			free(p);
-			return n < 0 ? -errno : -ENODATA;	/* shrunk */
-		}
-		done += (size_t)n;
-	}
-	*image = p;
-	return 0;
-}
-
-/* The image being made: the file, then each debug section again. */
-struct image {
-	char *buf;
-	size_t len, cap;
-};
-
-/* Room for n bytes and PAD zeros at the end: their offset, or -errno. */
-static int64_t image_grow(struct image *im, size_t n)
-{
-	size_t at = im->len, need = im->len + n + PAD;
-
-	if (n > (size_t)IMAGE_MAX || need > (size_t)IMAGE_MAX)
-		return -EFBIG;
-	if (need > im->cap) {
-		size_t cap = im->cap * 2 > need ? im->cap * 2 : need;
-		char *b = realloc(im->buf, cap);
-
-		if (!b)
-			return -ENOMEM;
-		im->buf = b;
-		im->cap = cap;
-	}
-	memset(im->buf + at + n, 0, PAD);
-	im->len = need;
-	return (int64_t)at;
-}
-
-/*
- * The file's bytes [off, off + size) again at the end, inflated if
- * compressed (an ELF Chdr, then a zlib stream). Offsets, not pointers:
- * growing the image moves it.
- */
-static int64_t append_section(struct image *im, size_t off, size_t size,
-			      bool compressed)
-{
-	Elf64_Chdr ch;
-	int64_t at;
-	uLongf out;
-
-	if (!compressed) {
-		at = image_grow(im, size);
-		if (at >= 0)
-			memcpy(im->buf + at, im->buf + off, size);
-		return at;
-	}
-	if (size < sizeof(ch))
-		return -EINVAL;
-	memcpy(&ch, im->buf + off, sizeof(ch));
-	if (ch.ch_type != ELFCOMPRESS_ZLIB || ch.ch_size > (size_t)IMAGE_MAX)
-		return -EINVAL;
-	at = image_grow(im, ch.ch_size);
-	if (at < 0)
-		return at;
-	out = (uLongf)ch.ch_size;
-	if (uncompress((Bytef *)im->buf + at, &out,
-		       (const Bytef *)im->buf + off + sizeof(ch),
-		       (uLong)(size - sizeof(ch))) != Z_OK || out != ch.ch_size)
-		return -EINVAL;
-	return at;
-}
-
-/*
- * libdw 0.188 reads strings of a hostile .debug_line past the end of the
- * section (found by tests/fuzz). So that such a read stays in our buffer
- * and stops at a zero, each .debug_* section is copied after the file,
- * inflated if it was compressed, and followed by PAD zero bytes, and its
- * header in the copy points there. 64-bit ELF only (x86-64, arm64).
- */
-static int copy_debug_sections(struct image *im, size_t file_size)
-{
-	Elf64_Ehdr eh;
-	const char *names;
-	Elf64_Shdr str;
-
-	if (file_size < sizeof(eh))
-		return -EINVAL;
-	memcpy(&eh, im->buf, sizeof(eh));
-	if (memcmp(eh.e_ident, ELFMAG, SELFMAG) ||
-	    eh.e_ident[EI_CLASS] != ELFCLASS64 ||
-	    eh.e_shentsize != sizeof(Elf64_Shdr) || !eh.e_shnum ||
-	    eh.e_shstrndx >= eh.e_shnum || eh.e_shoff > file_size ||
-	    (file_size - eh.e_shoff) / sizeof(Elf64_Shdr) < eh.e_shnum)
-		return -EINVAL;
-	memcpy(&str, im->buf + eh.e_shoff + eh.e_shstrndx * sizeof(str),
-	       sizeof(str));
-	if (str.sh_offset > file_size || str.sh_size > file_size - str.sh_offset ||
-	    !str.sh_size || (str.sh_flags & SHF_COMPRESSED))
-		return -EINVAL;
-	for (size_t i = 1; i < eh.e_shnum; i++) {
-		size_t at = eh.e_shoff + i * sizeof(Elf64_Shdr);
-		int64_t start;
-		Elf64_Shdr sh;
-
-		memcpy(&sh, im->buf + at, sizeof(sh));
-		/* Names are read from the file's part, which never moves. */
-		names = im->buf + str.sh_offset;
-		if (sh.sh_type != SHT_PROGBITS || sh.sh_name >= str.sh_size ||
-		    strnlen(names + sh.sh_name, str.sh_size - sh.sh_name) < 7 ||
-		    memcmp(names + sh.sh_name, ".debug_", 7))
-			continue;
-		if (sh.sh_offset > file_size || sh.sh_size > file_size - sh.sh_offset)
-			return -EINVAL;
-		start = append_section(im, sh.sh_offset, sh.sh_size,
-				       sh.sh_flags & SHF_COMPRESSED);
-		if (start < 0)
-			return (int)start;
-		sh.sh_offset = (uint64_t)start;
-		sh.sh_size = im->len - PAD - (size_t)start;
-		sh.sh_flags &= ~(uint64_t)SHF_COMPRESSED;
-		memcpy(im->buf + at, &sh, sizeof(sh));
-	}
-	return 0;
-}
-
-/* fd's file with its debug sections copied out and padded, into *im. */
-static int read_image(int fd, size_t size, struct image *im)
-{
-	int err = read_file(fd, size, PAD, &im->buf);
-
-	if (err)
-		return err;
-	im->len = size;
-	im->cap = size + PAD;
-	return copy_debug_sections(im, size);
-}
-
 struct dwarf_frames *dwarf_frames__open(int fd)
 {
-	struct image im = { 0 };
 	struct dwarf_frames *d;
-	struct stat st;
+	size_t len = 0;
 	int err;
 
 	err = elf__init();
 	if (err)
 		goto fail;
-	if (fstat(fd, &st)) {
-		err = -errno;
-		goto fail;
-	}
-	if (!S_ISREG(st.st_mode) || st.st_size > FILE_MAX) {
-		err = -EFBIG;
-		goto fail;
-	}
 	d = calloc(1, sizeof(*d));
 	if (!d) {
 		err = -ENOMEM;
 		goto fail;
 	}
-	/*
-	 * Read, not mapped: a tenant that truncates its file under a mapping
-	 * would kill us with SIGBUS.
-	 */
-	err = read_image(fd, (size_t)st.st_size, &im);
-	d->image = im.buf;
+	err = dwarf_image__read(fd, &d->image, &len);
 	if (err == -EINVAL)
 		err = -ENODATA;
-	d->elf = !err ? elf_memory(d->image, im.len) : NULL;
+	d->elf = !err ? elf_memory(d->image, len) : NULL;
 	d->dw = d->elf ? dwarf_begin_elf(d->elf, DWARF_C_READ, NULL) : NULL;
 	if (!err)
 		err = d->dw ? read_units(d) : -ENODATA;

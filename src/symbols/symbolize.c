@@ -892,54 +892,73 @@ static void add_source_frames(struct symbolizer *s, struct dso *d,
 		out->n = n;
 }
 
+/* at named from m's file (symbol, or function start); false: neither. */
+static bool name_in_file(struct symbolizer *s, const struct mapping *m,
+			 uint64_t at, struct user_frames *out)
+{
+	struct user_frame *f = &out->f[0];
+	uint64_t vaddr, sym_off;
+	const char *name;
+
+	if (!m || !m->dso || !m->dso->syms ||
+	    !elf_symtab__offset_to_vaddr(m->dso->syms, at - m->start + m->pgoff,
+					 &vaddr))
+		return false;
+	name = elf_symtab__lookup(m->dso->syms, vaddr, &sym_off);
+	if (name) {
+		s->stats.frames_named[dso__naming(m->dso)]++;
+		f->name = text_demangle(out, name);
+		f->system_name = f->name != name ? name : NULL;
+		add_source_frames(s, m->dso, vaddr, out);
+		return true;
+	}
+	/* No symbol: one name per function all the same. */
+	if (func_ranges__find(m->dso->funcs, vaddr, &sym_off)) {
+		s->stats.frames_named[NAMED_FUNC_START]++;
+		f->name = text_printf(out, "%s!func+0x%llx", m->name,
+				      (unsigned long long)sym_off);
+		return true;
+	}
+	return false;
+}
+
 void symbolizer__user_frames(struct symbolizer *s, uint32_t pid, uint64_t ip,
 			     bool caller, struct user_frames *out)
 {
 	struct proc *p = proc_find(s, pid);
 	uint64_t at = caller && ip ? ip - 1 : ip;
 	const struct mapping *m = p ? proc__find_mapping(p, at) : NULL;
-	struct user_frame *f = &out->f[0];
-	uint64_t off, vaddr, sym_off;
 	const char *name;
 
 	out->n = 1;
 	out->text_used = 0;
-	*f = (struct user_frame){ 0 };
+	out->f[0] = (struct user_frame){ 0 };
 	if (p && (!m || !m->dso) && (name = jit_name(s, p, at))) {
 		s->stats.frames_named[NAMED_PERF_MAP]++;
-		f->name = name;
+		out->f[0].name = name;
 		return;
 	}
-	s->stats.frames_named[NAMED_NONE]++;	/* until named below */
-	if (!m) {
-		s->stats.user_unresolved++;
-		f->name = "[unknown]";
+	if (name_in_file(s, m, at, out))
 		return;
-	}
-	off = at - m->start + m->pgoff;
-	if (m->dso && m->dso->syms &&
-	    elf_symtab__offset_to_vaddr(m->dso->syms, off, &vaddr)) {
-		name = elf_symtab__lookup(m->dso->syms, vaddr, &sym_off);
-		if (name) {
-			s->stats.frames_named[NAMED_NONE]--;
-			s->stats.frames_named[dso__naming(m->dso)]++;
-			f->name = text_demangle(out, name);
-			f->system_name = f->name != name ? name : NULL;
-			add_source_frames(s, m->dso, vaddr, out);
+	/*
+	 * A return address at a function's first byte, with nothing named
+	 * before it: the signal trampoline (__restore_rt) a handler returns
+	 * to. It is named at ip itself.
+	 */
+	if (at != ip && p) {
+		const struct mapping *mi = proc__find_mapping(p, ip);
+
+		if (name_in_file(s, mi, ip, out))
 			return;
-		}
-		/* No symbol: one name per function all the same. */
-		if (func_ranges__find(m->dso->funcs, vaddr, &sym_off)) {
-			s->stats.frames_named[NAMED_NONE]--;
-			s->stats.frames_named[NAMED_FUNC_START]++;
-			f->name = text_printf(out, "%s!func+0x%llx", m->name,
-					      (unsigned long long)sym_off);
-			return;
-		}
 	}
+	s->stats.frames_named[NAMED_NONE]++;
 	s->stats.user_unresolved++;
-	f->name = text_printf(out, "%s+0x%llx", m->name,
-			      (unsigned long long)(ip - m->start + m->pgoff));
+	if (!m) {
+		out->f[0].name = "[unknown]";
+		return;
+	}
+	out->f[0].name = text_printf(out, "%s+0x%llx", m->name,
+				     (unsigned long long)(ip - m->start + m->pgoff));
 }
 
 void symbolizer__user(struct symbolizer *s, uint32_t pid, uint64_t ip,

@@ -5,8 +5,8 @@
  * /proc/PID/maps itself and the registers and stack from the sample, through
  * our own thread callbacks (dwfl_attach_state): no ptrace, no stop.
  *
- * Frames deeper than the 16 KiB copy are out of libdw's reach: only the
- * frames both walks have are compared.
+ * Frames deeper than the 16 KiB copy (whole pages from rsp's) are out of
+ * libdw's reach: only the frames both walks have are compared.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -49,13 +49,18 @@ static bool memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result,
 			void *arg)
 {
 	const struct unwind_sample *s = ((struct walk *)arg)->s;
-	uint64_t sp = s->regs[7];
+	uint64_t base = s->stack_addr;
+
+	uint64_t off = addr - base;
 
 	(void)dwfl;
-	if (addr < sp || addr - sp > s->stack_len ||
-	    s->stack_len - (addr - sp) < sizeof(*result))
+	if (addr < base || off > s->stack_len ||
+	    s->stack_len - off < sizeof(*result) ||
+	    (s->pages_missing & (1u << (off / UNWIND_COPY_CHUNK))) ||
+	    (s->pages_missing &
+	     (1u << ((off + sizeof(*result) - 1) / UNWIND_COPY_CHUNK))))
 		return false;
-	memcpy(result, s->stack + (addr - sp), sizeof(*result));
+	memcpy(result, s->stack + off, sizeof(*result));
 	return true;
 }
 
@@ -143,7 +148,9 @@ int unwind_check__on_sample(void *ctx, void *data, size_t len)
 		c->stats.samples_skipped++;
 		return 0;
 	}
-	c->stats.stack_not_copied += w.s->stack_len < sizeof(uint64_t);
+	/* rsp's own page missing: nothing to walk. */
+	c->stats.stack_not_copied += w.s->stack_len < sizeof(uint64_t) ||
+				     (w.s->pages_missing & 1);
 	if (walk_with_libdw(&w))
 		c->stats.samples_failed++;
 	else
