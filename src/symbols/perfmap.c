@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,14 +9,23 @@
 #include <unistd.h>
 #include "perfmap.h"
 
+/*
+ * 16 bytes a line, whatever its name's length: the name is read again from
+ * the file when an address needs it, and the line checked to be the same
+ * (JITs append; one that rewrote its map gets no name). A node's JIT maps
+ * of 50 MiB cost a few MiB each, not their size.
+ */
 struct perfmap_entry {
-	uint64_t start, end;
-	char *name;
+	uint64_t start;
+	uint32_t size;		/* clipped to 4 GiB: no JIT emits more at once */
+	uint32_t line;		/* the line's offset in the file */
 };
 
 struct perfmap {
 	struct perfmap_entry *e;
 	size_t n, cap;
+	int fd;			/* the map, to read names from */
+	char name[PERFMAP_MAX_LINE];	/* the last name looked up */
 };
 
 static bool parse_hex(char **s, uint64_t *out)
@@ -50,7 +60,7 @@ int perfmap__parse_line(char *line, uint64_t *start, uint64_t *size,
 }
 
 static int perfmap__push(struct perfmap *m, uint64_t start, uint64_t size,
-			 const char *name)
+			 uint64_t line)
 {
 	if (m->n == PERFMAP_MAX_ENTRIES)
 		return -EFBIG;
@@ -63,11 +73,9 @@ static int perfmap__push(struct perfmap *m, uint64_t start, uint64_t size,
 		m->e = n;
 		m->cap = cap;
 	}
-	m->e[m->n].name = strdup(name);
-	if (!m->e[m->n].name)
-		return -ENOMEM;
 	m->e[m->n].start = start;
-	m->e[m->n].end = start + size;
+	m->e[m->n].size = size > UINT32_MAX ? UINT32_MAX : (uint32_t)size;
+	m->e[m->n].line = (uint32_t)line;	/* < PERFMAP_MAX_FILE */
 	m->n++;
 	return 0;
 }
@@ -90,7 +98,7 @@ static int entry_cmp(const void *a, const void *b)
 static int perfmap__read(struct perfmap *m, FILE *f, uint64_t limit)
 {
 	char line[PERFMAP_MAX_LINE];
-	uint64_t done = 0;
+	uint64_t done = 0, line_off = 0;
 	size_t len = 0;
 	bool drop = false;
 	int c, err = 0;
@@ -111,9 +119,10 @@ static int perfmap__read(struct perfmap *m, FILE *f, uint64_t limit)
 		}
 		line[len] = '\0';
 		if (!drop && !perfmap__parse_line(line, &start, &size, &name))
-			err = perfmap__push(m, start, size, name);
+			err = perfmap__push(m, start, size, line_off);
 		len = 0;
 		drop = false;
+		line_off = done;
 	}
 	if (!err && ferror(f))
 		err = -EIO;
@@ -124,7 +133,7 @@ static int perfmap__read(struct perfmap *m, FILE *f, uint64_t limit)
 
 		line[len] = '\0';
 		if (!perfmap__parse_line(line, &start, &size, &name))
-			err = perfmap__push(m, start, size, name);
+			err = perfmap__push(m, start, size, line_off);
 	}
 	return err;
 }
@@ -143,6 +152,8 @@ struct perfmap *perfmap__load(int fd)
 		return NULL;
 	}
 	m = calloc(1, sizeof(*m));
+	if (m)
+		m->fd = -1;
 	dup_fd = m ? dup(fd) : -1;
 	f = dup_fd >= 0 ? fdopen(dup_fd, "re") : NULL;
 	if (!f) {
@@ -155,6 +166,10 @@ struct perfmap *perfmap__load(int fd)
 	}
 	err = perfmap__read(m, f, st.st_size);
 	fclose(f);
+	if (!err) {
+		m->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+		err = m->fd < 0 ? -errno : 0;
+	}
 	if (err) {
 		perfmap__free(m);
 		errno = -err;
@@ -169,15 +184,38 @@ void perfmap__free(struct perfmap *m)
 {
 	if (!m)
 		return;
-	for (size_t i = 0; i < m->n; i++)
-		free(m->e[i].name);
+	if (m->fd >= 0)
+		close(m->fd);
 	free(m->e);
 	free(m);
 }
 
-const char *perfmap__lookup(const struct perfmap *m, uint64_t addr)
+/* e's name, read again from its line: NULL if the line is not e's now. */
+static const char *entry_name(struct perfmap *m, const struct perfmap_entry *e)
+{
+	ssize_t n = pread(m->fd, m->name, sizeof(m->name) - 1, e->line);
+	uint64_t start, size;
+	const char *name;
+	char *nl;
+
+	if (n <= 0)
+		return NULL;
+	m->name[n] = '\0';
+	nl = memchr(m->name, '\n', (size_t)n);
+	if (nl)
+		*nl = '\0';
+	if (strlen(m->name) != (nl ? (size_t)(nl - m->name) : (size_t)n) ||
+	    perfmap__parse_line(m->name, &start, &size, &name) ||
+	    start != e->start || (size > UINT32_MAX ? UINT32_MAX : size) != e->size)
+		return NULL;
+	memmove(m->name, name, strlen(name) + 1);
+	return m->name;
+}
+
+const char *perfmap__lookup(struct perfmap *m, uint64_t addr)
 {
 	size_t lo = 0, hi = m ? m->n : 0;
+	const struct perfmap_entry *e;
 
 	/* The last entry starting at or below addr; JITs rarely overlap. */
 	while (lo < hi) {
@@ -188,9 +226,12 @@ const char *perfmap__lookup(const struct perfmap *m, uint64_t addr)
 		else
 			hi = mid;
 	}
-	if (!lo || addr >= m->e[lo - 1].end)
+	if (!lo)
 		return NULL;
-	return m->e[lo - 1].name;
+	e = &m->e[lo - 1];
+	if (addr - e->start >= e->size)
+		return NULL;
+	return entry_name(m, e);
 }
 
 size_t perfmap__count(const struct perfmap *m)

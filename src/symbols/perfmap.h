@@ -20,11 +20,18 @@ struct perfmap;
 int perfmap__parse_line(char *line, uint64_t *start, uint64_t *size,
 			const char **name);
 
-/* Reads a map from fd; NULL and errno (EFBIG over the limits). */
+/*
+ * Indexes the map at fd (which may be closed after: m keeps its own), 16
+ * bytes a line; names are read at lookup. NULL and errno (EFBIG over the
+ * limits).
+ */
 struct perfmap *perfmap__load(int fd);
 void perfmap__free(struct perfmap *m);
-/* The symbol containing addr, or NULL. */
-const char *perfmap__lookup(const struct perfmap *m, uint64_t addr);
+/*
+ * The symbol containing addr, or NULL (also when its line changed since
+ * the map was read). Valid until the next lookup in m.
+ */
+const char *perfmap__lookup(struct perfmap *m, uint64_t addr);
 size_t perfmap__count(const struct perfmap *m);
 
 #endif
