@@ -34,6 +34,8 @@
 #define NOTE_MAX_SIZE		4096ull
 /* More program headers than this is not a file a linker wrote. */
 #define PHDR_MAX		4096
+/* libelf allocates a descriptor per section at elf_begin(): cap them. */
+#define SECTIONS_MAX		65536
 /* ld writes 16 (md5, uuid) or 20 (sha1) bytes; 64 leaves room for hex ids. */
 #define BUILD_ID_MAX		64
 /* A .gnu_debuglink file name (a base name) */
@@ -585,6 +587,64 @@ static int merge_symbols(struct elf_symtab *s, const struct elf_symtab *extra)
 }
 
 /*
+ * Before libelf sees the file: its section count, extended numbering
+ * included (e_shnum 0, the count in section 0's sh_size), at most
+ * SECTIONS_MAX. A 64 MiB sparse file claiming a million sections would
+ * otherwise cost libelf ~270 MiB. Only this host's byte order is read.
+ */
+typedef bool (*read_fn)(void *ctx, void *buf, size_t n, uint64_t off);
+
+static bool read_fd(void *ctx, void *buf, size_t n, uint64_t off)
+{
+	return pread(*(int *)ctx, buf, n, (off_t)off) == (ssize_t)n;
+}
+
+struct mem {
+	const void *p;
+	size_t len;
+};
+
+static bool read_mem(void *ctx, void *buf, size_t n, uint64_t off)
+{
+	const struct mem *m = ctx;
+
+	if (off > m->len || n > m->len - off)
+		return false;
+	memcpy(buf, (const char *)m->p + off, n);
+	return true;
+}
+
+static int check_section_count(read_fn rd, void *ctx)
+{
+	unsigned char ident[EI_NIDENT];
+	uint64_t shoff, shnum;
+	Elf64_Ehdr e64;
+	Elf32_Ehdr e32;
+	bool is64;
+
+	if (!rd(ctx, ident, sizeof(ident), 0) || memcmp(ident, ELFMAG, SELFMAG))
+		return -ENOEXEC;
+	if (ident[EI_DATA] != (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ ?
+			       ELFDATA2LSB : ELFDATA2MSB))
+		return -ENOEXEC;
+	is64 = ident[EI_CLASS] == ELFCLASS64;
+	if (is64 ? !rd(ctx, &e64, sizeof(e64), 0) : !rd(ctx, &e32, sizeof(e32), 0))
+		return -ENOEXEC;
+	shoff = is64 ? e64.e_shoff : e32.e_shoff;
+	shnum = is64 ? e64.e_shnum : e32.e_shnum;
+	if (!shnum && shoff) {
+		Elf64_Shdr s64;
+		Elf32_Shdr s32;
+
+		if (is64 ? !rd(ctx, &s64, sizeof(s64), shoff) :
+			   !rd(ctx, &s32, sizeof(s32), shoff))
+			return -EINVAL;
+		shnum = is64 ? s64.sh_size : s32.sh_size;
+	}
+	return shnum > SECTIONS_MAX ? -EFBIG : 0;
+}
+
+/*
  * .gnu_debugdata: inflate it, load its .symtab as a file of its own, and
  * add its functions. Any failure leaves s as it was: names are a bonus.
  */
@@ -605,6 +665,10 @@ static void load_minidebuginfo(struct loader *ld)
 	    minidebug__inflate(d->d_buf, d->d_size, &out, &outlen))
 		return;
 	inner.file_size = outlen;
+	if (check_section_count(read_mem, &(struct mem){ out, outlen })) {
+		free(out);
+		return;
+	}
 	inner.s = symtab_new();
 	inner.elf = inner.s ? elf_memory((char *)out, outlen) : NULL;
 	if (inner.elf && !load_elf(&inner) && inner.s->has_symtab &&
@@ -661,6 +725,9 @@ struct elf_symtab *elf_symtab__load(int fd)
 		goto cleanup;
 	}
 	ld.file_size = (uint64_t)st.st_size;
+	err = check_section_count(read_fd, &fd);
+	if (err)
+		goto cleanup;
 	ld.s = symtab_new();
 	if (!ld.s) {
 		err = -ENOMEM;

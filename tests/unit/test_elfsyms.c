@@ -593,6 +593,45 @@ static void test_names_out_of_range(void **state)
 	elf_symtab__free(s);
 }
 
+/*
+ * A 64 MiB sparse file, its header claiming a million sections through
+ * extended numbering (e_shnum 0, the count in section 0): refused with
+ * EFBIG before libelf allocates a descriptor per section.
+ */
+static void test_extended_numbering_refused(void **state)
+{
+	char path[PATH_MAX];
+	Elf64_Ehdr eh = { 0 };
+	Elf64_Shdr sh0 = { 0 };
+	int fd;
+
+	(void)state;
+	tmp_path(path, "sparse_sections");
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	memcpy(eh.e_ident, ELFMAG, SELFMAG);
+	eh.e_ident[EI_CLASS] = ELFCLASS64;
+	eh.e_ident[EI_DATA] = ELFDATA2LSB;
+	eh.e_ident[EI_VERSION] = EV_CURRENT;
+	eh.e_type = ET_DYN;
+	eh.e_machine = EM_X86_64;
+	eh.e_version = EV_CURRENT;
+	eh.e_ehsize = sizeof(eh);
+	eh.e_shentsize = sizeof(sh0);
+	eh.e_shoff = sizeof(eh);
+	eh.e_shnum = 0;
+	sh0.sh_size = 1 << 20;
+	assert_int_equal(pwrite(fd, &eh, sizeof(eh), 0), sizeof(eh));
+	assert_int_equal(pwrite(fd, &sh0, sizeof(sh0), sizeof(eh)), sizeof(sh0));
+	/* Room for the whole claimed table: only the count is wrong. */
+	assert_int_equal(ftruncate(fd, (64 << 20) + 4096), 0);
+	errno = 0;
+	assert_null(elf_symtab__load(fd));
+	assert_int_equal(errno, EFBIG);
+	close(fd);
+	unlink(path);
+}
+
 static void test_bad_fds(void **state)
 {
 	int fd;
@@ -646,6 +685,7 @@ int main(void)
 		cmocka_unit_test(test_shoff_beyond_eof),
 		cmocka_unit_test(test_symtab_1gib),
 		cmocka_unit_test(test_names_out_of_range),
+		cmocka_unit_test(test_extended_numbering_refused),
 		cmocka_unit_test(test_bad_fds),
 		cmocka_unit_test(test_null_accessors),
 	};
