@@ -9,7 +9,7 @@ libcap-dev libseccomp-dev libjson-c-dev libmicrohttpd-dev liblzma-dev pkg-config
 libdebuginfod-dev debuginfod
 libcmocka-dev python3-pytest golang-go libxml2-utils binutils elfutils
 gcc-multilib g++ nodejs libc6-dbg xz-utils
-linux-perf bpftrace procps util-linux
+linux-perf bpftrace procps util-linux bindfs
 containerd runc podman debootstrap chromium
 prometheus"
 

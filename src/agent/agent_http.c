@@ -6,7 +6,7 @@
  *   /node[.EXT]               the whole node
  *   /pods/NS/POD[.EXT]        one pod (all its containers)
  *   /containers/NAME-OR-ID[.EXT]
- *   /metrics, /healthz
+ *   /metrics, /healthz (503 when no window closed in twice its length)
  * EXT: svg (the default: an interactive flamegraph), folded, pb.gz (pprof),
  * json (the tree). Query: mode=wallclock|oncpu|offcpu, windows=N (the
  * newest N windows; default 1, 0 = all kept).
@@ -579,8 +579,13 @@ static enum MHD_Result route(struct agent_http *h, struct MHD_Connection *c,
 	size_t len;
 	enum format fmt;
 
-	if (!strcmp(url, "/healthz"))
+	if (!strcmp(url, "/healthz")) {
+		char why[160];
+
+		if (h->cfg.health && h->cfg.health(h->cfg.metrics_ctx, why, sizeof(why)))
+			return send_text(h, c, MHD_HTTP_SERVICE_UNAVAILABLE, why);
 		return send_text(h, c, MHD_HTTP_OK, "ok");
+	}
 	if (!strcmp(url, "/favicon.ico")) {
 		struct body b = { .buf = NULL, .len = 0 };
 

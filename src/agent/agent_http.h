@@ -7,6 +7,7 @@
 #ifndef SYSSCOPE_AGENT_HTTP_H
 #define SYSSCOPE_AGENT_HTTP_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -19,6 +20,11 @@ struct agent_http_config {
 	/* Adds the agent's own counters to /metrics. 0 or -errno. */
 	int (*metrics)(void *ctx, struct prom_page *p);
 	void *metrics_ctx;
+	/*
+	 * /healthz: 0 when the agent is well, else -errno with why (a short
+	 * sentence) written to buf: the page is then 503 with it.
+	 */
+	int (*health)(void *ctx, char *buf, size_t len);
 };
 
 struct agent_http;

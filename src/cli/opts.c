@@ -27,6 +27,7 @@ enum {
 	OPT_HOST_ROOT,
 	OPT_CGROUP_VERSION,
 	OPT_NO_SECCOMP,
+	OPT_READ_REMOTE_FS,
 	OPT_SANDBOX_SELFTEST,
 	OPT_USER,
 	OPT_LISTEN,
@@ -52,6 +53,7 @@ static const struct option long_options[] = {
 	{ "host-root", required_argument, NULL, OPT_HOST_ROOT },
 	{ "cgroup-version", required_argument, NULL, OPT_CGROUP_VERSION },
 	{ "no-seccomp", no_argument, NULL, OPT_NO_SECCOMP },
+	{ "read-remote-fs", no_argument, NULL, OPT_READ_REMOTE_FS },
 	{ "sandbox-selftest", no_argument, NULL, OPT_SANDBOX_SELFTEST },
 	{ "cpu", required_argument, NULL, 'c' },
 	{ "min-block", required_argument, NULL, 'm' },
@@ -134,6 +136,9 @@ static const char usage[] =
 "                             process of its own, as nobody (or --user)\n"
 "      --debuginfod-cache DIR where the helper keeps them (default\n"
 "                             /var/cache/sysscope/debuginfod)\n"
+"      --read-remote-fs       read mapped files on FUSE and network filesystems\n"
+"                             (NFS, SMB, 9p...): skipped by default, as a stalled\n"
+"                             mount would hold the collector\n"
 "      --no-seccomp           debugging only: run without the seccomp filter\n"
 "      --sandbox-selftest     tests: check that forbidden calls fail, then run\n"
 "  -v, --verbose              libbpf messages (-vv: debug)\n"
@@ -417,6 +422,9 @@ static enum opts_result parse_one(int c, const char *arg, struct opts *o,
 		break;
 	case OPT_HOST_ROOT:
 		o->host_root = arg;
+		break;
+	case OPT_READ_REMOTE_FS:
+		o->read_remote_fs = true;
 		break;
 	case OPT_NO_SECCOMP:
 		o->no_seccomp = true;

@@ -34,6 +34,7 @@ struct opts {
 	const char *host_root;		/* prefix of the runtimes' /run, /var/lib */
 	int cgroup_version;		/* 0: auto, 1 or 2 */
 	bool no_seccomp;		/* debugging: no seccomp filter */
+	bool read_remote_fs;		/* read files on FUSE/network mounts */
 	bool sandbox_selftest;		/* tests: prove forbidden calls fail */
 	int cpu;			/* -1: every CPU */
 	bool user_stacks;

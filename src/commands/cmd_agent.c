@@ -43,6 +43,7 @@ struct agent {
 	uint64_t windows, window_errors;
 	uint64_t windows_since_stacks;	/* off-CPU stack maps last emptied */
 	uint64_t covered_ns, gap_ns;	/* time in windows, between them */
+	uint64_t last_close_ns;		/* CLOCK_MONOTONIC: start, last window */
 	struct symbolizer_stats sym;	/* as of the last window */
 	struct unwinder_stats unwind;	/* the same */
 	uint64_t unwind_walks[UNWIND_STAT_MAX];
@@ -235,13 +236,33 @@ static int agent_close_window(struct agent *a, uint64_t start,
 	else
 		a->windows++;
 	a->covered_ns += end - start;
-	a->last_collect_s = (now_ns(CLOCK_MONOTONIC) - t0) / 1e9;
+	a->last_close_ns = now_ns(CLOCK_MONOTONIC);
+	a->last_collect_s = (a->last_close_ns - t0) / 1e9;
 	a->sym = *symbolizer__stats(s->sym);
 	a->unwind = *unwinder__stats(s->unwinder);
 	unwinder__read_walk_stats(s->unwinder, a->unwind_walks);
 	pthread_mutex_unlock(&a->lock);
 	*end_out = end;
 	return err;
+}
+
+/*
+ * Unhealthy when no window closed in twice a window's length (from the
+ * start, then from the last one): the collector is stuck, e.g. on a read.
+ */
+static int agent_health(void *ctx, char *buf, size_t len)
+{
+	struct agent *a = ctx;
+	uint64_t window = (uint64_t)(a->s.opts->window_s * 1e9), since;
+
+	pthread_mutex_lock(&a->lock);
+	since = now_ns(CLOCK_MONOTONIC) - a->last_close_ns;
+	pthread_mutex_unlock(&a->lock);
+	if (since <= 2 * window)
+		return 0;
+	snprintf(buf, len, "no window closed in %.1f s (window %.1f s)",
+		 since / 1e9, window / 1e9);
+	return -ETIMEDOUT;
 }
 
 static int agent_loop(struct agent *a)
@@ -293,6 +314,8 @@ int cmd_agent(const struct opts *o)
 		return err;
 	s->res = session__open_resolver(o, &s->cgroup_v1);
 	s->sym = symbolizer__new(o->proc_root);
+	if (s->sym)
+		symbolizer__set_read_remote(s->sym, o->read_remote_fs);
 	if (!s->sym) {
 		err = -errno;
 		goto out;
@@ -319,6 +342,7 @@ int cmd_agent(const struct opts *o)
 	err = err ?: session__enter_sandbox(s);
 	if (err)
 		goto out;
+	a.last_close_ns = now_ns(CLOCK_MONOTONIC);
 	a.store = window_store__new((uint64_t)(o->retention_s * 1e9),
 				    o->memory_limit / 2);
 	if (!a.store) {
@@ -328,6 +352,7 @@ int cmd_agent(const struct opts *o)
 	a.http = agent_http__start(listen_fd, &(struct agent_http_config){
 		.store = a.store, .period_ns = oncpu__period_ns(s->oncpu),
 		.metrics = agent_metrics, .metrics_ctx = &a,
+		.health = agent_health,
 	});
 	listen_fd = -1;		/* the server has it, or closed it */
 	if (!a.http) {

@@ -411,6 +411,8 @@ int cmd_run(const struct opts *o)
 	if (err)
 		goto cleanup;
 	s->sym = symbolizer__new(o->proc_root);
+	if (s->sym)
+		symbolizer__set_read_remote(s->sym, o->read_remote_fs);
 	if (!s->sym) {
 		err = -errno;
 		goto cleanup;

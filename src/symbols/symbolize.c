@@ -21,6 +21,7 @@
 #include "perfmap.h"
 #include "proc_files.h"
 #include "ptr_table.h"
+#include "remote_fs.h"
 #include "procmaps.h"
 #include "prom.h"
 #include "inroot.h"
@@ -71,6 +72,11 @@ struct symbolizer {
 	struct symbolizer_hooks hooks;
 	struct fetcher *fetcher;	/* debuginfod, or NULL */
 	bool no_source_lines;		/* symbolizer__set_source_lines(false) */
+	bool read_remote;		/* symbolizer__set_read_remote(true) */
+	struct remote_dev {
+		uint32_t major, minor;
+	} remote[64];			/* devices found remote, not read */
+	size_t nremote;
 	struct dso *vdso;		/* the kernel's, ours: every process's */
 	int vdso_fd;			/* a copy of its image, for the hooks */
 };
@@ -301,6 +307,26 @@ static void dso__find_debug(struct symbolizer *s, uint32_t pid,
 		close(host);
 }
 
+/*
+ * Is m's file on a FUSE or network filesystem (remote_fs.h)? Devices found
+ * so are remembered; an answer of no costs a read of mountinfo per file.
+ */
+static bool mapping_is_remote(struct symbolizer *s, uint32_t pid,
+			      const struct procmap *m)
+{
+	for (size_t i = 0; i < s->nremote; i++)
+		if (s->remote[i].major == m->dev_major &&
+		    s->remote[i].minor == m->dev_minor)
+			return true;
+	if (!remote_fs__is_remote(s->proc_root, pid, m->dev_major, m->dev_minor))
+		return false;
+	s->remote[s->nremote++ % 64] = (struct remote_dev){ m->dev_major,
+							    m->dev_minor };
+	if (s->nremote > 64)
+		s->nremote = 64;
+	return true;
+}
+
 static struct dso *dso_get(struct symbolizer *s, uint32_t pid,
 			   const struct procmap *m)
 {
@@ -312,6 +338,11 @@ static struct dso *dso_get(struct symbolizer *s, uint32_t pid,
 		return NULL;
 	if (*slot)
 		return *slot;
+	/* Not even opened: a stalled mount would hold us in open(). */
+	if (!s->read_remote && mapping_is_remote(s, pid, m)) {
+		s->stats.files_remote++;
+		return NULL;
+	}
 	fd = proc_file__open_mapped(s->proc_root, pid, m);
 	if (fd < 0)
 		return NULL;	/* not cached: another process may open it */
@@ -1104,6 +1135,11 @@ void symbolizer__set_source_lines(struct symbolizer *s, bool on)
 	s->no_source_lines = !on;
 }
 
+void symbolizer__set_read_remote(struct symbolizer *s, bool on)
+{
+	s->read_remote = on;
+}
+
 void symbolizer__set_hooks(struct symbolizer *s, const struct symbolizer_hooks *h)
 {
 	size_t len = 0;
@@ -1162,6 +1198,8 @@ static const struct stat_field stat_fields[] = {
 	       "result=\"shared\""),
 	SFIELD(files_failed, "files unreadable or not ELF", &files,
 	       "result=\"failed\""),
+	SFIELD(files_remote, "files not read (FUSE or network filesystem)", &files,
+	       "result=\"remote_skipped\""),
 	SFIELD(files_evicted, "files freed (no process maps them)", &files,
 	       "result=\"evicted\""),
 	SFIELD(debug_files[DEBUG_NONE], "files named by their own symbols",

@@ -36,6 +36,7 @@ struct symbolizer_stats {
 	uint64_t files;			/* distinct files with symbols */
 	uint64_t files_shared;		/* same build-id as a loaded file */
 	uint64_t files_failed;		/* unreadable or not ELF */
+	uint64_t files_remote;		/* on FUSE/network mounts: not read */
 	uint64_t files_evicted;		/* freed: no process maps them now */
 	uint64_t jit_maps;		/* /tmp/perf-<pid>.map files read */
 	uint64_t user_unresolved;	/* addresses named module+0xoff */
@@ -86,6 +87,11 @@ void symbolizer__free(struct symbolizer *s);
  * yet under its memory limit.
  */
 void symbolizer__set_source_lines(struct symbolizer *s, bool on);
+/*
+ * Read mapped files on FUSE and network filesystems too (off by default:
+ * remote_fs.h). Their mappings stay unnamed, file+0xOFFSET, and counted.
+ */
+void symbolizer__set_read_remote(struct symbolizer *s, bool on);
 /* Before any process is added; h is copied. */
 void symbolizer__set_hooks(struct symbolizer *s, const struct symbolizer_hooks *h);
 
