@@ -193,6 +193,60 @@ def test_selftest_verdict_matches_its_lines_without_seccomp(tmp_path):
         assert (out / "stacks.folded").stat().st_size > 0
 
 
+def status_lines(stderr):
+    """{key: value} of each "sandbox status:" line the self-test printed."""
+    out = []
+    for line in stderr.splitlines():
+        if line.startswith("sandbox status: "):
+            out.append(dict(kv.split(" ", 1) for kv in
+                            line[len("sandbox status: "):].split(", ")))
+    return out
+
+
+def assert_reader_status(st):
+    """Parsing state: the filter, no_new_privs, the three read capabilities
+    and nothing else (no CAP_SYS_ADMIN, no CAP_BPF: it loads nothing)."""
+    assert st["Seccomp"] == "2", st
+    assert st["NoNewPrivs"] == "1", st
+    for key in ("CapEff", "CapPrm", "CapBnd"):
+        assert int(st[key], 16) == RUN_MASK, (key, st)
+    assert not int(st["CapEff"], 16) & (1 << 21 | 1 << CAP_BPF), st
+
+
+def test_ps_parses_under_the_sandbox(plain):
+    """sysscope ps reads every container's runtime JSON: it does so under
+    the profiler's filter, with the read capabilities only."""
+    res = run_sysscope(["ps", "--sandbox-selftest"], check=False)
+    assert res.returncode == 0, res.stderr
+    sts = status_lines(res.stderr)
+    assert len(sts) == 1, res.stderr
+    assert_reader_status(sts[0])
+    for call in SELFTEST_CALLS:
+        assert any(re.match(rf"^sandbox: {call}\s+denied \(EPERM\)$", line)
+                   for line in res.stderr.splitlines()), (call, res.stderr)
+    # And it still read them: the container is named from its config.json.
+    row = parse_ps(res.stdout).get(plain.short_id)
+    assert row and row["CONTAINER"] == plain.name, res.stdout
+
+
+def test_container_selection_parses_under_the_sandbox(plain, tmp_path):
+    """--container needs the runtimes' JSON before loading: a helper reads
+    it under the filter, without CAP_BPF or CAP_SYS_ADMIN, and the run
+    itself then sandboxes as always (two status lines)."""
+    out = tmp_path / "out"
+    res = run_sysscope(["wallclock", "--container", plain.name,
+                        "--sandbox-selftest", "-d", "1", "-o", out],
+                       check=False)
+    assert res.returncode == 0, res.stderr
+    sts = status_lines(res.stderr)
+    assert len(sts) == 2, res.stderr
+    assert_reader_status(sts[0])
+    assert sts[1]["Seccomp"] == "2", sts[1]
+    stacks = read_folded(out / "stacks.folded")
+    assert stacks and all(s[:2] == plain.frames for s in stacks), \
+        list(stacks)[:3]
+
+
 # ---- 3. hostile containers --------------------------------------------------
 
 # Hostile ELF copies of a real shared object, mapped as code and run.
@@ -962,3 +1016,4 @@ def test_binary_is_built_hardened():
     assert "__stack_chk_fail" in syms, "no stack protector"
     assert re.search(r"\b__\w+_chk\b", syms.replace("__stack_chk_fail", "")), \
         "no _FORTIFY_SOURCE calls"
+
