@@ -183,6 +183,10 @@ int select__workloads(const struct resolver *r, enum select_kind kind,
 			   kind == SELECT_POD ? pod_matches(w, ns, name) :
 			   !strcmp(w->meta.pod_namespace, arg);
 
+		/* Its owner's cgroup is selected, and this one with it. */
+		if (w->unverified)
+			continue;
+
 		if (hit)
 			err = add(sel, w);
 	}

@@ -236,6 +236,8 @@ static void fill_meta(const struct run *r, struct profile_meta *m,
 	c[n++] = (struct meta_counter){ "processes noticed", proc_notices__count(s->notices) };
 	c[n++] = (struct meta_counter){ "maps read again (code mapped since)", proc_notices__remaps(s->notices) };
 	n += fields_counters(symbolizer_stats__fields, ss, &c[n]);
+	n += fields_counters(resolver_stats__fields, resolver__stats(s->res),
+			     &c[n]);
 	*m = (struct profile_meta){
 		.mode = mode__name(s->opts->mode),
 		.start_ns = r->start_real_ns,

@@ -1017,3 +1017,43 @@ def test_binary_is_built_hardened():
     assert re.search(r"\b__\w+_chk\b", syms.replace("__stack_chk_fail", "")), \
         "no _FORTIFY_SOURCE calls"
 
+
+# ---- attribution spoofing ---------------------------------------------------
+
+def test_cgroup_named_like_another_container_is_not_attributed_to_it(
+        containerd, builds, tmp_path):
+    """Container A, as it could with a writable cgroupfs, makes a cgroup
+    below its own named like container B's and moves itself in (done from
+    the host here: the cgroup tree is the same). Its samples stay A's,
+    since containerd's record of B (linux.cgroupsPath) puts B elsewhere,
+    and the mismatch is counted."""
+    roots = {}
+    for tag in ("spoofa", "spoofb"):
+        roots[tag] = make_rootfs(tmp_path / tag / "rootfs",
+                                 build_static_workload(tag, builds))
+    b = containerd.run("spoof-b", "spoof-pb", NAMESPACE, roots["spoofb"],
+                       ["/bin/app", "-u", "30"])
+    a = containerd.run("spoof-a", "spoof-pa", NAMESPACE, roots["spoofa"],
+                       ["/bin/app", "-u", "30"])
+    fake = a.cgroup_dir / b.id
+    pid = a.pid()
+    try:
+        fake.mkdir()
+        (fake / "cgroup.procs").write_text(str(pid))
+        assert f"/{a.id}/{b.id}" in Path(f"/proc/{pid}/cgroup").read_text()
+        out = tmp_path / "out"
+        run_sysscope(["profile", "-d", "3", "-o", out])
+    finally:
+        if fake.exists():
+            for p in (fake / "cgroup.procs").read_text().split():
+                (a.cgroup_dir / "cgroup.procs").write_text(p)
+            fake.rmdir()
+    stacks = read_folded(out / "stacks.folded")
+    a_leaf = {s[:2]: n for s, n in stacks.items() if "spoofa_leaf" in s}
+    b_leaf = {s[:2]: n for s, n in stacks.items() if "spoofb_leaf" in s}
+    assert set(a_leaf) == {a.frames}, a_leaf
+    assert set(b_leaf) == {b.frames}, b_leaf
+    summary = (out / "summary.txt").read_text()
+    m = re.search(r"cgroups named like a container placed elsewhere\D*(\d+)",
+                  summary)
+    assert m and int(m.group(1)) >= 1, summary
