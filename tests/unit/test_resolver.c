@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "resolver.h"
+#include "select.h"
 
 #define ID_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 #define ID_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
@@ -110,7 +111,9 @@ static const struct workload *find(const struct resolver *r, const char *path)
 static void test_impersonation_is_attributed_to_the_real_owner(void **state)
 {
 	const struct workload *w;
+	struct selection sel;
 	struct resolver *r;
+	char msg[1024];
 
 	(void)state;
 	bundle(ID_A, "alpha", "pa", UID_A, POD_A "/" ID_A);
@@ -160,6 +163,16 @@ static void test_impersonation_is_attributed_to_the_real_owner(void **state)
 	assert_string_equal(w->pod, "");
 
 	assert_int_equal(resolver__stats(r)->cgroup_mismatches, 3);
+
+	/* By name, each is its real cgroup alone (A's takes the rest along). */
+	assert_int_equal(select__workloads(r, SELECT_CONTAINER, "beta", &sel,
+					   msg, sizeof(msg)), 0);
+	assert_int_equal(sel.n, 1);
+	assert_string_equal(sel.w[0]->path, POD_B "/" ID_B);
+	assert_int_equal(select__workloads(r, SELECT_CONTAINER, "alpha", &sel,
+					   msg, sizeof(msg)), 0);
+	assert_int_equal(sel.n, 1);
+	assert_string_equal(sel.w[0]->path, POD_A "/" ID_A);
 	resolver__free(r);
 }
 
