@@ -247,6 +247,51 @@ def test_container_selection_parses_under_the_sandbox(plain, tmp_path):
         list(stacks)[:3]
 
 
+def runtime_json_opens_before_filter(log):
+    """Opens of a runtime's JSON (config.json, containers.json...) in the
+    `strace -f` log by a process that had not yet installed a seccomp
+    filter, and how many such opens there were in all."""
+    filtered, early, total = set(), [], 0
+    for line in Path(log).read_text(errors="replace").splitlines():
+        m = re.match(r"^(\d+)\s+(.*)$", line)
+        if not m:
+            continue
+        pid, call = int(m.group(1)), m.group(2)
+        if (call.startswith("seccomp(SECCOMP_SET_MODE_FILTER") or
+                call.startswith("prctl(PR_SET_SECCOMP")) and \
+                re.search(r"=\s+0$", call):
+            filtered.add(pid)
+        elif re.match(r'^openat\(.*"[^"]*\.json"', call) and \
+                not re.search(r"=\s+-1", call):
+            total += 1
+            if pid not in filtered:
+                early.append(line)
+    return early, total
+
+
+@pytest.mark.parametrize("what", ["ps", "selection"])
+def test_runtime_json_read_only_under_the_filter(what, plain, tmp_path):
+    """strace witnesses it: every runtime JSON file opened (the container's
+    config.json at least) is opened by a process that installed its
+    seccomp filter before."""
+    log = tmp_path / "strace.log"
+    args = (["ps"] if what == "ps" else
+            ["wallclock", "--container", plain.name, "-d", "1", "-o",
+             tmp_path / "out"])
+    # LeakSanitizer cannot run under ptrace.
+    env = dict(os.environ, ASAN_OPTIONS=":".join(filter(None, [
+        os.environ.get("ASAN_OPTIONS"), "detect_leaks=0"])))
+    res = subprocess.run(["strace", "-f", "-qq", "-e",
+                          "trace=seccomp,prctl,openat", "-o", str(log),
+                          str(SYSSCOPE), *map(str, args)],
+                         capture_output=True, text=True, timeout=120,
+                         env=env)
+    assert res.returncode == 0, res.stderr
+    early, total = runtime_json_opens_before_filter(log)
+    assert total >= 1, "no runtime JSON opened: nothing was checked"
+    assert not early, "\n".join(early[:5])
+
+
 # ---- 3. hostile containers --------------------------------------------------
 
 # Hostile ELF copies of a real shared object, mapped as code and run.
