@@ -247,10 +247,11 @@ def test_container_selection_parses_under_the_sandbox(plain, tmp_path):
         list(stacks)[:3]
 
 
-def runtime_json_opens_before_filter(log):
-    """Opens of a runtime's JSON (config.json, containers.json...) in the
-    `strace -f` log by a process that had not yet installed a seccomp
-    filter, and how many such opens there were in all."""
+def opens_before_filter(log, path_re=r'"[^"]*\.json"'):
+    """Opens of paths matching path_re (by default a runtime's JSON:
+    config.json, containers.json...) in the `strace -f` log by a process
+    that had not yet installed a seccomp filter, and how many such opens
+    there were in all."""
     filtered, early, total = set(), [], 0
     for line in Path(log).read_text(errors="replace").splitlines():
         m = re.match(r"^(\d+)\s+(.*)$", line)
@@ -261,7 +262,7 @@ def runtime_json_opens_before_filter(log):
                 call.startswith("prctl(PR_SET_SECCOMP")) and \
                 re.search(r"=\s+0$", call):
             filtered.add(pid)
-        elif re.match(r'^openat\(.*"[^"]*\.json"', call) and \
+        elif re.match(r"^openat\(.*" + path_re, call) and \
                 not re.search(r"=\s+-1", call):
             total += 1
             if pid not in filtered:
@@ -287,8 +288,30 @@ def test_runtime_json_read_only_under_the_filter(what, plain, tmp_path):
                          capture_output=True, text=True, timeout=120,
                          env=env)
     assert res.returncode == 0, res.stderr
-    early, total = runtime_json_opens_before_filter(log)
+    early, total = opens_before_filter(log)
     assert total >= 1, "no runtime JSON opened: nothing was checked"
+    assert not early, "\n".join(early[:5])
+
+
+def test_pid_files_read_only_under_the_filter(spawn, burn, tmp_path):
+    """-p: the process's ELF files (through /proc/PID/map_files, or its
+    root) are opened only once the filter is in."""
+    exe = tmp_path / f"burn-{secrets.token_hex(4)}"
+    shutil.copy2(burn, exe)
+    w = spawn([exe, "-d", "30"])
+    log = tmp_path / "strace.log"
+    env = dict(os.environ, ASAN_OPTIONS=":".join(filter(None, [
+        os.environ.get("ASAN_OPTIONS"), "detect_leaks=0"])))
+    res = subprocess.run(["strace", "-f", "-qq", "-e",
+                          "trace=seccomp,prctl,openat", "-o", str(log),
+                          str(SYSSCOPE), "profile", "-p", str(w.pid), "-d",
+                          "1", "-o", tmp_path / "out"],
+                         capture_output=True, text=True, timeout=120,
+                         env=env)
+    assert res.returncode == 0, res.stderr
+    early, total = opens_before_filter(
+        log, rf'"[^"]*(map_files|{exe.name})[^"]*"')
+    assert total >= 1, "the binary was never opened: nothing was checked"
     assert not early, "\n".join(early[:5])
 
 
