@@ -406,3 +406,107 @@ const char *cgroup_qos__name(enum cgroup_qos q)
 		return "";
 	return names[q];
 }
+
+/* ---- the runtime's own record: OCI linux.cgroupsPath ---- */
+
+/* Appends "/" and n bytes of s to buf (used bytes in *used). */
+static int append_comp(char *buf, size_t len, size_t *used, const char *s,
+		       size_t n, const char *suffix)
+{
+	size_t sl = strlen(suffix);
+
+	if (*used + 1 + n + sl >= len)
+		return -ENAMETOOLONG;
+	buf[(*used)++] = '/';
+	memcpy(buf + *used, s, n);
+	memcpy(buf + *used + n, suffix, sl);
+	*used += n + sl;
+	buf[*used] = '\0';
+	return 0;
+}
+
+/*
+ * systemd's slice nesting, as runc expands it: "a-b-c.slice" is
+ * /a.slice/a-b.slice/a-b-c.slice, "-.slice" the root.
+ */
+static int expand_slice(const char *slice, size_t n, char *buf, size_t len,
+			size_t *used)
+{
+	size_t base = n - 6;	/* without ".slice" */
+	int err = 0;
+
+	if (n < 6 || memcmp(slice + base, ".slice", 6) || memchr(slice, '/', n))
+		return -EINVAL;
+	if (base == 1 && slice[0] == '-')
+		return 0;
+	if (!base || slice[0] == '-' || slice[base - 1] == '-')
+		return -EINVAL;
+	for (size_t i = 0; i < base && !err; i++) {
+		if (slice[i] != '-')
+			continue;
+		if (slice[i + 1] == '-')
+			return -EINVAL;
+		err = append_comp(buf, len, used, slice, i, ".slice");
+	}
+	return err ?: append_comp(buf, len, used, slice, n, "");
+}
+
+int cgroup_path__from_oci(const char *cgroups_path, char *buf, size_t len)
+{
+	const char *c1, *c2, *name;
+	size_t used = 0;
+	int err;
+
+	if (!cgroups_path || !cgroups_path[0] || !buf || !len)
+		return -EINVAL;
+	buf[0] = '\0';
+	c1 = strchr(cgroups_path, ':');
+	c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+	if (cgroups_path[0] == '/' || !c1) {
+		/* cgroupfs: a path from the root (runc reads "a/b" as "/a/b"). */
+		const char *p = cgroups_path + (cgroups_path[0] == '/');
+		size_t n = strlen(p);
+
+		while (n && p[n - 1] == '/')
+			n--;
+		if (n)
+			return append_comp(buf, len, &used, p, n, "");
+		if (len < 2)
+			return -ENAMETOOLONG;
+		strcpy(buf, "/");
+		return 0;
+	}
+	/* systemd: "slice:prefix:name" (an empty slice is system.slice). */
+	if (!c2 || strchr(c2 + 1, ':'))
+		return -EINVAL;
+	name = c2 + 1;
+	if (!name[0] || strchr(name, '/') || memchr(c1 + 1, '/', c2 - c1 - 1))
+		return -EINVAL;
+	err = c1 == cgroups_path ?
+	      expand_slice("system.slice", 12, buf, len, &used) :
+	      expand_slice(cgroups_path, c1 - cgroups_path, buf, len, &used);
+	if (err)
+		return err;
+	if (strlen(name) > 6 && !strcmp(name + strlen(name) - 6, ".slice"))
+		return append_comp(buf, len, &used, name, strlen(name), "");
+	err = append_comp(buf, len, &used, c1 + 1, c2 - c1 - 1, "-");
+	if (err)
+		return err;
+	/* prefix-name.scope: the '/' append_comp added before name goes. */
+	if (used + strlen(name) + 6 >= len)
+		return -ENAMETOOLONG;
+	strcpy(buf + used, name);
+	strcat(buf + used, ".scope");
+	return 0;
+}
+
+bool cgroup_path__within(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	while (n && dir[n - 1] == '/')
+		n--;
+	if (!n)
+		return path[0] == '/';	/* the root holds everything */
+	return !strncmp(path, dir, n) && (path[n] == '\0' || path[n] == '/');
+}

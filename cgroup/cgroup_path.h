@@ -6,6 +6,9 @@
 #ifndef SYSSCOPE_CGROUP_PATH_H
 #define SYSSCOPE_CGROUP_PATH_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 enum cgroup_runtime {
 	RUNTIME_NONE,		/* not a container: a host (or pod-level) cgroup */
 	RUNTIME_CONTAINERD,
@@ -59,6 +62,20 @@ struct cgroup_info {
  * ("//") are skipped, as path resolution would.
  */
 int cgroup_path__parse(const char *path, struct cgroup_info *info);
+
+/*
+ * The cgroup a runtime put a container in, from linux.cgroupsPath of its
+ * OCI config.json, as a path from the hierarchy root:
+ *   "/kubepods/besteffort/pod<uid>/<id>" (cgroupfs) stays as it is;
+ *   "kubepods-besteffort-pod<uid>.slice:cri-containerd:<id>" (systemd)
+ *   is expanded as runc does: /kubepods.slice/kubepods-besteffort.slice/
+ *   kubepods-besteffort-pod<uid>.slice/cri-containerd-<id>.scope.
+ * 0, -EINVAL (not one of those forms), -ENAMETOOLONG.
+ */
+int cgroup_path__from_oci(const char *cgroups_path, char *buf, size_t len);
+
+/* Is path dir itself or below it, component-wise ("/a/bc" is not in "/a/b")? */
+bool cgroup_path__within(const char *path, const char *dir);
 
 /* "containerd", "cri-o", "docker", "podman", "host" ("unknown" if invalid). */
 const char *cgroup_runtime__name(enum cgroup_runtime r);

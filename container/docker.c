@@ -8,6 +8,8 @@
  *                    and io.kubernetes.container.name (which then wins over
  *                    .Name, "k8s_<container>_<pod>_..."), and
  *                    io.kubernetes.docker.type "podsandbox" for the sandbox.
+ * The cgroup docker put the container in is not there: it is in the OCI
+ * spec docker hands to containerd, in the "moby" namespace's task bundle.
  */
 #include "meta_internal.h"
 
@@ -22,6 +24,9 @@ static const struct meta_key_rule label_rules[] = {
 
 static const struct meta_path docker_path = { "var/lib/docker/containers",
 					      "config.v2.json" };
+static const struct meta_path moby_bundle = {
+	"run/containerd/io.containerd.runtime.v2.task/moby", "config.json"
+};
 
 int meta_docker_from_doc(struct json_object *doc, struct container_meta *out)
 {
@@ -80,5 +85,10 @@ int meta_read_docker(int root_fd, const char *id, struct container_meta *out)
 		return err;
 	err = meta_docker_from_doc(doc, out);
 	json_object_put(doc);
+	if (!err && !meta_path_format(path, sizeof(path), &moby_bundle, id) &&
+	    !meta_load_json(root_fd, path, &doc)) {
+		meta_oci_cgroup(doc, out);
+		json_object_put(doc);
+	}
 	return err;
 }

@@ -29,6 +29,12 @@ struct container_meta {
 	char pod_name[256], pod_namespace[256], pod_uid[64];	/* "": no pod */
 	char image[512];	/* "" if unknown */
 	bool sandbox;		/* a pause/infra container */
+	/*
+	 * The cgroup the runtime put it in, from linux.cgroupsPath of its OCI
+	 * spec (cgroup_path__from_oci), or "" when not known or too long.
+	 * Samples are attributed to the container only from in or below it.
+	 */
+	char cgroup[512];
 };
 
 /* Prefix of every path: NULL, "" or "/" on a host, "/host" in a pod. */
@@ -42,7 +48,8 @@ struct meta_roots {
  *               config.json, every namespace (also k3s's run/k3s/containerd)
  *   cri-o       run/ then var/lib/ containers/storage/overlay-containers/
  *               <id>/userdata/config.json
- *   docker      var/lib/docker/containers/<id>/config.v2.json
+ *   docker      var/lib/docker/containers/<id>/config.v2.json, and for
+ *               the cgroup, containerd's moby/<id>/config.json if present
  *   podman      the cri-o config.json paths (var/lib/ first) for existence
  *               and annotations, then containers/storage's containers.json
  *               (and volatile-containers.json) for the name and image.

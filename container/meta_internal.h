@@ -78,6 +78,8 @@ bool meta_valid_id(const char *id);
 /* ---- documents already parsed: the parsers' bodies ---- */
 
 int meta_oci_from_doc(struct json_object *doc, struct container_meta *out);
+/* out->cgroup from an OCI spec's linux.cgroupsPath; left "" if unusable. */
+void meta_oci_cgroup(struct json_object *doc, struct container_meta *out);
 int meta_docker_from_doc(struct json_object *doc,
 			 struct container_meta *out);
 int meta_podman_from_doc(struct json_object *doc,

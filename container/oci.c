@@ -10,6 +10,8 @@
  *    io.kubernetes.cri-o.* (ContainerType, ImageName; a sandbox has only
  *    Image, the pause image, and container name "POD").
  * A container started with plain ctr has no annotations at all.
+ * linux.cgroupsPath is where the runtime put the container's cgroup: a
+ * cgroup named like the container anywhere else is not the container's.
  */
 #include "meta_internal.h"
 
@@ -36,6 +38,21 @@ static const char *const sandbox_keys[] = {
 	"io.kubernetes.cri-o.ContainerType",
 };
 
+void meta_oci_cgroup(struct json_object *doc, struct container_meta *out)
+{
+	struct json_object *linux_obj;
+	const char *path;
+
+	if (json_object_get_type(doc) != json_type_object ||
+	    !json_object_object_get_ex(doc, "linux", &linux_obj) ||
+	    json_object_get_type(linux_obj) != json_type_object)
+		return;
+	path = meta_get_string(linux_obj, "cgroupsPath");
+	if (!path || cgroup_path__from_oci(path, out->cgroup,
+					   sizeof(out->cgroup)))
+		out->cgroup[0] = '\0';
+}
+
 int meta_oci_from_doc(struct json_object *doc, struct container_meta *out)
 {
 	struct json_object *ann;
@@ -43,6 +60,7 @@ int meta_oci_from_doc(struct json_object *doc, struct container_meta *out)
 
 	if (json_object_get_type(doc) != json_type_object)
 		return -EBADMSG;
+	meta_oci_cgroup(doc, out);
 	err = meta_get_object(doc, "annotations", &ann);
 	if (err || !ann)
 		return err;

@@ -1,4 +1,10 @@
 // SPDX-License-Identifier: MIT
+/*
+ * cgroup ids to workloads (resolver.h): a table by id, filled by handle
+ * (open_by_handle_at) or by walking the hierarchy. A cgroup's name is the
+ * tenant's to choose where its cgroupfs is writable, so the container a
+ * path names is checked against where its runtime put it.
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -9,11 +15,13 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include "prom.h"
 #include "resolver.h"
 
 #define FILEID_KERNFS 0xfe	/* include/linux/exportfs.h */
 #define MAX_WORKLOADS (1 << 20)
 #define SCAN_DEPTH 32
+#define OWNER_LEVELS 16	/* levels looked up for a cgroup's real owner */
 
 struct resolver {
 	char root[PATH_MAX];
@@ -24,6 +32,7 @@ struct resolver {
 	struct workload **list;		/* insertion order, for listing */
 	size_t nlist, list_cap;
 	time_t last_scan;		/* walks are rate-limited */
+	struct resolver_stats stats;
 };
 
 static size_t slot_of(uint64_t id, size_t cap)
@@ -102,6 +111,55 @@ static void workload__name(struct workload *w)
 		snprintf(w->pod, sizeof(w->pod), "?/pod%s", w->info.pod_uid);
 }
 
+/*
+ * Is a cgroup at path one the container of m may have? The runtime's
+ * record of its cgroup must be path or above it. With no record (an old
+ * runtime, a container gone) there is nothing to check against.
+ */
+static bool placed_here(const char *path, const struct container_meta *m)
+{
+	return !m->cgroup[0] || cgroup_path__within(path, m->cgroup);
+}
+
+/*
+ * w's path names a container it is not in: the container it really is in
+ * is the innermost enclosing one whose own record agrees; none, and w is
+ * what its path says without the container.
+ */
+static void workload__find_owner(struct resolver *r, struct workload *w)
+{
+	struct meta_roots roots = { .host_root = r->host_root };
+	char up[CGROUP_PATH_MAX];
+	struct cgroup_info info;
+	char *slash;
+
+	snprintf(up, sizeof(up), "%s", w->path);
+	for (int level = 0; level < OWNER_LEVELS; level++) {
+		slash = strrchr(up, '/');
+		if (!slash || slash == up)
+			break;
+		*slash = '\0';
+		if (cgroup_path__parse(up, &info))
+			break;
+		if (info.runtime == RUNTIME_NONE) {
+			w->info = info;
+			break;
+		}
+		if (!strcmp(info.container_id, w->info.container_id))
+			continue;	/* still below the name it took */
+		w->meta_err = container_meta__read(&roots, info.runtime,
+						   info.container_id, &w->meta);
+		if (w->meta_err || placed_here(w->path, &w->meta)) {
+			w->info = info;
+			return;
+		}
+	}
+	if (w->info.runtime != RUNTIME_NONE)
+		memset(&w->info, 0, sizeof(w->info));
+	memset(&w->meta, 0, sizeof(w->meta));
+	w->meta_err = -ENOENT;
+}
+
 static void workload__describe(struct resolver *r, struct workload *w)
 {
 	struct meta_roots roots = { .host_root = r->host_root };
@@ -111,7 +169,15 @@ static void workload__describe(struct resolver *r, struct workload *w)
 	if (w->info.runtime != RUNTIME_NONE)
 		w->meta_err = container_meta__read(&roots, w->info.runtime,
 						   w->info.container_id, &w->meta);
+	if (w->info.runtime != RUNTIME_NONE && !w->meta_err &&
+	    !placed_here(w->path, &w->meta)) {
+		r->stats.cgroup_mismatches++;
+		w->unverified = true;
+		workload__find_owner(r, w);
+	}
 	workload__name(w);
+	if (w->unverified && !w->container[0])
+		snprintf(w->container, sizeof(w->container), "unverified cgroup");
 }
 
 static struct workload *resolver__add(struct resolver *r, uint64_t id,
@@ -223,6 +289,31 @@ int resolver__scan(struct resolver *r)
 	err = nftw(r->root, scan_one, 16, FTW_PHYS | FTW_MOUNT);
 	scanning = NULL;
 	return err ? -ENOMEM : 0;
+}
+
+const struct resolver_stats *resolver__stats(const struct resolver *r)
+{
+	static const struct resolver_stats none;
+
+	return r ? &r->stats : &none;
+}
+
+static const struct prom_family mismatches = {
+	"sysscope_cgroup_mismatches_total", PROM_COUNTER,
+	"Cgroups named like a container its runtime put elsewhere (a tenant's "
+	"own sub-cgroup); not attributed to that container.",
+};
+
+static const struct stat_field stat_fields[] = {
+	STAT_FIELD(struct resolver_stats, cgroup_mismatches,
+		   "cgroups named like a container placed elsewhere",
+		   &mismatches, NULL),
+};
+
+const struct stat_field *resolver_stats__fields(size_t *n)
+{
+	*n = sizeof(stat_fields) / sizeof(stat_fields[0]);
+	return stat_fields;
 }
 
 size_t resolver__count(const struct resolver *r)

@@ -3,6 +3,8 @@
  * cgroup id -> what runs in it: the cgroup's path, the container and pod
  * it belongs to, and that container's runtime metadata. Resolved once per
  * id and kept, so a container that exits keeps its name until the end.
+ * A path is believed only where the runtime's own record of the
+ * container's cgroup agrees (struct container_meta's cgroup).
  */
 #ifndef SYSSCOPE_RESOLVER_H
 #define SYSSCOPE_RESOLVER_H
@@ -21,7 +23,20 @@ struct workload {
 	int meta_err;			/* 0, or why the metadata is missing */
 	char container[256];		/* display name: name or short id */
 	char pod[520];			/* "namespace/name", or "" */
+	/*
+	 * The path named a container whose runtime put it elsewhere (a cgroup
+	 * a tenant made below its own): info and meta are those of the real
+	 * owner, the container the path is really in, or none ("unverified
+	 * cgroup" is the display name then).
+	 */
+	bool unverified;
 };
+
+struct resolver_stats {
+	uint64_t cgroup_mismatches;	/* cgroups found unverified */
+};
+
+struct stat_field;
 
 struct resolver;
 
@@ -39,6 +54,10 @@ const struct workload *resolver__get(struct resolver *r, uint64_t cgroup_id);
 int resolver__scan(struct resolver *r);
 size_t resolver__count(const struct resolver *r);
 const struct workload *resolver__at(const struct resolver *r, size_t i);
+
+const struct resolver_stats *resolver__stats(const struct resolver *r);
+/* The table naming resolver_stats' counters (summary.txt, /metrics). */
+const struct stat_field *resolver_stats__fields(size_t *n);
 
 /* The absolute directory of a workload's cgroup. */
 int resolver__dir(const struct resolver *r, const struct workload *w,

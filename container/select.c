@@ -124,11 +124,20 @@ static int not_found(const struct resolver *r, enum select_kind k,
 	return -ENOENT;
 }
 
+/*
+ * A cgroup below one already selected is selected with it (a container's
+ * own sub-cgroups: init.scope, podman's "container"): not another match.
+ */
 static int add(struct selection *sel, const struct workload *w)
 {
-	for (size_t i = 0; i < sel->n; i++)
-		if (sel->w[i] == w)
+	for (size_t i = 0; i < sel->n; i++) {
+		if (cgroup_path__within(w->path, sel->w[i]->path))
 			return 0;
+		if (cgroup_path__within(sel->w[i]->path, w->path)) {
+			sel->w[i] = w;	/* the outer one covers both */
+			return 0;
+		}
+	}
 	if (sel->n == SELECT_MAX)
 		return -E2BIG;
 	sel->w[sel->n++] = w;
@@ -182,6 +191,10 @@ int select__workloads(const struct resolver *r, enum select_kind kind,
 		bool hit = kind == SELECT_CONTAINER ? container_matches(w, arg) :
 			   kind == SELECT_POD ? pod_matches(w, ns, name) :
 			   !strcmp(w->meta.pod_namespace, arg);
+
+		/* Its owner's cgroup is selected, and this one with it. */
+		if (w->unverified)
+			continue;
 
 		if (hit)
 			err = add(sel, w);

@@ -17,6 +17,7 @@
 #include "log.h"
 #include "proc_notices.h"
 #include "prom.h"
+#include "resolver.h"
 #include "session.h"
 #include "symbolize.h"
 #include "unwinder.h"
@@ -47,6 +48,7 @@ struct agent {
 	struct symbolizer_stats sym;	/* as of the last window */
 	struct unwinder_stats unwind;	/* the same */
 	uint64_t unwind_walks[UNWIND_STAT_MAX];
+	struct resolver_stats res;	/* the same */
 	double last_collect_s;
 };
 
@@ -149,6 +151,7 @@ static int agent_metrics(void *ctx, struct prom_page *p)
 	copy.last_collect_s = a->last_collect_s;
 	copy.sym = a->sym;
 	copy.unwind = a->unwind;
+	copy.res = a->res;
 	memcpy(copy.unwind_walks, a->unwind_walks, sizeof(copy.unwind_walks));
 	pthread_mutex_unlock(&a->lock);
 	window_store__stats(a->store, &ws);
@@ -173,6 +176,8 @@ static int agent_metrics(void *ctx, struct prom_page *p)
 	err = err ?: prom_page__add_fields(p, f, n, &copy.sym);
 	f = unwinder_stats__fields(&n);
 	err = err ?: prom_page__add_fields(p, f, n, &copy.unwind);
+	f = resolver_stats__fields(&n);
+	err = err ?: prom_page__add_fields(p, f, n, &copy.res);
 	err = err ?: prom_page__add(p, &resident_bytes, NULL,
 				    (double)self_rss_bytes());
 	err = err ?: prom_page__add(p, &memory_limit_bytes, NULL,
@@ -240,6 +245,7 @@ static int agent_close_window(struct agent *a, uint64_t start,
 	a->last_collect_s = (a->last_close_ns - t0) / 1e9;
 	a->sym = *symbolizer__stats(s->sym);
 	a->unwind = *unwinder__stats(s->unwinder);
+	a->res = *resolver__stats(s->res);
 	unwinder__read_walk_stats(s->unwinder, a->unwind_walks);
 	pthread_mutex_unlock(&a->lock);
 	*end_out = end;

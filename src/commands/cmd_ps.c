@@ -1,5 +1,10 @@
 // SPDX-License-Identifier: MIT
-/* sysscope ps: the containers and pods on this node, as sysscope names them. */
+/*
+ * sysscope ps: the containers and pods on this node, as sysscope names them.
+ * Every container's runtime JSON is parsed, so ps runs in the sandbox of
+ * the profiling modes (reading capabilities, seccomp filter) from the first
+ * file it reads that a tenant can write.
+ */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -89,11 +94,18 @@ int cmd_ps(const struct opts *o)
 	if (v1 && cgroup__find_v1_mount("/proc/self/mountinfo", "cpuacct",
 					cpuacct, sizeof(cpuacct)))
 		cpuacct[0] = '\0';
+	err = session__enter_reader_sandbox(o);
+	if (err)
+		goto out;
 	err = resolver__scan(res);
 	if (err) {
 		log_error("scanning cgroups: %s", strerror(-err));
 		goto out;
 	}
+	/* The state the scan ran in: nothing can raise it again. */
+	err = session__reader_selftest(o);
+	if (err)
+		goto out;
 	printf("%-10s %-12s %-24s %-24s %-16s %-12s %5s %10s\n", "RUNTIME",
 	       "ID", "CONTAINER", "POD", "NAMESPACE", "CGROUP-ID", "PROCS",
 	       "CPU-SEC");

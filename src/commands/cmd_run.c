@@ -19,6 +19,7 @@
 #include "proc_notices.h"
 #include "resolver.h"
 #include "sandbox.h"
+#include "selection.h"
 #include "session.h"
 #include "symbolize.h"
 #include "unwind_check.h"
@@ -98,100 +99,6 @@ static int make_output_dir(const struct opts *o, char *dir, size_t len)
 
 /* ---- --container, --pod, -n, --cgroup ---- */
 
-static void selection_error(enum select_kind k, const char *arg, int err,
-			    const char *msg)
-{
-	static const char *const what[] = { "container", "pod", "namespace" };
-
-	if (err == -ENOENT)
-		log_error("no %s '%s' on this node%s%s", what[k], arg,
-			  msg[0] ? "; close matches: " : "", msg);
-	else if (err == -EEXIST && k == SELECT_POD)
-		log_error("pod '%s' is in several namespaces: %s; say NAMESPACE/NAME",
-			  arg, msg);
-	else if (err == -EEXIST)
-		log_error("%s '%s' is ambiguous: %s; give an id prefix", what[k],
-			  arg, msg);
-	else
-		log_error("%s '%s': %s", what[k], arg,
-			  err == -E2BIG ? "more than 64 cgroups" : strerror(-err));
-}
-
-/* --container, --pod, -n: the cgroups to filter on, opened. */
-static int open_selection(const struct opts *o, struct resolver *res,
-			  int *fds, size_t *n)
-{
-	enum select_kind k = o->container ? SELECT_CONTAINER :
-			     o->pod ? SELECT_POD : SELECT_NAMESPACE;
-	const char *arg = o->container ? o->container :
-			  o->pod ? o->pod : o->namespace;
-	struct selection sel;
-	char msg[1024], dir[PATH_MAX];
-	int err;
-
-	if (!res) {
-		log_error("no cgroup hierarchy: cannot find containers");
-		return -ENOENT;
-	}
-	resolver__scan(res);
-	err = select__workloads(res, k, arg, &sel, msg, sizeof(msg));
-	if (err) {
-		selection_error(k, arg, err, msg);
-		return err;
-	}
-	for (*n = 0; *n < sel.n; (*n)++) {
-		if (resolver__dir(res, sel.w[*n], dir, sizeof(dir)))
-			return -ENAMETOOLONG;
-		fds[*n] = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (fds[*n] < 0) {
-			err = -errno;
-			log_error("%s: %s (did the container exit?)", dir,
-				  strerror(errno));
-			return err;
-		}
-	}
-	return 0;
-}
-
-/* Is path equal to or below dir (both relative to the hierarchy)? */
-static bool path_under(const char *path, const char *dir)
-{
-	size_t len = strlen(dir);
-
-	if (!strcmp(dir, "/"))
-		return true;
-	return !strncmp(path, dir, len) && (!path[len] || path[len] == '/');
-}
-
-/* The ids of every cgroup in the selected subtrees, as they are now. */
-static int list_selected_ids(struct session *s)
-{
-	const struct workload *sel[SELECT_MAX];
-	size_t nsel = 0, cap;
-	struct stat st;
-
-	for (size_t i = 0; i < s->ncgroups; i++)
-		if (!fstat(s->cgroup_fds[i], &st) &&
-		    (sel[nsel] = resolver__get(s->res, st.st_ino)))
-			nsel++;
-	resolver__scan(s->res);
-	cap = resolver__count(s->res);
-	s->cgroup_ids = calloc(cap ? cap : 1, sizeof(*s->cgroup_ids));
-	if (!s->cgroup_ids)
-		return -ENOMEM;
-	for (size_t i = 0; i < resolver__count(s->res); i++) {
-		const struct workload *w = resolver__at(s->res, i);
-
-		for (size_t j = 0; j < nsel; j++) {
-			if (path_under(w->path, sel[j]->path)) {
-				s->cgroup_ids[s->ncgroup_ids++] = w->cgroup_id;
-				break;
-			}
-		}
-	}
-	return 0;
-}
-
 static int select_cgroups(struct session *s)
 {
 	const struct opts *o = s->opts;
@@ -206,10 +113,11 @@ static int select_cgroups(struct session *s)
 		s->ncgroups = 1;
 		err = open_cgroup(o->cgroup, &s->cgroup_fds[0]);
 	} else if (selecting) {
-		err = open_selection(o, s->res, s->cgroup_fds, &s->ncgroups);
+		err = selection__open(o, s->res, s->cgroup_fds, &s->ncgroups);
 	}
-	if (!err && s->ncgroups && s->res)
-		err = list_selected_ids(s);
+	if (!err && s->ncgroups)
+		err = selection__subtree_ids(s->cgroup_fds, s->ncgroups,
+					     &s->cgroup_ids, &s->ncgroup_ids);
 	return err;
 }
 
@@ -328,6 +236,8 @@ static void fill_meta(const struct run *r, struct profile_meta *m,
 	c[n++] = (struct meta_counter){ "processes noticed", proc_notices__count(s->notices) };
 	c[n++] = (struct meta_counter){ "maps read again (code mapped since)", proc_notices__remaps(s->notices) };
 	n += fields_counters(symbolizer_stats__fields, ss, &c[n]);
+	n += fields_counters(resolver_stats__fields, resolver__stats(s->res),
+			     &c[n]);
 	*m = (struct profile_meta){
 		.mode = mode__name(s->opts->mode),
 		.start_ns = r->start_real_ns,

@@ -374,7 +374,33 @@ int session__enter_sandbox(const struct session *s)
 			return err;
 		}
 	}
-	if (s->opts->sandbox_selftest && sandbox__selftest(stderr)) {
+	return session__reader_selftest(s->opts);
+}
+
+int session__enter_reader_sandbox(const struct opts *o)
+{
+	bool kept_bpf;
+	int err = sandbox__drop_privileges(-1, &kept_bpf);
+
+	if (err) {
+		log_error("dropping capabilities: %s", strerror(-err));
+		return err;
+	}
+	if (o->no_seccomp) {
+		log_warn("--no-seccomp: running WITHOUT the seccomp filter (debugging only)");
+	} else if ((err = sandbox__install_seccomp(false, false))) {
+		log_error("seccomp filter: %s", strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+int session__reader_selftest(const struct opts *o)
+{
+	if (!o->sandbox_selftest)
+		return 0;
+	sandbox__print_status(stderr);
+	if (sandbox__selftest(stderr)) {
 		log_error("sandbox self-test: a forbidden call was allowed");
 		return -EPERM;
 	}

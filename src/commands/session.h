@@ -75,6 +75,19 @@ int session__start_fetcher(struct session *s);
 int session__start_collectors(struct session *s);
 /* Loading is done: keep only what reading needs (see sandbox.c). */
 int session__enter_sandbox(const struct session *s);
+/*
+ * For work that parses other tenants' files but needs no BPF (sysscope ps,
+ * the container selection's helper): the reading capabilities only (never
+ * CAP_BPF), no_new_privs, and the seccomp filter (unless --no-seccomp).
+ * The process must be single-threaded. 0 or -errno (said).
+ */
+int session__enter_reader_sandbox(const struct opts *o);
+/*
+ * --sandbox-selftest, in such a process: its seccomp mode and capabilities
+ * as /proc shows them, then the forbidden calls. 0, or -EPERM (said) if
+ * one was allowed.
+ */
+int session__reader_selftest(const struct opts *o);
 /* Reads process notices until deadline (CLOCK_MONOTONIC) or a signal. */
 int session__poll_until(struct session *s, uint64_t deadline);
 /* The collectors' counters into s->on_stats / s->off_stats. */

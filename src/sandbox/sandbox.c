@@ -421,6 +421,36 @@ int sandbox__install_seccomp(bool server, bool fetcher)
 
 /* ---- proof, for tests ---- */
 
+void sandbox__print_status(FILE *out)
+{
+	static const char *const keys[] = { "Seccomp", "NoNewPrivs", "CapEff",
+					    "CapPrm", "CapBnd" };
+	char line[256], said[512] = "";
+	FILE *f = fopen("/proc/self/status", "re");
+	size_t used = 0;
+
+	while (f && fgets(line, sizeof(line), f)) {
+		char *colon = strchr(line, ':'), *v;
+
+		if (!colon)
+			continue;
+		*colon = '\0';
+		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+			if (strcmp(line, keys[i]))
+				continue;
+			v = colon + 1 + strspn(colon + 1, " \t");
+			v[strcspn(v, "\n")] = '\0';
+			used += snprintf(said + used, sizeof(said) - used, "%s%s %s",
+					 used ? ", " : "", keys[i], v);
+			if (used >= sizeof(said))
+				used = sizeof(said) - 1;
+		}
+	}
+	if (f)
+		fclose(f);
+	fprintf(out, "sandbox status: %s\n", said[0] ? said : "unreadable");
+}
+
 /* seccomp answers EPERM; a missing capability may answer EACCES. */
 static bool denied(long ret)
 {

@@ -44,6 +44,12 @@ int sandbox__drop_privileges(int probe_map_fd, bool *kept_bpf);
  */
 int sandbox__install_seccomp(bool server, bool fetcher);
 
+/*
+ * One line, "sandbox status: Seccomp 2, NoNewPrivs 1, CapEff ..., CapPrm
+ * ..., CapBnd ...", as /proc/self/status shows this thread (tests).
+ */
+void sandbox__print_status(FILE *out);
+
 /* Tries what the sandbox forbids; 0 if every call was denied. */
 int sandbox__selftest(FILE *out);
 

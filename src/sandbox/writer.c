@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/capability.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -128,6 +129,29 @@ static int open_parent(int dir_fd, char *name, const char **base)
 	return fd;
 }
 
+/*
+ * A new temporary file next to base: ".<base>.<64 random bits>.tmp",
+ * created with O_EXCL, so nothing already there (a planted symlink, a hard
+ * link to another file) is ever opened, followed or truncated. Its name
+ * in tmp; the fd or -errno.
+ */
+static int create_temp(int pfd, const char *base, char *tmp, size_t len)
+{
+	for (int tries = 0; tries < 8; tries++) {
+		uint64_t r;
+		int fd;
+
+		if (getrandom(&r, sizeof(r), 0) != sizeof(r))
+			return -EIO;
+		snprintf(tmp, len, ".%s.%016llx.tmp", base, (unsigned long long)r);
+		fd = openat(pfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+			    O_CLOEXEC, 0644);
+		if (fd >= 0 || errno != EEXIST)
+			return fd < 0 ? -errno : fd;
+	}
+	return -EEXIST;
+}
+
 static int store(int dir_fd, char *name, int sock, uint64_t len)
 {
 	char tmp[NAME_MAX_LEN + 32], buf[1 << 16];
@@ -138,11 +162,9 @@ static int store(int dir_fd, char *name, int sock, uint64_t len)
 	if (pfd < 0) {
 		err = pfd;
 	} else {
-		snprintf(tmp, sizeof(tmp), ".%s.tmp", base);
-		fd = openat(pfd, tmp, O_WRONLY | O_CREAT | O_TRUNC |
-			    O_NOFOLLOW | O_CLOEXEC, 0644);
+		fd = create_temp(pfd, base, tmp, sizeof(tmp));
 		if (fd < 0)
-			err = -errno;
+			err = fd;
 	}
 	/* The data is read whatever happens: the stream stays in step. */
 	while (len) {
@@ -221,6 +243,7 @@ static int confine(uid_t uid, gid_t gid)
 		SCMP_SYS(futex), SCMP_SYS(rt_sigreturn), SCMP_SYS(rt_sigprocmask),
 		SCMP_SYS(exit), SCMP_SYS(exit_group), SCMP_SYS(getpid),
 		SCMP_SYS(gettid), SCMP_SYS(tgkill), SCMP_SYS(sigaltstack),
+		SCMP_SYS(getrandom),
 	};
 	scmp_filter_ctx ctx;
 	cap_t none;

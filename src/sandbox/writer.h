@@ -27,7 +27,9 @@ struct writer *writer__start(const char *dir, uid_t uid, gid_t gid);
 /*
  * Writes name (relative to dir: components of [A-Za-z0-9._@:+=,-], none
  * empty, "." or "..", none starting with '.') with len bytes of data,
- * atomically (a temp file renamed). 0, or -errno from the writer.
+ * atomically: a new temp file (O_EXCL, a random name: nothing planted in
+ * the folder is opened or followed), then renamed. 0, or -errno from the
+ * writer.
  */
 int writer__put(struct writer *w, const char *name, const void *data,
 		size_t len);

@@ -193,6 +193,128 @@ def test_selftest_verdict_matches_its_lines_without_seccomp(tmp_path):
         assert (out / "stacks.folded").stat().st_size > 0
 
 
+def status_lines(stderr):
+    """{key: value} of each "sandbox status:" line the self-test printed."""
+    out = []
+    for line in stderr.splitlines():
+        if line.startswith("sandbox status: "):
+            out.append(dict(kv.split(" ", 1) for kv in
+                            line[len("sandbox status: "):].split(", ")))
+    return out
+
+
+def assert_reader_status(st):
+    """Parsing state: the filter, no_new_privs, the three read capabilities
+    and nothing else (no CAP_SYS_ADMIN, no CAP_BPF: it loads nothing)."""
+    assert st["Seccomp"] == "2", st
+    assert st["NoNewPrivs"] == "1", st
+    for key in ("CapEff", "CapPrm", "CapBnd"):
+        assert int(st[key], 16) == RUN_MASK, (key, st)
+    assert not int(st["CapEff"], 16) & (1 << 21 | 1 << CAP_BPF), st
+
+
+def test_ps_parses_under_the_sandbox(plain):
+    """sysscope ps reads every container's runtime JSON: it does so under
+    the profiler's filter, with the read capabilities only."""
+    res = run_sysscope(["ps", "--sandbox-selftest"], check=False)
+    assert res.returncode == 0, res.stderr
+    sts = status_lines(res.stderr)
+    assert len(sts) == 1, res.stderr
+    assert_reader_status(sts[0])
+    for call in SELFTEST_CALLS:
+        assert any(re.match(rf"^sandbox: {call}\s+denied \(EPERM\)$", line)
+                   for line in res.stderr.splitlines()), (call, res.stderr)
+    # And it still read them: the container is named from its config.json.
+    row = parse_ps(res.stdout).get(plain.short_id)
+    assert row and row["CONTAINER"] == plain.name, res.stdout
+
+
+def test_container_selection_parses_under_the_sandbox(plain, tmp_path):
+    """--container needs the runtimes' JSON before loading: a helper reads
+    it under the filter, without CAP_BPF or CAP_SYS_ADMIN, and the run
+    itself then sandboxes as always (two status lines)."""
+    out = tmp_path / "out"
+    res = run_sysscope(["wallclock", "--container", plain.name,
+                        "--sandbox-selftest", "-d", "1", "-o", out],
+                       check=False)
+    assert res.returncode == 0, res.stderr
+    sts = status_lines(res.stderr)
+    assert len(sts) == 2, res.stderr
+    assert_reader_status(sts[0])
+    assert sts[1]["Seccomp"] == "2", sts[1]
+    stacks = read_folded(out / "stacks.folded")
+    assert stacks and all(s[:2] == plain.frames for s in stacks), \
+        list(stacks)[:3]
+
+
+def opens_before_filter(log, path_re=r'"[^"]*\.json"'):
+    """Opens of paths matching path_re (by default a runtime's JSON:
+    config.json, containers.json...) in the `strace -f` log by a process
+    that had not yet installed a seccomp filter, and how many such opens
+    there were in all."""
+    filtered, early, total = set(), [], 0
+    for line in Path(log).read_text(errors="replace").splitlines():
+        m = re.match(r"^(\d+)\s+(.*)$", line)
+        if not m:
+            continue
+        pid, call = int(m.group(1)), m.group(2)
+        if (call.startswith("seccomp(SECCOMP_SET_MODE_FILTER") or
+                call.startswith("prctl(PR_SET_SECCOMP")) and \
+                re.search(r"=\s+0$", call):
+            filtered.add(pid)
+        elif re.match(r"^openat\(.*" + path_re, call) and \
+                not re.search(r"=\s+-1", call):
+            total += 1
+            if pid not in filtered:
+                early.append(line)
+    return early, total
+
+
+@pytest.mark.parametrize("what", ["ps", "selection"])
+def test_runtime_json_read_only_under_the_filter(what, plain, tmp_path):
+    """strace witnesses it: every runtime JSON file opened (the container's
+    config.json at least) is opened by a process that installed its
+    seccomp filter before."""
+    log = tmp_path / "strace.log"
+    args = (["ps"] if what == "ps" else
+            ["wallclock", "--container", plain.name, "-d", "1", "-o",
+             tmp_path / "out"])
+    # LeakSanitizer cannot run under ptrace.
+    env = dict(os.environ, ASAN_OPTIONS=":".join(filter(None, [
+        os.environ.get("ASAN_OPTIONS"), "detect_leaks=0"])))
+    res = subprocess.run(["strace", "-f", "-qq", "-e",
+                          "trace=seccomp,prctl,openat", "-o", str(log),
+                          str(SYSSCOPE), *map(str, args)],
+                         capture_output=True, text=True, timeout=120,
+                         env=env)
+    assert res.returncode == 0, res.stderr
+    early, total = opens_before_filter(log)
+    assert total >= 1, "no runtime JSON opened: nothing was checked"
+    assert not early, "\n".join(early[:5])
+
+
+def test_pid_files_read_only_under_the_filter(spawn, burn, tmp_path):
+    """-p: the process's ELF files (through /proc/PID/map_files, or its
+    root) are opened only once the filter is in."""
+    exe = tmp_path / f"burn-{secrets.token_hex(4)}"
+    shutil.copy2(burn, exe)
+    w = spawn([exe, "-d", "30"])
+    log = tmp_path / "strace.log"
+    env = dict(os.environ, ASAN_OPTIONS=":".join(filter(None, [
+        os.environ.get("ASAN_OPTIONS"), "detect_leaks=0"])))
+    res = subprocess.run(["strace", "-f", "-qq", "-e",
+                          "trace=seccomp,prctl,openat", "-o", str(log),
+                          str(SYSSCOPE), "profile", "-p", str(w.pid), "-d",
+                          "1", "-o", tmp_path / "out"],
+                         capture_output=True, text=True, timeout=120,
+                         env=env)
+    assert res.returncode == 0, res.stderr
+    early, total = opens_before_filter(
+        log, rf'"[^"]*(map_files|{exe.name})[^"]*"')
+    assert total >= 1, "the binary was never opened: nothing was checked"
+    assert not early, "\n".join(early[:5])
+
+
 # ---- 3. hostile containers --------------------------------------------------
 
 # Hostile ELF copies of a real shared object, mapped as code and run.
@@ -962,3 +1084,44 @@ def test_binary_is_built_hardened():
     assert "__stack_chk_fail" in syms, "no stack protector"
     assert re.search(r"\b__\w+_chk\b", syms.replace("__stack_chk_fail", "")), \
         "no _FORTIFY_SOURCE calls"
+
+
+# ---- attribution spoofing ---------------------------------------------------
+
+def test_cgroup_named_like_another_container_is_not_attributed_to_it(
+        containerd, builds, tmp_path):
+    """Container A, as it could with a writable cgroupfs, makes a cgroup
+    below its own named like container B's and moves itself in (done from
+    the host here: the cgroup tree is the same). Its samples stay A's,
+    since containerd's record of B (linux.cgroupsPath) puts B elsewhere,
+    and the mismatch is counted."""
+    roots = {}
+    for tag in ("spoofa", "spoofb"):
+        roots[tag] = make_rootfs(tmp_path / tag / "rootfs",
+                                 build_static_workload(tag, builds))
+    b = containerd.run("spoof-b", "spoof-pb", NAMESPACE, roots["spoofb"],
+                       ["/bin/app", "-u", "30"])
+    a = containerd.run("spoof-a", "spoof-pa", NAMESPACE, roots["spoofa"],
+                       ["/bin/app", "-u", "30"])
+    fake = a.cgroup_dir / b.id
+    pid = a.pid()
+    try:
+        fake.mkdir()
+        (fake / "cgroup.procs").write_text(str(pid))
+        assert f"/{a.id}/{b.id}" in Path(f"/proc/{pid}/cgroup").read_text()
+        out = tmp_path / "out"
+        run_sysscope(["profile", "-d", "3", "-o", out])
+    finally:
+        if fake.exists():
+            for p in (fake / "cgroup.procs").read_text().split():
+                (a.cgroup_dir / "cgroup.procs").write_text(p)
+            fake.rmdir()
+    stacks = read_folded(out / "stacks.folded")
+    a_leaf = {s[:2]: n for s, n in stacks.items() if "spoofa_leaf" in s}
+    b_leaf = {s[:2]: n for s, n in stacks.items() if "spoofb_leaf" in s}
+    assert set(a_leaf) == {a.frames}, a_leaf
+    assert set(b_leaf) == {b.frames}, b_leaf
+    summary = (out / "summary.txt").read_text()
+    m = re.search(r"cgroups named like a container placed elsewhere\D*(\d+)",
+                  summary)
+    assert m and int(m.group(1)) >= 1, summary

@@ -6,7 +6,8 @@
  *    then cgroup__v2_dir() with the mount point it found and the input;
  *  - cgroup__find_v2_mount() and cgroup__find_v1_mount() on the input as a
  *    mountinfo file (a memfd, opened by its /proc/self/fd path), when it
- *    has a " - " separator.
+ *    has a " - " separator;
+ *  - cgroup_path__from_oci() on each line, into a small and a large buffer.
  * Every result is checked against what cgroup_path.h promises.
  */
 #include <errno.h>
@@ -81,6 +82,23 @@ static void parse_path(const char *path)
 	FUZZ_CHECK(cgroup_qos__name(info.qos) != NULL);
 }
 
+/* An OCI cgroupsPath: an absolute path that fits, or an error. */
+static void from_oci(const char *cgroups_path)
+{
+	char small[24], big[PATH_MAX];
+	int ret = cgroup_path__from_oci(cgroups_path, big, sizeof(big));
+
+	FUZZ_CHECK(ret == 0 || ret == -EINVAL || ret == -ENAMETOOLONG);
+	if (ret == 0) {
+		FUZZ_CHECK(big[0] == '/' && strlen(big) < sizeof(big));
+		FUZZ_CHECK(cgroup_path__within(big, big));
+	}
+	ret = cgroup_path__from_oci(cgroups_path, small, sizeof(small));
+	FUZZ_CHECK(ret == 0 || ret == -EINVAL || ret == -ENAMETOOLONG);
+	if (ret == 0)
+		FUZZ_CHECK(small[0] == '/' && strlen(small) < sizeof(small));
+}
+
 static void v2_dir(const char *mount, const char *path)
 {
 	char buf[PATH_MAX];
@@ -144,6 +162,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		char *path = fuzz_strndup(line, n);
 
 		parse_path(path);
+		from_oci(path);
 		free(path);
 		/* mountinfo lines come from fgets(): with their '\n'. */
 		parse_mountinfo(line, n < (size_t)(end - line) ? n + 1 : n,

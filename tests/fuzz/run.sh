@@ -36,7 +36,7 @@ FUZZ_DIR=tests/fuzz
 TARGETS="
 procmaps	4096	src/symbols/procmaps.c
 cgroup_path	8192	cgroup/cgroup_path.c cgroup/cgroup.c
-container_meta	16384	src/symbols/inroot.c container/meta.c container/oci.c container/docker.c container/podman.c container/containerd.c container/crio.c
+container_meta	16384	src/symbols/inroot.c cgroup/cgroup_path.c container/meta.c container/oci.c container/docker.c container/podman.c container/containerd.c container/crio.c
 elf		16384	src/symbols/elfsyms.c src/symbols/minidebug.c
 dwarf		65536	src/symbols/dwarf_frames.c src/symbols/dwarf_image.c src/symbols/elfsyms.c src/symbols/minidebug.c
 ksyms		8192	src/symbols/ksyms.c

@@ -344,6 +344,56 @@ static void test_names(void **state)
 	assert_string_equal(cgroup_qos__name((enum cgroup_qos)7), "");
 }
 
+/* linux.cgroupsPath as runc places it, cgroupfs and systemd forms. */
+static void test_from_oci(void **state)
+{
+	static const struct { const char *in, *want; } ok[] = {
+		{ "/kubepods/besteffort/pod1/abc", "/kubepods/besteffort/pod1/abc" },
+		{ "/kubepods/abc/", "/kubepods/abc" },
+		{ "relative/x", "/relative/x" },
+		{ "/", "/" },
+		{ "kubepods-besteffort-pod1_2.slice:cri-containerd:abc",
+		  "/kubepods.slice/kubepods-besteffort.slice/"
+		  "kubepods-besteffort-pod1_2.slice/cri-containerd-abc.scope" },
+		{ "machine.slice:libpod:abc", "/machine.slice/libpod-abc.scope" },
+		{ ":docker:abc", "/system.slice/docker-abc.scope" },
+		{ "-.slice:crio:abc", "/crio-abc.scope" },
+		{ "user.slice:x:sub.slice", "/user.slice/sub.slice" },
+	};
+	static const char *const bad[] = {
+		"", "a:b", "a.slice:b:c:d", "nope:crio:abc", "a--b.slice:p:n",
+		"-a.slice:p:n", "a-.slice:p:n", "a.slice:p:", "a.slice:p:x/y",
+		"a/b.slice:p:n",
+	};
+	char buf[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		assert_int_equal(cgroup_path__from_oci(ok[i].in, buf, sizeof(buf)), 0);
+		assert_string_equal(buf, ok[i].want);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		print_message("  bad: %s\n", bad[i]);
+		assert_int_equal(cgroup_path__from_oci(bad[i], buf, sizeof(buf)),
+				 -EINVAL);
+	}
+	assert_int_equal(cgroup_path__from_oci("machine.slice:libpod:abc", buf,
+					       20), -ENAMETOOLONG);
+	assert_int_equal(cgroup_path__from_oci("/abcdef", buf, 7), -ENAMETOOLONG);
+}
+
+static void test_within(void **state)
+{
+	(void)state;
+	assert_true(cgroup_path__within("/a/b", "/a/b"));
+	assert_true(cgroup_path__within("/a/b/c", "/a/b"));
+	assert_true(cgroup_path__within("/a/b/c", "/a/b/"));
+	assert_true(cgroup_path__within("/a", "/"));
+	assert_false(cgroup_path__within("/a/bc", "/a/b"));
+	assert_false(cgroup_path__within("/a", "/a/b"));
+	assert_false(cgroup_path__within("/x/a/b", "/a/b"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -352,6 +402,8 @@ int main(void)
 		cmocka_unit_test(test_lengths),
 		cmocka_unit_test(test_mutations),
 		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_from_oci),
+		cmocka_unit_test(test_within),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -22,6 +22,7 @@
 #include "offcpu_collector.h"
 #include "oncpu_collector.h"
 #include "prom.h"
+#include "resolver.h"
 #include "symbolize.h"
 #include "unwinder.h"
 
@@ -216,6 +217,7 @@ static void test_tables(void **state)
 {
 	const struct stat_field *(*fields[])(size_t *n) = {
 		symbolizer_stats__fields, unwinder_stats__fields,
+		resolver_stats__fields,
 	};
 	struct seen seen = { .n = 0 };
 

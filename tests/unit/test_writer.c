@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -128,6 +129,50 @@ static void test_a_symlink_in_the_folder_is_not_followed(void **state)
 	assert_int_equal(stat(target, &st), -1);
 }
 
+/* What the old temporary name would hit: a hard link and a symlink. */
+static void test_planted_temp_names_are_not_used(void **state)
+{
+	char victim[PATH_MAX * 2], planted[PATH_MAX * 3], sub[PATH_MAX * 2];
+	struct writer *w;
+	struct stat st;
+	struct dirent *de;
+	DIR *d;
+	int n = 0;
+	FILE *f;
+
+	(void)state;
+	snprintf(victim, sizeof(victim), "%s/victim", dir);
+	f = fopen(victim, "w");
+	assert_non_null(f);
+	fputs("precious\n", f);
+	fclose(f);
+	snprintf(sub, sizeof(sub), "%s/out", dir);
+	assert_int_equal(mkdir(sub, 0755), 0);
+	snprintf(planted, sizeof(planted), "%s/.summary.txt.tmp", sub);
+	assert_int_equal(link(victim, planted), 0);
+	snprintf(planted, sizeof(planted), "%s/.stacks.folded.tmp", sub);
+	assert_int_equal(symlink(victim, planted), 0);
+	w = writer__start(sub, getuid(), getgid());
+	assert_non_null(w);
+	assert_int_equal(writer__put(w, "summary.txt", "new\n", 4), 0);
+	assert_int_equal(writer__put(w, "stacks.folded", "a;b 1\n", 6), 0);
+	assert_int_equal(writer__finish(w), 0);
+	assert_file("victim", "precious\n", 9);
+	assert_file("out/summary.txt", "new\n", 4);
+	assert_file("out/stacks.folded", "a;b 1\n", 6);
+	/* The planted names are as they were; no temporary file is left. */
+	assert_int_equal(lstat(planted, &st), 0);
+	assert_true(S_ISLNK(st.st_mode));
+	assert_int_equal(stat(victim, &st), 0);
+	assert_int_equal(st.st_nlink, 2);
+	d = opendir(sub);
+	assert_non_null(d);
+	while ((de = readdir(d)))
+		n += de->d_name[0] != '.' || strstr(de->d_name, ".tmp") != NULL;
+	closedir(d);
+	assert_int_equal(n, 4);	/* two outputs, two planted names */
+}
+
 static void test_missing_folder(void **state)
 {
 	char path[PATH_MAX + 16];
@@ -144,6 +189,7 @@ int main(void)
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_writes_files_and_folders),
 		cmocka_unit_test(test_a_symlink_in_the_folder_is_not_followed),
+		cmocka_unit_test(test_planted_temp_names_are_not_used),
 		cmocka_unit_test(test_missing_folder),
 	};
 
