@@ -583,7 +583,7 @@ static enum MHD_Result route(struct agent_http *h, struct MHD_Connection *c,
 		char why[160];
 
 		if (h->cfg.health && h->cfg.health(h->cfg.metrics_ctx, why, sizeof(why)))
-			return send_text(h, c, MHD_HTTP_SERVICE_UNAVAILABLE, why);
+			return send_text(h, c, MHD_HTTP_SERVICE_UNAVAILABLE, "%s", why);
 		return send_text(h, c, MHD_HTTP_OK, "ok");
 	}
 	if (!strcmp(url, "/favicon.ico")) {
