@@ -255,13 +255,15 @@ def test_helper_is_confined(tmp_path, spawn, cache):
                     st = status_fields(d.name)
                 except (OSError, ValueError):
                     continue
+                # Once its filter is in: it confines itself in steps.
                 if st.get("Name") == "sysscope-fetch" and \
-                        st.get("PPid", "").strip() == str(p.pid):
+                        st.get("PPid", "").strip() == str(p.pid) and \
+                        st.get("Seccomp", "").strip() == "2":
                     helper = st
                     return True
             return False
 
-        assert wait_for(find, timeout=10)
+        assert wait_for(find, timeout=10), "no confined helper seen"
         assert helper["Uid"].split() == [str(NOBODY)] * 4, helper
         assert helper["Gid"].split() == [str(NOBODY)] * 4, helper
         for cap in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"):
