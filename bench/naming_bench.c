@@ -101,7 +101,7 @@ int main(int argc, char **argv)
 	s = symbolizer__new("/proc");
 	if (!s)
 		return 1;
-	symbolizer__set_source_lines(s, !strcmp(argv[1], "lines"));
+	symbolizer__set_dwarf_budget(s, strcmp(argv[1], "lines") ? 0 : 256 << 20);
 	t0 = now_ns();
 	if (symbolizer__add_process(s, (uint32_t)pid)) {
 		fprintf(stderr, "naming_bench: cannot read process %d\n", pid);

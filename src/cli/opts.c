@@ -36,6 +36,7 @@ enum {
 	OPT_MEMORY_LIMIT,
 	OPT_UNWIND,
 	OPT_UNWIND_TABLES,
+	OPT_DWARF_BUDGET,
 	OPT_VALIDATE_UNWIND,
 	OPT_DEBUGINFOD,
 	OPT_DEBUGINFOD_CACHE,
@@ -72,6 +73,7 @@ static const struct option long_options[] = {
 	{ "max-stacks", required_argument, NULL, OPT_MAX_STACKS },
 	{ "unwind", required_argument, NULL, OPT_UNWIND },
 	{ "unwind-tables", required_argument, NULL, OPT_UNWIND_TABLES },
+	{ "dwarf-budget", required_argument, NULL, OPT_DWARF_BUDGET },
 	{ "validate-unwind", required_argument, NULL, OPT_VALIDATE_UNWIND },
 	{ "debuginfod", required_argument, NULL, OPT_DEBUGINFOD },
 	{ "debuginfod-cache", required_argument, NULL, OPT_DEBUGINFOD_CACHE },
@@ -128,6 +130,8 @@ static const char usage[] =
 "                             default), or frame pointers only (fp)\n"
 "      --unwind-tables SIZE   memory for CFI tables, 16M..4G (default 16M,\n"
 "                             about 200 MiB of code); files past it: fp\n"
+"      --dwarf-budget SIZE    DWARF held for source lines and inlined frames\n"
+"                             (default 256M; agent: --memory-limit / 8; 0: none)\n"
 "      --validate-unwind N    check 1 in N on-CPU stack walks against libdw\n"
 "                             (16 KiB of stack copied; up to 500 per run)\n"
 "      --debuginfod URLS      fetch debug files not found here from these\n"
@@ -308,7 +312,7 @@ static bool parse_time(const char *s, double *out)
 }
 
 /* "268435456", "256M", "1G", "512K", "1T": bytes, 16 MiB .. 1 TiB. */
-static bool parse_size(const char *s, uint64_t *out)
+static bool parse_bytes(const char *s, uint64_t min, uint64_t *out)
 {
 	char *end;
 	unsigned long long v;
@@ -330,11 +334,17 @@ static bool parse_size(const char *s, uint64_t *out)
 		end += 2;
 	else if (*end == 'B' && unit > 1)
 		end++;
-	if (*end || v > (1ULL << 40) / unit || v * unit < (16ULL << 20) ||
+	if (*end || v > (1ULL << 40) / unit || v * unit < min ||
 	    v * unit > (1ULL << 40))
 		return false;
 	*out = v * unit;
 	return true;
+}
+
+/* A size of memory: at least 16 MiB. */
+static bool parse_size(const char *s, uint64_t *out)
+{
+	return parse_bytes(s, 16ULL << 20, out);
 }
 
 static void opts__defaults(struct opts *o)
@@ -478,6 +488,12 @@ static enum opts_result parse_one(int c, const char *arg, struct opts *o,
 		if (arg[0] != '/' || strlen(arg) >= PATH_MAX)
 			return fail(err, errlen, "invalid --debuginfod-cache '%s': expected an absolute path", arg);
 		o->debuginfod_cache = arg;
+		break;
+	case OPT_DWARF_BUDGET:
+		if (!parse_bytes(arg, 0, &o->dwarf_budget) ||
+		    o->dwarf_budget > (16ULL << 30))
+			return fail(err, errlen, "invalid DWARF budget '%s': expected 0 .. 16G", arg);
+		o->dwarf_budget_set = true;
 		break;
 	case OPT_UNWIND_TABLES:
 		if (!parse_size(arg, &o->unwind_table_bytes) ||

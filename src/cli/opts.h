@@ -61,6 +61,8 @@ struct opts {
 	uint32_t max_stacks;		/* distinct stacks */
 	bool unwind_fp_only;		/* --unwind fp: no CFI tables */
 	uint64_t unwind_table_bytes;	/* --unwind-tables: rows of 4 bytes */
+	uint64_t dwarf_budget;		/* --dwarf-budget, if dwarf_budget_set */
+	bool dwarf_budget_set;
 	uint32_t validate_unwind;	/* check 1 in N walks with libdw; 0: off */
 	/* debuginfod: NULL, $DEBUGINFOD_URLS; "" none (see fetcher.h) */
 	const char *debuginfod_urls;

@@ -320,14 +320,15 @@ int cmd_agent(const struct opts *o)
 		return err;
 	s->res = session__open_resolver(o, &s->cgroup_v1);
 	s->sym = symbolizer__new(o->proc_root);
-	if (s->sym)
+	if (s->sym) {
 		symbolizer__set_read_remote(s->sym, o->read_remote_fs);
+		symbolizer__set_dwarf_budget(s->sym, o->dwarf_budget_set ?
+					     o->dwarf_budget : o->memory_limit / 8);
+	}
 	if (!s->sym) {
 		err = -errno;
 		goto out;
 	}
-	/* Not yet under --memory-limit: libc's debug sections alone are ~10 MiB. */
-	symbolizer__set_source_lines(s->sym, false);
 	err = session__start_fetcher(s);
 	if (err)
 		goto out;

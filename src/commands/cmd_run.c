@@ -321,8 +321,11 @@ int cmd_run(const struct opts *o)
 	if (err)
 		goto cleanup;
 	s->sym = symbolizer__new(o->proc_root);
-	if (s->sym)
+	if (s->sym) {
 		symbolizer__set_read_remote(s->sym, o->read_remote_fs);
+		symbolizer__set_dwarf_budget(s->sym, o->dwarf_budget_set ?
+					     o->dwarf_budget : 256ULL << 20);
+	}
 	if (!s->sym) {
 		err = -errno;
 		goto cleanup;

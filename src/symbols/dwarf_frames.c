@@ -29,6 +29,7 @@ struct cu_range {
 
 struct dwarf_frames {
 	char *image;		/* dwarf_image.h: what libdw reads */
+	size_t image_len;
 	Elf *elf;
 	Dwarf *dw;
 	struct cu_range *ranges;	/* sorted by start */
@@ -108,6 +109,7 @@ struct dwarf_frames *dwarf_frames__open(int fd)
 		goto fail;
 	}
 	err = dwarf_image__read(fd, &d->image, &len);
+	d->image_len = len;
 	if (err == -EINVAL)
 		err = -ENODATA;
 	d->elf = !err ? elf_memory(d->image, len) : NULL;
@@ -120,6 +122,12 @@ struct dwarf_frames *dwarf_frames__open(int fd)
 fail:
 	errno = -err;
 	return NULL;
+}
+
+size_t dwarf_frames__bytes(const struct dwarf_frames *d)
+{
+	/* libdw's own tables (abbreviations, parsed lines) come on top. */
+	return d ? sizeof(*d) + d->image_len + d->cap * sizeof(*d->ranges) : 0;
 }
 
 void dwarf_frames__free(struct dwarf_frames *d)

@@ -33,6 +33,8 @@ struct dwarf_frames;
  */
 struct dwarf_frames *dwarf_frames__open(int fd);
 void dwarf_frames__free(struct dwarf_frames *d);	/* accepts NULL */
+/* Bytes d holds itself (the image and its ranges), not counting libdw's. */
+size_t dwarf_frames__bytes(const struct dwarf_frames *d);
 
 /*
  * The frames at vaddr (the ELF's virtual address, as its symbols have it),

@@ -43,6 +43,7 @@ struct dso {
 	struct func_ranges *funcs;	/* no symbols at all: CFI's functions */
 	struct dwarf_frames *dwarf;	/* lines and inlined calls, read lazily */
 	bool dwarf_tried;
+	uint64_t dwarf_used;		/* the symbolizer's tick at its last use */
 	void *hooked;			/* hooks.file_loaded's handle */
 };
 
@@ -71,7 +72,9 @@ struct symbolizer {
 	struct symbolizer_stats stats;
 	struct symbolizer_hooks hooks;
 	struct fetcher *fetcher;	/* debuginfod, or NULL */
-	bool no_source_lines;		/* symbolizer__set_source_lines(false) */
+	size_t dwarf_budget;		/* bytes of DWARF held at most */
+	size_t dwarf_bytes;		/* ... now */
+	uint64_t tick;			/* counts DWARF lookups: LRU order */
 	bool read_remote;		/* symbolizer__set_read_remote(true) */
 	struct remote_dev {
 		uint32_t major, minor;
@@ -232,6 +235,15 @@ static struct dso **dso_slot(struct table *t, const struct dso_key *k)
 					  dso_equal, k);
 }
 
+/* Frees d's DWARF (it is read again if needed). */
+static void dso__drop_dwarf(struct symbolizer *s, struct dso *d)
+{
+	s->dwarf_bytes -= dwarf_frames__bytes(d->dwarf);
+	dwarf_frames__free(d->dwarf);
+	d->dwarf = NULL;
+	d->dwarf_tried = false;
+}
+
 /* d names with dbg's symbols (a debug file found by how); dbg is freed. */
 static void dso__use_debug(struct symbolizer *s, struct dso *d,
 			   struct elf_symtab *dbg, enum debug_source how)
@@ -245,9 +257,7 @@ static void dso__use_debug(struct symbolizer *s, struct dso *d,
 	if (dbg) {
 		elf_symtab__take_symbols(d->syms, dbg);
 		/* Its DWARF, if it has some, is read at the next lookup. */
-		dwarf_frames__free(d->dwarf);
-		d->dwarf = NULL;
-		d->dwarf_tried = false;
+		dso__drop_dwarf(s, d);
 	}
 	elf_symtab__free(dbg);
 	d->naming = naming[how];
@@ -638,7 +648,7 @@ static size_t dsos__sweep(struct symbolizer *s)
 		if (d->hooked && s->hooks.file_dropped)
 			s->hooks.file_dropped(s->hooks.ctx, d->hooked);
 		func_ranges__free(d->funcs);
-		dwarf_frames__free(d->dwarf);
+		dso__drop_dwarf(s, d);
 		free(d);
 		evicted++;
 	}
@@ -838,12 +848,43 @@ static const char *jit_name(struct symbolizer *s, struct proc *p, uint64_t ip)
 	return name;
 }
 
-/* The DWARF of d's symbols (its debug file's, or its own), opened once. */
+/*
+ * Frees the least recently used DWARF but keep's until bytes more fit in
+ * the budget; false if they cannot.
+ */
+static bool dwarf_make_room(struct symbolizer *s, const struct dso *keep,
+			    size_t bytes)
+{
+	while (s->dwarf_bytes + bytes > s->dwarf_budget) {
+		struct dso *lru = NULL;
+
+		for (size_t i = 0; i < s->dsos.cap; i++) {
+			struct dso *d = s->dsos.slots[i];
+
+			if (d && d != keep && d->dwarf &&
+			    (!lru || d->dwarf_used < lru->dwarf_used))
+				lru = d;
+		}
+		if (!lru)
+			return false;
+		dso__drop_dwarf(s, lru);
+		s->stats.dwarf_evicted++;
+	}
+	return true;
+}
+
+/*
+ * The DWARF of d's symbols (its debug file's, or its own), opened once,
+ * within the budget: least recently used files make room; one larger than
+ * the whole budget is not kept.
+ */
 static struct dwarf_frames *dso__dwarf(struct symbolizer *s, struct dso *d)
 {
 	struct dso *o = d->owns_syms || !d->syms_owner ? d : d->syms_owner;
+	size_t bytes;
 	int fd;
 
+	o->dwarf_used = ++s->tick;
 	if (o->dwarf_tried)
 		return o->dwarf;
 	o->dwarf_tried = true;
@@ -851,10 +892,19 @@ static struct dwarf_frames *dso__dwarf(struct symbolizer *s, struct dso *d)
 	if (fd < 0)
 		return NULL;
 	o->dwarf = dwarf_frames__open(fd);
-	if (o->dwarf)
+	bytes = dwarf_frames__bytes(o->dwarf);
+	if (o->dwarf && !dwarf_make_room(s, o, bytes)) {
+		dwarf_frames__free(o->dwarf);
+		o->dwarf = NULL;
+		s->stats.dwarf_over_budget++;
+		return NULL;
+	}
+	if (o->dwarf) {
+		s->dwarf_bytes += bytes;
 		s->stats.dwarf_files++;
-	else
+	} else {
 		s->stats.dwarf_failed++;
+	}
 	return o->dwarf;
 }
 
@@ -896,7 +946,7 @@ static void add_source_frames(struct symbolizer *s, struct dso *d,
 			      uint64_t vaddr, struct user_frames *out)
 {
 	struct src_frame sf[USER_FRAMES_MAX];
-	struct dwarf_frames *dw = s->no_source_lines ? NULL : dso__dwarf(s, d);
+	struct dwarf_frames *dw = s->dwarf_budget ? dso__dwarf(s, d) : NULL;
 	struct user_frame fn = out->f[0];
 	size_t n = dw ? dwarf_frames__lookup(dw, vaddr, sf, USER_FRAMES_MAX) : 0;
 
@@ -1130,9 +1180,10 @@ void symbolizer__free(struct symbolizer *s)
 	free(s);
 }
 
-void symbolizer__set_source_lines(struct symbolizer *s, bool on)
+void symbolizer__set_dwarf_budget(struct symbolizer *s, size_t bytes)
 {
-	s->no_source_lines = !on;
+	s->dwarf_budget = bytes;
+	dwarf_make_room(s, NULL, 0);
 }
 
 void symbolizer__set_read_remote(struct symbolizer *s, bool on)
@@ -1249,6 +1300,10 @@ static const struct stat_field stat_fields[] = {
 	       "result=\"read\""),
 	SFIELD(dwarf_failed, "files with DWARF refused or unreadable",
 	       &dwarf_files, "result=\"failed\""),
+	SFIELD(dwarf_over_budget, "files with DWARF over the whole budget",
+	       &dwarf_files, "result=\"over_budget\""),
+	SFIELD(dwarf_evicted, "files with DWARF freed for room (LRU)",
+	       &dwarf_files, "result=\"evicted\""),
 };
 
 const struct stat_field *symbolizer_stats__fields(size_t *n)

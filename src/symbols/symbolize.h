@@ -53,6 +53,8 @@ struct symbolizer_stats {
 	uint64_t frames_inlined;	/* frames of inlined calls added */
 	uint64_t dwarf_files;		/* files whose DWARF lines were read */
 	uint64_t dwarf_failed;		/* ... refused (caps) or unreadable */
+	uint64_t dwarf_over_budget;	/* ... larger than the whole budget */
+	uint64_t dwarf_evicted;		/* ... freed for room (LRU) */
 	uint64_t kernel_unresolved;
 };
 
@@ -82,11 +84,12 @@ struct symbolizer_hooks {
 struct symbolizer *symbolizer__new(const char *proc_root);
 void symbolizer__free(struct symbolizer *s);
 /*
- * Source lines and inlined frames from DWARF: on unless turned off. The
- * agent turns them off: the debug sections they keep in memory are not
- * yet under its memory limit.
+ * Source lines and inlined frames from DWARF: at most bytes of it held
+ * (files' DWARF sections, dwarf_frames.h; libdw's own tables come on top,
+ * about half as much again), the least recently used freed for room.
+ * 0 (the default): none read.
  */
-void symbolizer__set_source_lines(struct symbolizer *s, bool on);
+void symbolizer__set_dwarf_budget(struct symbolizer *s, size_t bytes);
 /*
  * Read mapped files on FUSE and network filesystems too (off by default:
  * remote_fs.h). Their mappings stay unnamed, file+0xOFFSET, and counted.

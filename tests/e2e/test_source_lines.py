@@ -8,7 +8,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from conftest import WORKLOADS, go_pprof, read_folded, run_sysscope
+from conftest import WORKLOADS, go_pprof, read_folded, run_sysscope, wait_for
 
 SRC = Path(__file__).resolve().parents[1] / "workloads" / "inline_lines.c"
 
@@ -100,3 +100,31 @@ def test_lines_from_a_debug_file(tmp_path, spawn):
     assert counter(summary, "user frames named by debug file (build-id)") > 0, summary
     assert inlined_share(stacks) >= 0.9, summary
     check_pprof(out, tmp_path)
+
+
+def test_dwarf_over_the_budget_is_not_read(tmp_path, spawn):
+    """--dwarf-budget smaller than the file's DWARF: names only, counted."""
+    w = spawn([WORKLOADS / "inline_lines", "30"])
+    out = tmp_path / "out"
+    run_sysscope(["profile", "-p", w.pid, "-d", "2", "-f", "199",
+                  "--dwarf-budget", "1K", "-o", out])
+    summary = (out / "summary.txt").read_text()
+    stacks = read_folded(out / "stacks.folded")
+    assert counter(summary, "files with DWARF over the whole budget") > 0, summary
+    assert counter(summary, "inlined frames added") == 0, summary
+    assert not any("inline_mix" in s for s in stacks), stacks
+    assert sum(n for s, n in stacks.items() if "inline_caller" in s) > 0
+
+
+def test_agent_windows_have_inlined_frames(spawn):
+    """The agent reads DWARF too, within --memory-limit / 8."""
+    from test_agent import Agent
+    spawn([WORKLOADS / "inline_lines", "60"])
+    a = Agent(["--window", 1])
+    try:
+        def seen():
+            status, body, _ = a.get("/node.folded?mode=oncpu", expect=None)
+            return status == 200 and "inline_caller;inline_mix" in body.decode()
+        assert wait_for(seen, 20), a.get("/node.folded?mode=oncpu")[1][:2000]
+    finally:
+        assert a.stop() == 0, a.stderr
