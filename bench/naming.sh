@@ -14,6 +14,7 @@
 # OUTPUT/bench/naming.md) and never fails on timing.
 #
 #   bench/naming.sh [OUTPUT]          OUTPUT: build dir (libsysscope.a)
+# Figures and what they say: bench/README-naming.md.
 #
 # Environment: ROUNDS=5, N=20000 (addresses).
 # shellcheck disable=SC2119 # median reads stdin without args
@@ -34,8 +35,7 @@ PYTHON=/usr/bin/python3.11
 
 require_root
 require_tools "$PYTHON" perf cc
-require_positive ROUNDS "$ROUNDS"
-require_positive N "$N"
+require_positive ROUNDS N
 bench_init
 
 mkdir -p "$BDIR"
@@ -43,7 +43,8 @@ make -C "$ROOT" --no-print-directory OUTPUT="$OUTPUT" "$OUTPUT/libsysscope.a" >&
 	die "cannot build $OUTPUT/libsysscope.a"
 cc -O2 -g -std=gnu11 -Wall -Wextra -Werror -I"$ROOT/src/symbols" \
 	"$BENCH_DIR/naming_bench.c" "$OUTPUT/libsysscope.a" \
-	-ldw -lelf -lz -llzma -lstdc++ -lpthread -o "$BIN" ||
+	-lbpf -ldw -lelf -lz -lcap -ljson-c -lseccomp -llzma -lstdc++ -lpthread \
+	-o "$BIN" ||
 	die "cannot build $BIN"
 
 bg_start "$BENCH_TMP/py.log" "$PYTHON" -c '
@@ -81,8 +82,9 @@ done
 med() { # med MODE KEY: the median of KEY over the rounds
 	local r
 
-	for r in $(seq "$ROUNDS"); do field "$2" <(tr '\n' ' ' <"$BENCH_TMP/$1.$r"); done |
-		median
+	for r in $(seq "$ROUNDS"); do
+		sed -n "s/^$2=//p" "$BENCH_TMP/$1.$r"
+	done | median
 }
 
 {

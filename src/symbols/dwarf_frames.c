@@ -27,9 +27,23 @@ struct cu_range {
 	Dwarf_Off cu;		/* the unit's DIE */
 };
 
+/*
+ * The answers for recent addresses: a lookup walks the unit's DIEs and
+ * line table (~25 us for glibc's), and profiles ask for the same return
+ * addresses over and over.
+ */
+#define CACHE_SLOTS 1024
+
+struct cached {
+	uint64_t vaddr;
+	uint32_t n;		/* UINT32_MAX: empty */
+	struct src_frame f[DWARF_FRAMES_MAX];
+};
+
 struct dwarf_frames {
 	char *image;		/* dwarf_image.h: what libdw reads */
 	size_t image_len;
+	struct cached *cache;	/* CACHE_SLOTS, by address */
 	Elf *elf;
 	Dwarf *dw;
 	struct cu_range *ranges;	/* sorted by start */
@@ -108,6 +122,14 @@ struct dwarf_frames *dwarf_frames__open(int fd)
 		err = -ENOMEM;
 		goto fail;
 	}
+	d->cache = malloc(CACHE_SLOTS * sizeof(*d->cache));
+	if (!d->cache) {
+		free(d);
+		err = -ENOMEM;
+		goto fail;
+	}
+	for (size_t i = 0; i < CACHE_SLOTS; i++)
+		d->cache[i].n = UINT32_MAX;
 	err = dwarf_image__read(fd, &d->image, &len);
 	d->image_len = len;
 	if (err == -EINVAL)
@@ -127,7 +149,8 @@ fail:
 size_t dwarf_frames__bytes(const struct dwarf_frames *d)
 {
 	/* libdw's own tables (abbreviations, parsed lines) come on top. */
-	return d ? sizeof(*d) + d->image_len + d->cap * sizeof(*d->ranges) : 0;
+	return d ? sizeof(*d) + d->image_len + d->cap * sizeof(*d->ranges) +
+		   CACHE_SLOTS * sizeof(*d->cache) : 0;
 }
 
 void dwarf_frames__free(struct dwarf_frames *d)
@@ -139,6 +162,7 @@ void dwarf_frames__free(struct dwarf_frames *d)
 	if (d->elf)
 		elf_end(d->elf);
 	free(d->image);
+	free(d->cache);
 	free(d->ranges);
 	free(d);
 }
@@ -185,8 +209,27 @@ static uint32_t udata(Dwarf_Die *die, unsigned int name)
 	return (uint32_t)w;
 }
 
+static size_t lookup(struct dwarf_frames *d, uint64_t vaddr,
+		     struct src_frame *out, size_t max);
+
 size_t dwarf_frames__lookup(struct dwarf_frames *d, uint64_t vaddr,
 			    struct src_frame *out, size_t max)
+{
+	struct cached *c;
+
+	if (!d || max != DWARF_FRAMES_MAX)
+		return lookup(d, vaddr, out, max);
+	c = &d->cache[(vaddr * 0x9e3779b97f4a7c15ULL) >> 54];
+	if (c->n == UINT32_MAX || c->vaddr != vaddr) {
+		c->vaddr = vaddr;
+		c->n = (uint32_t)lookup(d, vaddr, c->f, max);
+	}
+	memcpy(out, c->f, c->n * sizeof(*out));
+	return c->n;
+}
+
+static size_t lookup(struct dwarf_frames *d, uint64_t vaddr,
+		     struct src_frame *out, size_t max)
 {
 	const struct cu_range *r = d && max ? find_unit(d, vaddr) : NULL;
 	struct src_frame all[SCOPES_MAX];
