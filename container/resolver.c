@@ -302,12 +302,17 @@ static const struct prom_family mismatches = {
 	"sysscope_cgroup_mismatches_total", PROM_COUNTER,
 	"Cgroups named like a container its runtime put elsewhere (a tenant's "
 	"own sub-cgroup); not attributed to that container.",
+}, forgotten = {
+	"sysscope_cgroups_forgotten_total", PROM_COUNTER,
+	"Cgroups the resolver dropped because they are gone.",
 };
 
 static const struct stat_field stat_fields[] = {
 	STAT_FIELD(struct resolver_stats, cgroup_mismatches,
 		   "cgroups named like a container placed elsewhere",
 		   &mismatches, NULL),
+	STAT_FIELD(struct resolver_stats, forgotten,
+		   "cgroups forgotten (gone)", &forgotten, NULL),
 };
 
 const struct stat_field *resolver_stats__fields(size_t *n)
@@ -357,6 +362,48 @@ struct resolver *resolver__new(const char *cgroup_root, const char *host_root)
 		return NULL;
 	}
 	return r;
+}
+
+/*
+ * Is w's cgroup still there? By its path below the hierarchy's root (a
+ * directory made again under the same name keeps an old id's entry until
+ * it goes too). Unknown ids ("" path) are asked again.
+ */
+static bool still_there(const struct resolver *r, const struct workload *w)
+{
+	if (!w->path[0])
+		return false;
+	return !faccessat(r->root_fd, w->path[1] ? w->path + 1 : ".", F_OK, 0);
+}
+
+size_t resolver__forget_gone(struct resolver *r)
+{
+	size_t kept = 0, gone = 0;
+
+	for (size_t i = 0; i < r->nlist; i++) {
+		if (still_there(r, r->list[i])) {
+			r->list[kept++] = r->list[i];
+			continue;
+		}
+		free(r->list[i]);
+		gone++;
+	}
+	r->nlist = kept;
+	if (!gone)
+		return 0;
+	/* The table again, from what is left. */
+	memset(r->slots, 0, r->cap * sizeof(*r->slots));
+	r->used = 0;
+	for (size_t i = 0; i < r->nlist; i++) {
+		size_t pos = slot_of(r->list[i]->cgroup_id, r->cap);
+
+		while (r->slots[pos])
+			pos = (pos + 1) & (r->cap - 1);
+		r->slots[pos] = r->list[i];
+		r->used++;
+	}
+	r->stats.forgotten += gone;
+	return gone;
 }
 
 void resolver__free(struct resolver *r)

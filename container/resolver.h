@@ -2,7 +2,8 @@
 /*
  * cgroup id -> what runs in it: the cgroup's path, the container and pod
  * it belongs to, and that container's runtime metadata. Resolved once per
- * id and kept, so a container that exits keeps its name until the end.
+ * id and kept, so a container that exits keeps its name until the end of
+ * a run; the agent forgets removed cgroups between windows.
  * A path is believed only where the runtime's own record of the
  * container's cgroup agrees (struct container_meta's cgroup).
  */
@@ -34,6 +35,7 @@ struct workload {
 
 struct resolver_stats {
 	uint64_t cgroup_mismatches;	/* cgroups found unverified */
+	uint64_t forgotten;		/* workloads dropped: their cgroup is gone */
 };
 
 struct stat_field;
@@ -54,6 +56,14 @@ const struct workload *resolver__get(struct resolver *r, uint64_t cgroup_id);
 int resolver__scan(struct resolver *r);
 size_t resolver__count(const struct resolver *r);
 const struct workload *resolver__at(const struct resolver *r, size_t i);
+
+/*
+ * Drops the workloads whose cgroup is gone, and the ids that named no
+ * cgroup (the agent, between windows: a node where containers come and go
+ * would otherwise keep every one). Pointers from resolver__get() and
+ * resolver__at() are invalid after. The count dropped.
+ */
+size_t resolver__forget_gone(struct resolver *r);
 
 const struct resolver_stats *resolver__stats(const struct resolver *r);
 /* The table naming resolver_stats' counters (summary.txt, /metrics). */

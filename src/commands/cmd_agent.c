@@ -206,6 +206,9 @@ static int agent_close_window(struct agent *a, uint64_t start,
 	err = session__build_profile(s);
 	/* What exited cannot sample again: its maps go; pids get reused. */
 	symbolizer__forget_exited(s->sym);
+	/* And removed cgroups: their windows keep the names already given. */
+	if (s->res)
+		resolver__forget_gone(s->res);
 	err = oncpu__empty(s->oncpu) ?: err;
 	/* Stacks only now and then: see offcpu__empty. */
 	stacks = ++a->windows_since_stacks * window_s >= STACKS_EVERY_S;

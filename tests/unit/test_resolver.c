@@ -204,6 +204,34 @@ static void test_no_record_of_the_cgroup(void **state)
 	resolver__free(r);
 }
 
+/* A removed cgroup is forgotten; the others stay, found as before. */
+static void test_gone_cgroups_are_forgotten(void **state)
+{
+	char path[PATH_MAX * 2];
+	struct resolver *r;
+	uint64_t kept_id;
+	size_t before;
+
+	(void)state;
+	mkdirs(cg, POD_A "/" ID_A);
+	mkdirs(cg, POD_B "/" ID_B);
+	r = resolver__new(cg, host);
+	assert_non_null(r);
+	assert_int_equal(resolver__scan(r), 0);
+	before = resolver__count(r);
+	kept_id = find(r, POD_A "/" ID_A)->cgroup_id;
+	assert_int_equal(resolver__forget_gone(r), 0);
+	snprintf(path, sizeof(path), "%s" POD_B "/" ID_B, cg);
+	assert_int_equal(rmdir(path), 0);
+	assert_int_equal(resolver__forget_gone(r), 1);
+	assert_int_equal(resolver__count(r), before - 1);
+	assert_int_equal(resolver__stats(r)->forgotten, 1);
+	for (size_t i = 0; i < resolver__count(r); i++)
+		assert_string_not_equal(resolver__at(r, i)->path, POD_B "/" ID_B);
+	assert_ptr_equal(resolver__get(r, kept_id), find(r, POD_A "/" ID_A));
+	resolver__free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -211,6 +239,8 @@ int main(void)
 			test_impersonation_is_attributed_to_the_real_owner,
 			setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_record_of_the_cgroup,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gone_cgroups_are_forgotten,
 						setup, teardown),
 	};
 
