@@ -23,6 +23,11 @@ enum offcpu_reason {
  * mark stacks lost.)
  */
 #define STACK_ID_SEEDED (-1000)
+/*
+ * Stacks the off-CPU maps hold at most, whatever --max-stacks says: they
+ * are preallocated (updated in sched_switch), 1-1.5 KiB a stack.
+ */
+#define OFFCPU_STACKS_MAX 8192
 /* Threads asleep at the start whose user stacks are kept (1 KiB each). */
 #define SEED_USTACKS_MAX 4096
 

@@ -21,6 +21,7 @@ struct offcpu {
 	struct bpf_link *iter;	/* made at start: the sandbox forbids it later */
 	struct bpf_link *seed;
 	struct bpf_link *exec_link;
+	struct bpf_link *newtask_link;
 	int value_ns, value_count;
 };
 
@@ -87,6 +88,8 @@ static int offcpu__configure(struct offcpu *oc, const struct offcpu_config *cfg)
 {
 	struct offcpu_bpf *s = oc->skel;
 	struct filter_vars fv = FILTER_VARS_OF(s);
+	uint32_t stacks = cfg->max_stacks < OFFCPU_STACKS_MAX ? cfg->max_stacks :
+			  OFFCPU_STACKS_MAX;
 	int err;
 
 	s->rodata->min_block_ns = cfg->min_block_ns;
@@ -101,9 +104,16 @@ static int offcpu__configure(struct offcpu *oc, const struct offcpu_config *cfg)
 	err = err ?: unwind_bpf_maps__configure(&UNWIND_BPF_MAPS_OF(s),
 						&cfg->unwind,
 						cfg->shared ? &cfg->shared->unwind : NULL);
-	err = err ?: bpf_map__set_max_entries(s->maps.ustacks, cfg->max_stacks);
+	/*
+	 * The walker's stacks are allocated at run time for the on-CPU
+	 * sampler; here they are written in sched_switch, which must not
+	 * allocate (bpf/offcpu.bpf.c): preallocated, and so capped.
+	 */
+	err = err ?: bpf_map__set_map_flags(s->maps.ustacks,
+			bpf_map__map_flags(s->maps.ustacks) & ~BPF_F_NO_PREALLOC);
+	err = err ?: bpf_map__set_max_entries(s->maps.ustacks, stacks);
 	err = err ?: bpf_map__set_max_entries(s->maps.counts, cfg->max_entries);
-	err = err ?: bpf_map__set_max_entries(s->maps.kstacks, cfg->max_stacks);
+	err = err ?: bpf_map__set_max_entries(s->maps.kstacks, stacks);
 	err = err ?: bpf_map__set_max_entries(s->maps.open_cgroups,
 					      cfg->ncgroup_ids ? cfg->ncgroup_ids : 1);
 	return err;
@@ -119,6 +129,14 @@ static int offcpu__attach(struct offcpu *oc, bool exec_hook)
 	if (exec_hook && !oc->exec_link) {
 		err = -errno;
 		log_error("off-CPU tracer: attach exec hook: %s", strerror(-err));
+		return err;
+	}
+	/* Before the seed runs (offcpu__begin): no thread is missed. */
+	oc->newtask_link = bpf_program__attach(oc->skel->progs.on_newtask);
+	if (!oc->newtask_link) {
+		err = -errno;
+		log_error("off-CPU tracer: attach tp_btf/task_newtask: %s",
+			  strerror(-err));
 		return err;
 	}
 	oc->seed = bpf_program__attach_iter(oc->skel->progs.seed_open, NULL);
@@ -256,6 +274,7 @@ void offcpu__free(struct offcpu *oc)
 	bpf_link__destroy(oc->iter);
 	bpf_link__destroy(oc->seed);
 	bpf_link__destroy(oc->exec_link);
+	bpf_link__destroy(oc->newtask_link);
 	offcpu_bpf__destroy(oc->skel);
 	free(oc);
 }
