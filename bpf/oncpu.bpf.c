@@ -187,8 +187,11 @@ int do_sample(struct bpf_perf_event_data *ctx)
 	struct oncpu_key key = {};
 	bool kthread;
 
-	if (bpf_ktime_get_ns() < window_start_ns)
-		return 0;	/* setting up: not part of the run */
+	if (bpf_ktime_get_ns() < window_start_ns) {
+		/* Setting up, or between the agent's windows: not counted. */
+		stat_inc(ONCPU_STAT_OUTSIDE_WINDOW);
+		return 0;
+	}
 	stat_inc(ONCPU_STAT_SAMPLES);
 	key.tgid = id >> 32;
 	key.tid = (__u32)id;
