@@ -44,6 +44,7 @@
 #define ENODATA 61
 
 #include "unwind.bpf.h"
+#include "proc_exit.bpf.h"
 
 const volatile __u64 min_block_ns = 1000000;
 const volatile bool user_stacks = true;
@@ -398,10 +399,12 @@ static __always_inline void switch_in(struct task_struct *next)
 	key.cgroup_id = task_cgroup_id(next);
 	key.tgid = BPF_CORE_READ(next, tgid);
 	key.tid = tid;
+	key.proc_start_ns = proc_start_ns(next);
 	key.reason = s->reason;
 	key.user_stack_id = user_stack_valid(s);
 	key.kern_stack = kernel_stack_of(next);
-	if (!is_kthread(next) && !notice_proc(key.tgid, key.cgroup_id))
+	if (!is_kthread(next) &&
+	    !notice_proc(key.tgid, key.cgroup_id, key.proc_start_ns))
 		stat_inc(OFFCPU_STAT_NOTICE_LOST);
 	count_interval(&key, next, delta);
 }
@@ -575,6 +578,7 @@ int dump_open(struct bpf_iter__task *ctx)
 		return 0;
 	rec->tgid = tgid;
 	rec->tid = tid;
+	rec->proc_start_ns = proc_start_ns(task);
 	rec->reason = reason;
 	rec->delta_ns = run_end_ns - since;
 	BPF_CORE_READ_STR_INTO(&rec->comm, task, comm);

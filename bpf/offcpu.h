@@ -34,6 +34,7 @@ enum offcpu_reason {
 struct offcpu_key {
 	__u64 cgroup_id;	/* of the thread that was off the CPU */
 	__u64 kern_stack;	/* key in kstacks; 0: none or lost */
+	__u64 proc_start_ns;	/* its process's start: pids are reused */
 	__u32 tgid;
 	__u32 tid;
 	__s32 user_stack_id;	/* in stacks; STACK_ID_NONE, or -errno */
@@ -63,6 +64,7 @@ struct stack_ips {
 struct offcpu_open {
 	__u64 cgroup_id;
 	__u64 delta_ns;
+	__u64 proc_start_ns;
 	__u32 tgid;
 	__u32 tid;
 	__u32 reason;

@@ -9,6 +9,7 @@
 
 struct oncpu_key {
 	__u64 cgroup_id;	/* cgroup v2 id of the thread when sampled */
+	__u64 proc_start_ns;	/* its process's start: pids are reused */
 	__u32 tgid;
 	__u32 tid;
 	__s32 kern_stack_id;	/* STACK_ID_NONE, or -errno of a failed walk */

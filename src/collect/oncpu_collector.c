@@ -62,7 +62,7 @@ static const struct stat_desc stat_descs[ONCPU_STAT_MAX] = {
 
 struct oncpu {
 	struct oncpu_bpf *skel;
-	struct bpf_link *exec_link;
+	struct bpf_link *exec_link, *exit_link;
 	struct bpf_link **links;
 	int *pmu_fds;
 	int ncpus;
@@ -85,7 +85,8 @@ static int oncpu__configure(struct oncpu *oc, const struct oncpu_config *cfg)
 		err = proc_notice_maps__reuse(&cfg->shared->notices,
 					      s->maps.noticed_procs,
 					      s->maps.proc_notices,
-					      s->progs.on_exec);
+					      s->progs.on_exec,
+					      s->progs.on_proc_exit);
 	err = err ?: unwind_bpf_maps__configure(&UNWIND_BPF_MAPS_OF(s),
 						&cfg->unwind,
 						cfg->shared ? &cfg->shared->unwind : NULL);
@@ -230,11 +231,14 @@ struct oncpu *oncpu__start(const struct oncpu_config *cfg)
 		goto cleanup;
 	}
 	oc->skel->bss->window_start_ns = UINT64_MAX;
-	if (!cfg->shared)
+	if (!cfg->shared) {
 		oc->exec_link = bpf_program__attach(oc->skel->progs.on_exec);
-	if (!cfg->shared && !oc->exec_link) {
+		oc->exit_link = bpf_program__attach(oc->skel->progs.on_proc_exit);
+	}
+	if (!cfg->shared && (!oc->exec_link || !oc->exit_link)) {
 		err = -errno;
-		log_error("on-CPU sampler: attach exec hook: %s", strerror(-err));
+		log_error("on-CPU sampler: attach exec/exit hook: %s",
+			  strerror(-err));
 		goto cleanup;
 	}
 	err = oncpu__attach(oc, cfg->cpu);
@@ -299,6 +303,7 @@ void oncpu__free(struct oncpu *oc)
 	if (oc->links && oc->pmu_fds)
 		oncpu__stop(oc);
 	bpf_link__destroy(oc->exec_link);
+	bpf_link__destroy(oc->exit_link);
 	oncpu_bpf__destroy(oc->skel);
 	if (oc->sync_outer >= 0)
 		close(oc->sync_outer);
@@ -364,6 +369,7 @@ static int add_sample(struct oncpu *oc, struct recorder *rec,
 	int ufd = bpf_map__fd(oc->skel->maps.ustacks);
 	struct raw_sample s = {
 		.cgroup_id = k->cgroup_id, .tgid = k->tgid, .tid = k->tid,
+		.proc_start_ns = k->proc_start_ns,
 		.comm = comm, .pcomm = pcomm,
 		.user_ips = (uint64_t *)uips, .kern_ips = (uint64_t *)kips,
 	};
@@ -403,7 +409,7 @@ int oncpu__collect(struct oncpu *oc, struct symbolizer *sym,
 		prev = &key;
 		if (bpf_map_lookup_elem(fd, &key, &val))
 			continue;	/* deleted meanwhile */
-		if (!symbolizer__has_process(sym, key.tgid))
+		if (!symbolizer__has_process_at(sym, key.tgid, key.proc_start_ns))
 			symbolizer__add_process(sym, key.tgid);
 		err = add_sample(oc, rec, &key, &val);
 		if (err)
