@@ -80,6 +80,7 @@ struct ustack_slot {
 
 struct start {
 	__u64 ts;		/* switch-out time; 0 while on the CPU */
+	__u64 woke;		/* woke between windows, ts left for the dump */
 	struct ustack_slot slots[USTACK_SLOTS];	/* where it blocked lately */
 	__s32 user_stack_id;	/* this interval's */
 	__u32 reason;
@@ -319,6 +320,7 @@ static __always_inline int switch_out(void *ctx, bool preempt,
 		return 0;
 	}
 	s->ts = bpf_ktime_get_ns();
+	s->woke = 0;
 	s->reason = reason_of(prev, state, preempt);
 	s->user_stack_id = user_stacks && !is_kthread(prev) ?
 		user_stack(s) : STACK_ID_NONE;
@@ -377,13 +379,16 @@ static __always_inline void switch_in(struct task_struct *next)
 	if (!s || !s->ts)
 		return;
 	/*
-	 * After the window's end the interval stays open: the end-of-window
-	 * dump counts it up to the end, and the next window (if any) from
-	 * its own start.
+	 * After the window's end the interval stays open for the end-of-window
+	 * dump, which counts it up to the end; the wake is kept, so that the
+	 * next window's dump does not count a thread running since (open_since)
+	 * for its whole length.
 	 */
 	now = bpf_ktime_get_ns();
-	if (run_end_ns && now > run_end_ns)
+	if (run_end_ns && now > run_end_ns) {
+		s->woke = now;
 		return;
+	}
 	since = s->ts;
 	s->ts = 0;
 	/* Only the part inside the run's window counts. */
@@ -451,6 +456,9 @@ static __always_inline bool open_since(struct task_struct *task, __u32 tid,
 		*since = s->ts;
 		*reason = s->reason;
 		*user_stack_id = user_stack_valid(s);
+		/* Woke between an earlier window and this one's end: running. */
+		if (s->woke && s->woke <= run_end_ns)
+			return false;
 		return s->ts != 0;
 	}
 	if (BPF_CORE_READ(task, on_cpu))
