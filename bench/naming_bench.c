@@ -110,11 +110,11 @@ int main(int argc, char **argv)
 	t_load = now_ns() - t0;
 	t0 = now_ns();
 	for (size_t i = 0; i < got; i++)
-		symbolizer__user_frames(s, (uint32_t)pid, ips[i], i & 1, out);
+		symbolizer__user_frames(s, (uint32_t)pid, 0, ips[i], i & 1, out);
 	t_cold = now_ns() - t0;
 	t0 = now_ns();
 	for (size_t i = 0; i < got; i++)
-		symbolizer__user_frames(s, (uint32_t)pid, ips[i], i & 1, out);
+		symbolizer__user_frames(s, (uint32_t)pid, 0, ips[i], i & 1, out);
 	t_warm = now_ns() - t0;
 	rss1 = rss_kib();
 	st = symbolizer__stats(s);

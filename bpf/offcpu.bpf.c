@@ -11,6 +11,17 @@
  *    ones take next's kernel stack, still parked in schedule(), with
  *    bpf_get_task_stack(), and are counted.
  * Intervals still open at the end are written by a task iterator.
+ *
+ * Nothing run from sched_switch allocates: the scheduler holds its
+ * runqueue lock there, and an allocation that wakes kswapd takes a
+ * runqueue lock too (before 6.1, whose bpf_mem_alloc refills from
+ * irq_work, a run-time allocated hash could deadlock the CPU). So the
+ * hashes it updates are preallocated (counts, kstacks here; ustacks, which
+ * user space makes preallocated for this object: offcpu__configure), each
+ * thread's slot (starts) is made when the thread is born (task_newtask)
+ * or by the iterator at the start (seed_open), never at a switch, and
+ * the rest it writes are arrays, an LRU (preallocated, noticed_procs) and
+ * a ring buffer (no allocation). tests/e2e/test_maps.py checks the flags.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -33,6 +44,7 @@
 #define ENODATA 61
 
 #include "unwind.bpf.h"
+#include "proc_exit.bpf.h"
 
 const volatile __u64 min_block_ns = 1000000;
 const volatile bool user_stacks = true;
@@ -68,6 +80,7 @@ struct ustack_slot {
 
 struct start {
 	__u64 ts;		/* switch-out time; 0 while on the CPU */
+	__u64 woke;		/* woke between windows, ts left for the dump */
 	struct ustack_slot slots[USTACK_SLOTS];	/* where it blocked lately */
 	__s32 user_stack_id;	/* this interval's */
 	__u32 reason;
@@ -75,6 +88,10 @@ struct start {
 	__u32 next_slot;	/* the one a new walk replaces */
 };
 
+/*
+ * Task storage is always allocated at run time (it has no preallocated
+ * form): a slot is only ever made outside sched_switch (see the top).
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
@@ -83,13 +100,12 @@ struct {
 } starts SEC(".maps");
 
 /*
- * No preallocation for the two hashes only this tracer fills (never from
- * NMI): memory follows what is stored, not max_entries. Preallocated, the
- * 1 KiB stacks of kstacks alone took 34 MiB at the default --max-stacks.
+ * Preallocated (see the top): memory is max_entries whatever is stored,
+ * so kstacks (1 KiB a stack) is sized apart from --max-stacks
+ * (OFFCPU_STACKS_MAX).
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, 1);
 	__type(key, struct offcpu_key);
 	__type(value, struct offcpu_value);
@@ -97,7 +113,6 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, 1);
 	__type(key, __u64);
 	__type(value, struct stack_ips);
@@ -166,6 +181,7 @@ static __always_inline void proc_notice_lost(void)
 	stat_inc(OFFCPU_STAT_NOTICE_LOST);
 }
 
+/* The thread's slot; made only outside sched_switch (create). */
 static __always_inline struct start *start_get(struct task_struct *task,
 					       bool create)
 {
@@ -296,12 +312,15 @@ static __always_inline int switch_out(void *ctx, bool preempt,
 	state = task_state(prev);
 	if (state & TASK_DEAD)
 		return 0;	/* its last switch: it will not come back */
-	s = start_get(prev, true);
+	/* Slots are made at the start (seed_open) and at birth, not here. */
+	s = start_get(prev, false);
 	if (!s) {
-		stat_inc(OFFCPU_STAT_LOST_NO_STORAGE);
+		if (run_start_ns != ~0ULL)	/* else: the seed has not run */
+			stat_inc(OFFCPU_STAT_LOST_NO_STORAGE);
 		return 0;
 	}
 	s->ts = bpf_ktime_get_ns();
+	s->woke = 0;
 	s->reason = reason_of(prev, state, preempt);
 	s->user_stack_id = user_stacks && !is_kthread(prev) ?
 		user_stack(s) : STACK_ID_NONE;
@@ -360,13 +379,16 @@ static __always_inline void switch_in(struct task_struct *next)
 	if (!s || !s->ts)
 		return;
 	/*
-	 * After the window's end the interval stays open: the end-of-window
-	 * dump counts it up to the end, and the next window (if any) from
-	 * its own start.
+	 * After the window's end the interval stays open for the end-of-window
+	 * dump, which counts it up to the end; the wake is kept, so that the
+	 * next window's dump does not count a thread running since (open_since)
+	 * for its whole length.
 	 */
 	now = bpf_ktime_get_ns();
-	if (run_end_ns && now > run_end_ns)
+	if (run_end_ns && now > run_end_ns) {
+		s->woke = now;
 		return;
+	}
 	since = s->ts;
 	s->ts = 0;
 	/* Only the part inside the run's window counts. */
@@ -382,12 +404,29 @@ static __always_inline void switch_in(struct task_struct *next)
 	key.cgroup_id = task_cgroup_id(next);
 	key.tgid = BPF_CORE_READ(next, tgid);
 	key.tid = tid;
+	key.proc_start_ns = proc_start_ns(next);
 	key.reason = s->reason;
 	key.user_stack_id = user_stack_valid(s);
 	key.kern_stack = kernel_stack_of(next);
-	if (!is_kthread(next) && !notice_proc(key.tgid, key.cgroup_id))
+	if (!is_kthread(next) &&
+	    !notice_proc(key.tgid, key.cgroup_id, key.proc_start_ns))
 		stat_inc(OFFCPU_STAT_NOTICE_LOST);
 	count_interval(&key, next, delta);
+}
+
+/*
+ * A new thread gets its slot here, at the end of copy_process (no lock
+ * held), so sched_switch never makes one. The cgroup filter is not
+ * applied (current is the parent): a slot too many is harmless.
+ */
+SEC("tp_btf/task_newtask")
+int BPF_PROG(on_newtask, struct task_struct *task, __u64 clone_flags)
+{
+	if (!ids_wanted(task->tgid, task->pid, task))
+		return 0;
+	if (!start_get(task, true))
+		stat_inc(OFFCPU_STAT_LOST_NO_STORAGE);
+	return 0;
 }
 
 SEC("tp_btf/sched_switch")
@@ -417,6 +456,9 @@ static __always_inline bool open_since(struct task_struct *task, __u32 tid,
 		*since = s->ts;
 		*reason = s->reason;
 		*user_stack_id = user_stack_valid(s);
+		/* Woke between an earlier window and this one's end: running. */
+		if (s->woke && s->woke <= run_end_ns)
+			return false;
 		return s->ts != 0;
 	}
 	if (BPF_CORE_READ(task, on_cpu))
@@ -477,10 +519,11 @@ static __always_inline __s32 seed_user_stack(struct task_struct *task,
 }
 
 /*
- * Run once as the window opens: a thread already off the CPU gets a start
- * at run_start_ns, so waking later in the run still counts its wait, and
- * its user stack as it was then (seed_user_stack). Sleepable: the walk
- * reads another process's memory.
+ * Run once as the window opens, after on_newtask is attached: every
+ * thread gets its slot (those born later get theirs in on_newtask). A
+ * thread already off the CPU gets a start at run_start_ns, so waking later
+ * in the run still counts its wait, and its user stack as it was then
+ * (seed_user_stack). Sleepable: the walk reads another process's memory.
  */
 SEC("iter.s/task")
 int seed_open(struct bpf_iter__task *ctx)
@@ -494,18 +537,19 @@ int seed_open(struct bpf_iter__task *ctx)
 		return 0;
 	tid = task->pid;
 	tgid = task->tgid;
-	if (!tid || !ids_wanted(tgid, tid, task) || BPF_CORE_READ(task, on_cpu))
+	if (!tid || !ids_wanted(tgid, tid, task))
 		return 0;
 	/* Not "current": the selection is the list of cgroup ids. */
 	cgroup_id = task_cgroup_id(task);
 	if (filter_cgroup && !bpf_map_lookup_elem(&open_cgroups, &cgroup_id))
 		return 0;
-	s = start_get(task, false);
-	if (s && s->ts)
-		return 0;	/* switched out since attach: it has a start */
 	s = start_get(task, true);
-	if (!s)
+	if (!s) {
+		stat_inc(OFFCPU_STAT_LOST_NO_STORAGE);
 		return 0;
+	}
+	if (s->ts || BPF_CORE_READ(task, on_cpu))
+		return 0;	/* switched out since attach, or running */
 	s->ts = run_start_ns;
 	s->reason = reason_of(task, task_state(task), false);
 	s->user_stack_id = !user_stacks || is_kthread(task) ? STACK_ID_NONE :
@@ -542,6 +586,7 @@ int dump_open(struct bpf_iter__task *ctx)
 		return 0;
 	rec->tgid = tgid;
 	rec->tid = tid;
+	rec->proc_start_ns = proc_start_ns(task);
 	rec->reason = reason;
 	rec->delta_ns = run_end_ns - since;
 	BPF_CORE_READ_STR_INTO(&rec->comm, task, comm);

@@ -23,12 +23,18 @@ enum offcpu_reason {
  * mark stacks lost.)
  */
 #define STACK_ID_SEEDED (-1000)
+/*
+ * Stacks the off-CPU maps hold at most, whatever --max-stacks says: they
+ * are preallocated (updated in sched_switch), 1-1.5 KiB a stack.
+ */
+#define OFFCPU_STACKS_MAX 8192
 /* Threads asleep at the start whose user stacks are kept (1 KiB each). */
 #define SEED_USTACKS_MAX 4096
 
 struct offcpu_key {
 	__u64 cgroup_id;	/* of the thread that was off the CPU */
 	__u64 kern_stack;	/* key in kstacks; 0: none or lost */
+	__u64 proc_start_ns;	/* its process's start: pids are reused */
 	__u32 tgid;
 	__u32 tid;
 	__s32 user_stack_id;	/* in stacks; STACK_ID_NONE, or -errno */
@@ -58,6 +64,7 @@ struct stack_ips {
 struct offcpu_open {
 	__u64 cgroup_id;
 	__u64 delta_ns;
+	__u64 proc_start_ns;
 	__u32 tgid;
 	__u32 tid;
 	__u32 reason;

@@ -14,6 +14,7 @@
 #define ENOSPC 28
 
 #include "unwind.bpf.h"
+#include "proc_exit.bpf.h"
 
 /* Samples count from here (CLOCK_MONOTONIC), set once all is attached. */
 __u64 window_start_ns;
@@ -195,8 +196,11 @@ int do_sample(struct bpf_perf_event_data *ctx)
 	struct oncpu_key key = {};
 	bool kthread;
 
-	if (bpf_ktime_get_ns() < window_start_ns)
-		return 0;	/* setting up: not part of the run */
+	if (bpf_ktime_get_ns() < window_start_ns) {
+		/* Setting up, or between the agent's windows: not counted. */
+		stat_inc(ONCPU_STAT_OUTSIDE_WINDOW);
+		return 0;
+	}
 	stat_inc(ONCPU_STAT_SAMPLES);
 	key.tgid = id >> 32;
 	key.tid = (__u32)id;
@@ -209,11 +213,12 @@ int do_sample(struct bpf_perf_event_data *ctx)
 		return 0;
 	}
 	key.cgroup_id = current_cgroup_id();
+	key.proc_start_ns = proc_start_ns(task);
 	kthread = is_kthread(task);
 	key.kern_stack_id = kernel_stacks ? kernel_stack_id(ctx) : STACK_ID_NONE;
 	key.user_stack_id = user_stacks && !kthread ?
 		user_stack_id(key.tgid) : STACK_ID_NONE;
-	if (!kthread && !notice_proc(key.tgid, key.cgroup_id))
+	if (!kthread && !notice_proc(key.tgid, key.cgroup_id, key.proc_start_ns))
 		stat_inc(ONCPU_STAT_NOTICE_LOST);
 	count_sample(&key, task);
 	return 0;

@@ -9,6 +9,7 @@
 
 struct oncpu_key {
 	__u64 cgroup_id;	/* cgroup v2 id of the thread when sampled */
+	__u64 proc_start_ns;	/* its process's start: pids are reused */
 	__u32 tgid;
 	__u32 tid;
 	__s32 kern_stack_id;	/* STACK_ID_NONE, or -errno of a failed walk */
@@ -39,6 +40,7 @@ enum oncpu_stat {
 	ONCPU_STAT_USTACK_COLLISION,
 	ONCPU_STAT_USTACK_MAP_FULL,
 	ONCPU_STAT_NOTICE_LOST,	/* ring buffer full: process notice lost */
+	ONCPU_STAT_OUTSIDE_WINDOW,	/* perf events before or between windows */
 	ONCPU_STAT_MAX,
 };
 

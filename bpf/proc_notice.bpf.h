@@ -3,8 +3,8 @@
  * Process notices (proc_notice.h), each process once on a ring buffer: user
  * space snapshots its mappings while it is alive, so it keeps its symbols
  * if it exits early. When both collectors run, the second reuses the
- * first's two maps (bpf_map__reuse_fd) and does not load its exec hook, so
- * a process is noticed, and read, once.
+ * first's two maps (bpf_map__reuse_fd) and does not load its exec and exit
+ * hooks (proc_exit.bpf.h), so a process is noticed, and read, once.
  */
 #ifndef SYSSCOPE_PROC_NOTICE_BPF_H
 #define SYSSCOPE_PROC_NOTICE_BPF_H
@@ -27,8 +27,15 @@ struct {
 	__uint(max_entries, 64 * 1024);
 } proc_notices SEC(".maps");
 
+/* Which process of its pid task's is: its thread group leader's start. */
+static __always_inline __u64 proc_start_ns(struct task_struct *task)
+{
+	return BPF_CORE_READ(task, group_leader, start_time);
+}
+
 /* false when the notice was lost (ring buffer full): count it. */
-static __always_inline bool notice_proc(__u32 tgid, __u64 cgroup_id)
+static __always_inline bool notice_proc(__u32 tgid, __u64 cgroup_id,
+					__u64 start_ns)
 {
 	struct proc_notice *e;
 	__u8 one = 1;
@@ -42,6 +49,7 @@ static __always_inline bool notice_proc(__u32 tgid, __u64 cgroup_id)
 	e->tgid = tgid;
 	e->flags = 0;
 	e->cgroup_id = cgroup_id;
+	e->start_ns = start_ns;
 	bpf_ringbuf_submit(e, 0);
 	return true;
 }
@@ -56,6 +64,7 @@ static __always_inline bool notice_remap(__u32 tgid)
 	e->tgid = tgid;
 	e->flags = PROC_NOTICE_REMAP;
 	e->cgroup_id = 0;
+	e->start_ns = proc_start_ns(bpf_get_current_task_btf());
 	bpf_ringbuf_submit(e, 0);
 	return true;
 }
@@ -84,6 +93,7 @@ int on_exec(void *ctx)
 	e->tgid = tgid;
 	e->flags = PROC_NOTICE_EXEC;
 	e->cgroup_id = 0;
+	e->start_ns = proc_start_ns(bpf_get_current_task_btf());
 	bpf_ringbuf_submit(e, 0);
 	return 0;
 }

@@ -20,7 +20,8 @@ struct offcpu {
 	struct bpf_link *link;
 	struct bpf_link *iter;	/* made at start: the sandbox forbids it later */
 	struct bpf_link *seed;
-	struct bpf_link *exec_link;
+	struct bpf_link *exec_link, *exit_link;
+	struct bpf_link *newtask_link;
 	int value_ns, value_count;
 };
 
@@ -87,6 +88,8 @@ static int offcpu__configure(struct offcpu *oc, const struct offcpu_config *cfg)
 {
 	struct offcpu_bpf *s = oc->skel;
 	struct filter_vars fv = FILTER_VARS_OF(s);
+	uint32_t stacks = cfg->max_stacks < OFFCPU_STACKS_MAX ? cfg->max_stacks :
+			  OFFCPU_STACKS_MAX;
 	int err;
 
 	s->rodata->min_block_ns = cfg->min_block_ns;
@@ -97,13 +100,21 @@ static int offcpu__configure(struct offcpu *oc, const struct offcpu_config *cfg)
 		err = proc_notice_maps__reuse(&cfg->shared->notices,
 					      s->maps.noticed_procs,
 					      s->maps.proc_notices,
-					      s->progs.on_exec);
+					      s->progs.on_exec,
+					      s->progs.on_proc_exit);
 	err = err ?: unwind_bpf_maps__configure(&UNWIND_BPF_MAPS_OF(s),
 						&cfg->unwind,
 						cfg->shared ? &cfg->shared->unwind : NULL);
-	err = err ?: bpf_map__set_max_entries(s->maps.ustacks, cfg->max_stacks);
+	/*
+	 * The walker's stacks are allocated at run time for the on-CPU
+	 * sampler; here they are written in sched_switch, which must not
+	 * allocate (bpf/offcpu.bpf.c): preallocated, and so capped.
+	 */
+	err = err ?: bpf_map__set_map_flags(s->maps.ustacks,
+			bpf_map__map_flags(s->maps.ustacks) & ~BPF_F_NO_PREALLOC);
+	err = err ?: bpf_map__set_max_entries(s->maps.ustacks, stacks);
 	err = err ?: bpf_map__set_max_entries(s->maps.counts, cfg->max_entries);
-	err = err ?: bpf_map__set_max_entries(s->maps.kstacks, cfg->max_stacks);
+	err = err ?: bpf_map__set_max_entries(s->maps.kstacks, stacks);
 	err = err ?: bpf_map__set_max_entries(s->maps.open_cgroups,
 					      cfg->ncgroup_ids ? cfg->ncgroup_ids : 1);
 	return err;
@@ -114,11 +125,22 @@ static int offcpu__attach(struct offcpu *oc, bool exec_hook)
 	struct bpf_program *prog = oc->skel->progs.on_switch_btf;
 	int err;
 
-	if (exec_hook)
+	if (exec_hook) {
 		oc->exec_link = bpf_program__attach(oc->skel->progs.on_exec);
-	if (exec_hook && !oc->exec_link) {
+		oc->exit_link = bpf_program__attach(oc->skel->progs.on_proc_exit);
+	}
+	if (exec_hook && (!oc->exec_link || !oc->exit_link)) {
 		err = -errno;
-		log_error("off-CPU tracer: attach exec hook: %s", strerror(-err));
+		log_error("off-CPU tracer: attach exec/exit hook: %s",
+			  strerror(-err));
+		return err;
+	}
+	/* Before the seed runs (offcpu__begin): no thread is missed. */
+	oc->newtask_link = bpf_program__attach(oc->skel->progs.on_newtask);
+	if (!oc->newtask_link) {
+		err = -errno;
+		log_error("off-CPU tracer: attach tp_btf/task_newtask: %s",
+			  strerror(-err));
 		return err;
 	}
 	oc->seed = bpf_program__attach_iter(oc->skel->progs.seed_open, NULL);
@@ -256,6 +278,8 @@ void offcpu__free(struct offcpu *oc)
 	bpf_link__destroy(oc->iter);
 	bpf_link__destroy(oc->seed);
 	bpf_link__destroy(oc->exec_link);
+	bpf_link__destroy(oc->exit_link);
+	bpf_link__destroy(oc->newtask_link);
 	offcpu_bpf__destroy(oc->skel);
 	free(oc);
 }
@@ -415,6 +439,7 @@ static int add_interval(struct offcpu *oc, struct symbolizer *sym,
 	uint64_t uips[MAX_STACK_DEPTH], kips[MAX_STACK_DEPTH];
 	struct raw_sample s = {
 		.cgroup_id = k->cgroup_id, .tgid = k->tgid, .tid = k->tid,
+		.proc_start_ns = k->proc_start_ns,
 		.comm = comm, .pcomm = pcomm, .user_ips = uips, .kern_ips = kips,
 		.reason = offcpu_reason__name(k->reason),
 	};
@@ -441,7 +466,7 @@ static int collect_counts(struct offcpu *oc, struct symbolizer *sym,
 		prev = &key;
 		if (bpf_map_lookup_elem(fd, &key, &val))
 			continue;
-		if (!symbolizer__has_process(sym, key.tgid))
+		if (!symbolizer__has_process_at(sym, key.tgid, key.proc_start_ns))
 			symbolizer__add_process(sym, key.tgid);
 		err = add_interval(oc, sym, rec, &key, &val);
 	}
@@ -455,6 +480,7 @@ static int add_open(struct offcpu *oc, struct symbolizer *sym,
 	uint64_t *kips = (uint64_t *)o->kern, *uips = (uint64_t *)o->user;
 	struct raw_sample s = {
 		.cgroup_id = o->cgroup_id, .tgid = o->tgid, .tid = o->tid,
+		.proc_start_ns = o->proc_start_ns,
 		.comm = comm, .pcomm = pcomm, .user_ips = uips, .kern_ips = kips,
 		.reason = offcpu_reason__name(o->reason),
 	};
@@ -463,7 +489,7 @@ static int add_open(struct offcpu *oc, struct symbolizer *sym,
 		return 0;	/* not from our program: ignore */
 	memcpy(comm, o->comm, TASK_COMM_LEN);
 	memcpy(pcomm, o->pcomm, TASK_COMM_LEN);
-	if (!symbolizer__has_process(sym, o->tgid))
+	if (!symbolizer__has_process_at(sym, o->tgid, o->proc_start_ns))
 		symbolizer__add_process(sym, o->tgid);
 	if (o->user_stack_id != STACK_ID_NONE) {
 		s.user = read_user_stack(oc, o->user_stack_id, o->tid, uips,

@@ -28,6 +28,9 @@ static const struct prom_family perf_events = {
 }, samples = {
 	"sysscope_oncpu_samples_total", PROM_COUNTER,
 	"On-CPU samples counted.",
+}, outside_samples = {
+	"sysscope_oncpu_outside_window_samples_total", PROM_COUNTER,
+	"Perf events before the first window or between windows (not counted).",
 };
 
 #define ON "collector=\"oncpu\","
@@ -53,14 +56,17 @@ static const struct stat_desc stat_descs[ONCPU_STAT_MAX] = {
 		&stack_failures_family, ON "stack=\"user\",reason=\"map_full\"" },
 	[ONCPU_STAT_NOTICE_LOST] = { "process notices lost",
 		&notices_lost_family, "collector=\"oncpu\"" },
+	[ONCPU_STAT_OUTSIDE_WINDOW] = { "outside a window (not counted)",
+		&outside_samples, NULL },
 };
 
 struct oncpu {
 	struct oncpu_bpf *skel;
-	struct bpf_link *exec_link;
+	struct bpf_link *exec_link, *exit_link;
 	struct bpf_link **links;
 	int *pmu_fds;
 	int ncpus;
+	int sync_outer, sync_inner;	/* oncpu__pause's grace period */
 	uint64_t period_ns;
 	int value_count, value_ns;
 };
@@ -79,7 +85,8 @@ static int oncpu__configure(struct oncpu *oc, const struct oncpu_config *cfg)
 		err = proc_notice_maps__reuse(&cfg->shared->notices,
 					      s->maps.noticed_procs,
 					      s->maps.proc_notices,
-					      s->progs.on_exec);
+					      s->progs.on_exec,
+					      s->progs.on_proc_exit);
 	err = err ?: unwind_bpf_maps__configure(&UNWIND_BPF_MAPS_OF(s),
 						&cfg->unwind,
 						cfg->shared ? &cfg->shared->unwind : NULL);
@@ -141,6 +148,28 @@ static int oncpu__attach(struct oncpu *oc, int only_cpu)
 	return 0;
 }
 
+/*
+ * What oncpu__pause waits with: updating a map-in-map with an inner map
+ * returns only after synchronize_rcu() (the kernel's
+ * maybe_wait_bpf_programs, there since 5.0 so that user space knows no
+ * program still uses the old inner map; its selftests rely on it the same
+ * way). The sampler runs from the perf interrupt under rcu_read_lock, so
+ * once the update returns, every run that began before it has ended.
+ */
+static int oncpu__make_sync(struct oncpu *oc)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, opts);
+
+	oc->sync_inner = bpf_map_create(BPF_MAP_TYPE_ARRAY, "sync_inner",
+					sizeof(__u32), sizeof(__u32), 1, NULL);
+	if (oc->sync_inner < 0)
+		return -errno;
+	opts.inner_map_fd = oc->sync_inner;
+	oc->sync_outer = bpf_map_create(BPF_MAP_TYPE_ARRAY_OF_MAPS, "sync_rcu",
+					sizeof(__u32), sizeof(__u32), 1, &opts);
+	return oc->sync_outer < 0 ? -errno : 0;
+}
+
 static int oncpu__alloc_cpus(struct oncpu *oc)
 {
 	oc->ncpus = libbpf_num_possible_cpus();
@@ -165,9 +194,16 @@ struct oncpu *oncpu__start(const struct oncpu_config *cfg)
 	oc->period_ns = 1000000000ULL / cfg->frequency;
 	oc->value_count = cfg->value_count;
 	oc->value_ns = cfg->value_ns;
+	oc->sync_outer = oc->sync_inner = -1;
 	err = oncpu__alloc_cpus(oc);
 	if (err)
 		goto cleanup;
+	err = oncpu__make_sync(oc);
+	if (err) {
+		log_error("on-CPU sampler: map-in-map for pauses: %s",
+			  strerror(-err));
+		goto cleanup;
+	}
 	oc->skel = oncpu_bpf__open();
 	if (!oc->skel) {
 		err = -errno;
@@ -195,11 +231,14 @@ struct oncpu *oncpu__start(const struct oncpu_config *cfg)
 		goto cleanup;
 	}
 	oc->skel->bss->window_start_ns = UINT64_MAX;
-	if (!cfg->shared)
+	if (!cfg->shared) {
 		oc->exec_link = bpf_program__attach(oc->skel->progs.on_exec);
-	if (!cfg->shared && !oc->exec_link) {
+		oc->exit_link = bpf_program__attach(oc->skel->progs.on_proc_exit);
+	}
+	if (!cfg->shared && (!oc->exec_link || !oc->exit_link)) {
 		err = -errno;
-		log_error("on-CPU sampler: attach exec hook: %s", strerror(-err));
+		log_error("on-CPU sampler: attach exec/exit hook: %s",
+			  strerror(-err));
 		goto cleanup;
 	}
 	err = oncpu__attach(oc, cfg->cpu);
@@ -217,10 +256,25 @@ void oncpu__begin(struct oncpu *oc, uint64_t now_ns)
 	oc->skel->bss->window_start_ns = now_ns;
 }
 
-void oncpu__pause(struct oncpu *oc)
+/*
+ * A sample that read the old window start may still be on its way into
+ * the maps as the window closes: collected late, or landing after the
+ * maps are emptied with a stack id that no longer names its stack. So
+ * the pause waits for a grace period (oncpu__make_sync) after which no
+ * such run is left; later ones see the new start and count nothing
+ * (ONCPU_STAT_OUTSIDE_WINDOW). Chosen over stamping samples with an epoch:
+ * no sample is thrown away, and the keys stay as they are. The cost is
+ * one synchronize_rcu() a window, a few milliseconds.
+ */
+int oncpu__pause(struct oncpu *oc)
 {
+	__u32 zero = 0;
+
 	__atomic_store_n(&oc->skel->bss->window_start_ns, UINT64_MAX,
-			 __ATOMIC_RELEASE);
+			 __ATOMIC_SEQ_CST);
+	if (bpf_map_update_elem(oc->sync_outer, &zero, &oc->sync_inner, BPF_ANY))
+		return -errno;
+	return 0;
 }
 
 int oncpu__empty(struct oncpu *oc)
@@ -249,7 +303,12 @@ void oncpu__free(struct oncpu *oc)
 	if (oc->links && oc->pmu_fds)
 		oncpu__stop(oc);
 	bpf_link__destroy(oc->exec_link);
+	bpf_link__destroy(oc->exit_link);
 	oncpu_bpf__destroy(oc->skel);
+	if (oc->sync_outer >= 0)
+		close(oc->sync_outer);
+	if (oc->sync_inner >= 0)
+		close(oc->sync_inner);
 	free(oc->links);
 	free(oc->pmu_fds);
 	free(oc);
@@ -310,6 +369,7 @@ static int add_sample(struct oncpu *oc, struct recorder *rec,
 	int ufd = bpf_map__fd(oc->skel->maps.ustacks);
 	struct raw_sample s = {
 		.cgroup_id = k->cgroup_id, .tgid = k->tgid, .tid = k->tid,
+		.proc_start_ns = k->proc_start_ns,
 		.comm = comm, .pcomm = pcomm,
 		.user_ips = (uint64_t *)uips, .kern_ips = (uint64_t *)kips,
 	};
@@ -349,7 +409,7 @@ int oncpu__collect(struct oncpu *oc, struct symbolizer *sym,
 		prev = &key;
 		if (bpf_map_lookup_elem(fd, &key, &val))
 			continue;	/* deleted meanwhile */
-		if (!symbolizer__has_process(sym, key.tgid))
+		if (!symbolizer__has_process_at(sym, key.tgid, key.proc_start_ns))
 			symbolizer__add_process(sym, key.tgid);
 		err = add_sample(oc, rec, &key, &val);
 		if (err)

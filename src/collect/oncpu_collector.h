@@ -37,9 +37,11 @@ struct oncpu *oncpu__start(const struct oncpu_config *cfg);
 void oncpu__begin(struct oncpu *oc, uint64_t now_ns);
 /*
  * The agent's windows: pause (samples stop counting), collect, empty the
- * maps, and begin again. Pausing keeps the perf events open.
+ * maps, and begin again. Pausing keeps the perf events open, and returns
+ * once no sample of the window is still being counted. 0 or -errno (the
+ * wait failed: a late sample may still land).
  */
-void oncpu__pause(struct oncpu *oc);
+int oncpu__pause(struct oncpu *oc);
 int oncpu__empty(struct oncpu *oc);
 /* Stops sampling (perf events closed); the maps stay readable. */
 void oncpu__stop(struct oncpu *oc);

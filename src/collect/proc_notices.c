@@ -14,17 +14,20 @@ struct proc_notices {
 	struct resolver *res;
 	uint64_t count;
 	uint64_t remaps;
+	uint64_t exits;
 };
 
 int proc_notice_maps__reuse(const struct proc_notice_maps *m,
 			    struct bpf_map *noticed, struct bpf_map *ring,
-			    struct bpf_program *exec_hook)
+			    struct bpf_program *exec_hook,
+			    struct bpf_program *exit_hook)
 {
 	int err = bpf_map__reuse_fd(noticed, m->noticed_fd);
 
 	err = err ?: bpf_map__reuse_fd(ring, m->ring_fd);
-	/* The owner's hook already tells of execs. */
-	return err ?: bpf_program__set_autoload(exec_hook, false);
+	/* The owner's hooks already tell of execs and exits. */
+	err = err ?: bpf_program__set_autoload(exec_hook, false);
+	return err ?: bpf_program__set_autoload(exit_hook, false);
 }
 
 static int on_notice(void *ctx, void *data, size_t len)
@@ -34,6 +37,12 @@ static int on_notice(void *ctx, void *data, size_t len)
 
 	if (len < sizeof(*e))
 		return 0;
+	/* Its maps stay aside for its samples; its pid may come back. */
+	if (e->flags & PROC_NOTICE_EXIT) {
+		pn->exits++;
+		symbolizer__process_exited(pn->sym, e->tgid, e->start_ns);
+		return 0;
+	}
 	/* Its maps are the old program's: read them again when needed. */
 	if (e->flags & PROC_NOTICE_EXEC) {
 		symbolizer__forget_process(pn->sym, e->tgid);
@@ -42,12 +51,12 @@ static int on_notice(void *ctx, void *data, size_t len)
 	/* It mapped code since: read its maps again (and its tables). */
 	if (e->flags & PROC_NOTICE_REMAP) {
 		pn->remaps++;
-		symbolizer__add_process(pn->sym, e->tgid);
+		symbolizer__notice_process(pn->sym, e->tgid, e->start_ns);
 		return 0;
 	}
 	pn->count++;
 	/* Read its maps and its container now: they may be gone at the end. */
-	symbolizer__add_process(pn->sym, e->tgid);
+	symbolizer__notice_process(pn->sym, e->tgid, e->start_ns);
 	if (pn->res)
 		resolver__get(pn->res, e->cgroup_id);
 	return 0;
@@ -97,6 +106,11 @@ uint64_t proc_notices__count(const struct proc_notices *pn)
 uint64_t proc_notices__remaps(const struct proc_notices *pn)
 {
 	return pn ? pn->remaps : 0;
+}
+
+uint64_t proc_notices__exits(const struct proc_notices *pn)
+{
+	return pn ? pn->exits : 0;
 }
 
 void proc_notices__free(struct proc_notices *pn)

@@ -2,7 +2,8 @@
 /*
  * User side of process notices (bpf/proc_notice.bpf.h): a process seen for
  * the first time is read now, while it lives (its maps, its container); one
- * that exec'd has the maps read before dropped.
+ * that exec'd has the maps read before dropped; one that exited has them
+ * kept aside for its samples, apart from the next process with its pid.
  */
 #ifndef SYSSCOPE_PROC_NOTICES_H
 #define SYSSCOPE_PROC_NOTICES_H
@@ -26,11 +27,12 @@ struct proc_notice_maps {
 
 /*
  * Before load: makes a BPF object use shared maps instead of its own, and
- * keeps its exec hook from loading. 0 or -errno.
+ * keeps its exec and exit hooks from loading. 0 or -errno.
  */
 int proc_notice_maps__reuse(const struct proc_notice_maps *m,
 			    struct bpf_map *noticed, struct bpf_map *ring,
-			    struct bpf_program *exec_hook);
+			    struct bpf_program *exec_hook,
+			    struct bpf_program *exit_hook);
 
 struct proc_notices;
 
@@ -49,6 +51,8 @@ void proc_notices__drain(struct proc_notices *pn);
 uint64_t proc_notices__count(const struct proc_notices *pn);
 /* Maps read again because code was mapped since (dlopen). */
 uint64_t proc_notices__remaps(const struct proc_notices *pn);
+/* Processes told exited (their pids free for reuse). */
+uint64_t proc_notices__exits(const struct proc_notices *pn);
 void proc_notices__free(struct proc_notices *pn);
 
 #endif

@@ -62,7 +62,8 @@ static int push_user(struct recorder *r, const struct raw_sample *s)
 		return stack_builder__push(&r->b, "[user stack lost]", FRAME_MARKER);
 	if (s->user == STACK_NONE)
 		return 0;
-	return stack_builder__push_user(&r->b, s->tgid, s->user_ips, s->nuser);
+	return stack_builder__push_user(&r->b, s->tgid, s->proc_start_ns,
+				       s->user_ips, s->nuser);
 }
 
 static int push_kernel(struct recorder *r, const struct raw_sample *s)

@@ -22,6 +22,7 @@ enum stack_status {
 
 struct raw_sample {
 	uint64_t cgroup_id;
+	uint64_t proc_start_ns;		/* which process of its pid (symbolize.h) */
 	uint32_t tgid, tid;
 	const char *comm;		/* thread name */
 	const char *pcomm;		/* process name */

@@ -56,14 +56,14 @@ static uint32_t depth_of(const uint64_t *ips, uint32_t n)
 }
 
 int stack_builder__push_user(struct stack_builder *b, uint32_t pid,
-			     const uint64_t *ips, uint32_t n)
+			     uint64_t start_ns, const uint64_t *ips, uint32_t n)
 {
 	struct user_frames *uf = &b->user;
 	int err;
 
 	for (int i = (int)depth_of(ips, n) - 1; i >= 0; i--) {
 		/* ips[0] is where the thread was; the others return addresses. */
-		symbolizer__user_frames(b->sym, pid, ips[i], i > 0, uf);
+		symbolizer__user_frames(b->sym, pid, start_ns, ips[i], i > 0, uf);
 		for (size_t j = uf->n; j-- > 0;) {
 			const struct user_frame *f = &uf->f[j];
 			struct profile_frame pf = {

@@ -28,9 +28,12 @@ int stack_builder__push(struct stack_builder *b, const char *name,
  * frames are left out where they would take the room of the functions
  * (and kernel frames) still to come.
  */
-/* ips are leaf first (as the kernel walks them); 0 ends the list early. */
+/*
+ * ips are leaf first (as the kernel walks them); 0 ends the list early.
+ * start_ns tells pid's process from others that had its pid (symbolize.h).
+ */
 int stack_builder__push_user(struct stack_builder *b, uint32_t pid,
-			     const uint64_t *ips, uint32_t n);
+			     uint64_t start_ns, const uint64_t *ips, uint32_t n);
 int stack_builder__push_kernel(struct stack_builder *b, const uint64_t *ips,
 			       uint32_t n);
 

@@ -199,7 +199,9 @@ static int agent_close_window(struct agent *a, uint64_t start,
 	bool stacks;
 	int err;
 
-	oncpu__pause(s->oncpu);
+	err = oncpu__pause(s->oncpu);
+	if (err)
+		log_warn("on-CPU: waiting for samples in flight: %s", strerror(-err));
 	offcpu__end_window(s->offcpu, end);
 	proc_notices__drain(s->notices);
 	t0 = now_ns(CLOCK_MONOTONIC);

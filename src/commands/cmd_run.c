@@ -235,6 +235,7 @@ static void fill_meta(const struct run *r, struct profile_meta *m,
 	n += unwind_counters(s, &c[n]);
 	c[n++] = (struct meta_counter){ "processes noticed", proc_notices__count(s->notices) };
 	c[n++] = (struct meta_counter){ "maps read again (code mapped since)", proc_notices__remaps(s->notices) };
+	c[n++] = (struct meta_counter){ "processes exited", proc_notices__exits(s->notices) };
 	n += fields_counters(symbolizer_stats__fields, ss, &c[n]);
 	n += fields_counters(resolver_stats__fields, resolver__stats(s->res),
 			     &c[n]);

@@ -55,6 +55,7 @@ struct mapping {
 
 struct proc {
 	uint32_t pid;
+	uint64_t start_ns;		/* which process of that pid; 0: unknown */
 	struct mapping *maps;		/* sorted by start */
 	size_t nmaps;
 	struct perfmap *jit;		/* its /tmp/perf-<pid>.map, if any */
@@ -66,7 +67,8 @@ struct symbolizer {
 	char proc_root[PATH_MAX / 2];
 	struct ksyms *ksyms;
 	bool ksyms_tried;
-	struct table procs;		/* by pid */
+	struct table procs;		/* by pid: the live process, or the last */
+	struct table retired;		/* exited, by (pid, start): their samples */
 	struct table dsos;		/* by (dev, inode) */
 	struct table build_ids;		/* dso by build-id */
 	struct symbolizer_stats stats;
@@ -104,6 +106,48 @@ static struct proc *proc_find(const struct symbolizer *s, uint32_t pid)
 	return *table__slot(&s->procs, mix(pid), proc_equal, &pid);
 }
 
+/* ---- exited processes whose pid may be reused ---- */
+
+struct proc_id {
+	uint32_t pid;
+	uint64_t start_ns;
+};
+
+static uint64_t retired_hash(const void *e)
+{
+	const struct proc *p = e;
+
+	return mix(p->pid ^ (p->start_ns * 0x9e3779b97f4a7c15ull));
+}
+
+static bool retired_equal(const void *e, const void *key)
+{
+	const struct proc *p = e;
+	const struct proc_id *id = key;
+
+	return p->pid == id->pid && p->start_ns == id->start_ns;
+}
+
+static struct proc *retired_find(const struct symbolizer *s, uint32_t pid,
+				 uint64_t start_ns)
+{
+	struct proc_id id = { pid, start_ns };
+	struct proc r = { .pid = pid, .start_ns = start_ns };
+
+	if (!s->retired.cap || !start_ns)
+		return NULL;
+	return *table__slot(&s->retired, retired_hash(&r), retired_equal, &id);
+}
+
+/* The snapshot that names the samples of pid's process started at start_ns. */
+static struct proc *proc_lookup(const struct symbolizer *s, uint32_t pid,
+				uint64_t start_ns)
+{
+	struct proc *r = retired_find(s, pid, start_ns);
+
+	return r ? r : proc_find(s, pid);
+}
+
 static void proc__free_maps(struct proc *p)
 {
 	perfmap__free(p->jit);
@@ -113,6 +157,53 @@ static void proc__free_maps(struct proc *p)
 	free(p->maps);
 	p->maps = NULL;
 	p->nmaps = 0;
+}
+
+/*
+ * p's process exited: its snapshot moves aside, under its start, to name
+ * the samples it left, and p stays, empty, for the next process with its
+ * pid. Short of memory, the snapshot is dropped (its samples unnamed).
+ */
+static void proc__retire(struct symbolizer *s, struct proc *p)
+{
+	struct proc_id id = { p->pid, p->start_ns };
+	struct proc *r, **slot;
+
+	if (!p->nmaps || !p->start_ns)
+		goto empty;
+	if (table__reserve(&s->retired, retired_hash))
+		goto empty;
+	slot = (struct proc **)table__slot(&s->retired, retired_hash(p),
+					   retired_equal, &id);
+	if (*slot)
+		goto empty;	/* retired before: that snapshot is as good */
+	r = malloc(sizeof(*r));
+	if (!r)
+		goto empty;
+	*r = *p;
+	*slot = r;
+	s->retired.used++;
+	s->stats.processes_retired++;
+	p->maps = NULL;
+	p->nmaps = 0;
+	p->jit = NULL;
+empty:
+	proc__free_maps(p);
+	p->start_ns = 0;
+}
+
+static void retired__free(struct symbolizer *s)
+{
+	for (size_t i = 0; i < s->retired.cap; i++) {
+		struct proc *p = s->retired.slots[i];
+
+		if (p) {
+			proc__free_maps(p);
+			free(p);
+		}
+	}
+	free(s->retired.slots);
+	s->retired = (struct table){ 0 };
 }
 
 /* ---- dsos ---- */
@@ -610,8 +701,9 @@ static size_t dsos__sweep(struct symbolizer *s)
 	for (size_t i = 0; i < s->dsos.cap; i++)
 		if (s->dsos.slots[i])
 			((struct dso *)s->dsos.slots[i])->in_use = false;
-	for (size_t i = 0; i < s->procs.cap; i++) {
-		struct proc *p = s->procs.slots[i];
+	for (size_t i = 0; i < s->procs.cap + s->retired.cap; i++) {
+		struct proc *p = i < s->procs.cap ? s->procs.slots[i] :
+				 s->retired.slots[i - s->procs.cap];
 
 		for (size_t j = 0; p && j < p->nmaps; j++) {
 			struct dso *d = p->maps[j].dso;
@@ -700,9 +792,50 @@ size_t symbolizer__forget_exited(struct symbolizer *s)
 	}
 	free(s->procs.slots);
 	s->procs = live;
+	/* Their samples are read: what exited goes, whatever its pid is now. */
+	gone += s->retired.used;
+	retired__free(s);
 	if (gone)
 		dsos__sweep(s);
 	return gone;
+}
+
+void symbolizer__process_exited(struct symbolizer *s, uint32_t pid,
+				uint64_t start_ns)
+{
+	struct proc *p = proc_find(s, pid);
+
+	/* Another process's snapshot (this one was never read): leave it. */
+	if (!p || (p->start_ns && p->start_ns != start_ns))
+		return;
+	p->start_ns = start_ns;
+	proc__retire(s, p);
+}
+
+int symbolizer__notice_process(struct symbolizer *s, uint32_t pid,
+			       uint64_t start_ns)
+{
+	struct proc *p;
+	int err;
+
+	/* A sample of its last moments, after its exit was told. */
+	if (retired_find(s, pid, start_ns))
+		return 0;
+	p = proc_find(s, pid);
+	/* The exit of the one before was not told (notice lost). */
+	if (p && p->start_ns && start_ns && p->start_ns != start_ns)
+		proc__retire(s, p);
+	err = symbolizer__add_process(s, pid);
+	p = proc_find(s, pid);
+	if (p && start_ns)
+		p->start_ns = start_ns;
+	return err;
+}
+
+bool symbolizer__has_process_at(const struct symbolizer *s, uint32_t pid,
+				uint64_t start_ns)
+{
+	return retired_find(s, pid, start_ns) || symbolizer__has_process(s, pid);
 }
 
 void symbolizer__forget_process(struct symbolizer *s, uint32_t pid)
@@ -1003,10 +1136,11 @@ static bool name_in_file(struct symbolizer *s, const struct mapping *m,
 	return false;
 }
 
-void symbolizer__user_frames(struct symbolizer *s, uint32_t pid, uint64_t ip,
-			     bool caller, struct user_frames *out)
+void symbolizer__user_frames(struct symbolizer *s, uint32_t pid,
+			     uint64_t start_ns, uint64_t ip, bool caller,
+			     struct user_frames *out)
 {
-	struct proc *p = proc_find(s, pid);
+	struct proc *p = proc_lookup(s, pid, start_ns);
 	uint64_t at = caller && ip ? ip - 1 : ip;
 	const struct mapping *m = p ? proc__find_mapping(p, at) : NULL;
 	const char *name;
@@ -1051,7 +1185,7 @@ void symbolizer__user(struct symbolizer *s, uint32_t pid, uint64_t ip,
 		snprintf(buf, len, "[unknown]");
 		return;
 	}
-	symbolizer__user_frames(s, pid, ip, false, out);
+	symbolizer__user_frames(s, pid, 0, ip, false, out);
 	snprintf(buf, len, "%s", out->f[out->n - 1].name);
 	free(out);
 }
@@ -1173,6 +1307,7 @@ void symbolizer__free(struct symbolizer *s)
 	}
 	if (s->vdso_fd >= 0)
 		close(s->vdso_fd);
+	retired__free(s);
 	free(s->procs.slots);
 	free(s->dsos.slots);
 	free(s->build_ids.slots);
@@ -1244,6 +1379,8 @@ static const struct stat_field stat_fields[] = {
 	SFIELD(processes, "processes read", &processes, "result=\"read\""),
 	SFIELD(processes_gone, "processes gone before read", &processes,
 	       "result=\"gone\""),
+	SFIELD(processes_retired, "processes exited, kept for their samples",
+	       &processes, "result=\"exited\""),
 	SFIELD(files, "files with symbols", &files, "result=\"loaded\""),
 	SFIELD(files_shared, "files sharing symbols (build-id)", &files,
 	       "result=\"shared\""),

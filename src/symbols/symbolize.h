@@ -33,6 +33,7 @@ enum frame_naming {
 struct symbolizer_stats {
 	uint64_t processes;		/* snapshots taken */
 	uint64_t processes_gone;	/* exited before we could read them */
+	uint64_t processes_retired;	/* exited: kept aside for their samples */
 	uint64_t files;			/* distinct files with symbols */
 	uint64_t files_shared;		/* same build-id as a loaded file */
 	uint64_t files_failed;		/* unreadable or not ELF */
@@ -122,6 +123,24 @@ int symbolizer__add_process(struct symbolizer *s, uint32_t pid);
 bool symbolizer__has_process(const struct symbolizer *s, uint32_t pid);
 /* Drops pid's maps (it exec'd): symbolizer__has_process() is false again. */
 void symbolizer__forget_process(struct symbolizer *s, uint32_t pid);
+
+/*
+ * Pids are reused: a process is pid and start_ns, its thread group
+ * leader's start time (task_struct::start_time, as BPF reads it; 0 where
+ * unknown). A process seen (a notice): its maps are read, and a snapshot
+ * of an earlier process with its pid is kept aside first. 0 or -errno.
+ */
+int symbolizer__notice_process(struct symbolizer *s, uint32_t pid,
+			       uint64_t start_ns);
+/*
+ * A process exited: its snapshot is kept aside, still naming the samples
+ * that carry its start_ns, until symbolizer__forget_exited().
+ */
+void symbolizer__process_exited(struct symbolizer *s, uint32_t pid,
+				uint64_t start_ns);
+/* A snapshot names samples of (pid, start_ns): kept aside, or pid's now. */
+bool symbolizer__has_process_at(const struct symbolizer *s, uint32_t pid,
+				uint64_t start_ns);
 /*
  * Drops the maps of processes that have exited (the agent, between
  * windows: they cannot sample again), then the symbol tables of files no
@@ -153,12 +172,14 @@ struct user_frames {
 };
 
 /*
- * Names ip of pid. A caller frame's ip is a return address: looked up at
- * ip - 1, in the call instruction (its line, and the right function when
- * the call was a function's last instruction).
+ * Names ip of pid's process started at start_ns (0: whichever is pid's
+ * now). A caller frame's ip is a return address: looked up at ip - 1, in
+ * the call instruction (its line, and the right function when the call
+ * was a function's last instruction).
  */
-void symbolizer__user_frames(struct symbolizer *s, uint32_t pid, uint64_t ip,
-			     bool caller, struct user_frames *out);
+void symbolizer__user_frames(struct symbolizer *s, uint32_t pid,
+			     uint64_t start_ns, uint64_t ip, bool caller,
+			     struct user_frames *out);
 /* The function's name alone (f[n-1]) into buf. */
 void symbolizer__user(struct symbolizer *s, uint32_t pid, uint64_t ip,
 		      char *buf, size_t len);

@@ -273,6 +273,51 @@ static void test_own_function(void **state)
 	assert_int_equal(sysscope_test_target(1), 4);
 }
 
+/* The frame name of ip in pid's process started at start_ns. */
+static void assert_name_at(struct symbolizer *s, uint64_t start_ns,
+			   uint64_t ip, const char *want)
+{
+	struct user_frames *out = malloc(sizeof(*out));
+
+	assert_non_null(out);
+	symbolizer__user_frames(s, (uint32_t)getpid(), start_ns, ip, false, out);
+	assert_string_equal(out->f[out->n - 1].name, want);
+	free(out);
+}
+
+/*
+ * A process exits and its pid comes back (here: this process, told of as
+ * two): the first's samples keep its maps, the pid's new process gets its
+ * own, and neither is named from the other's.
+ */
+static void test_exited_process_kept_apart(void **state)
+{
+	CTX;
+	uint32_t self = (uint32_t)getpid();
+
+	assert_int_equal(symbolizer__notice_process(s, self, 111), 0);
+	assert_name_at(s, 111, target_ip(), "sysscope_test_target");
+	symbolizer__process_exited(s, self, 111);
+	/* Its samples are still named; the pid's next process is not yet read. */
+	assert_true(symbolizer__has_process_at(s, self, 111));
+	assert_false(symbolizer__has_process_at(s, self, 222));
+	assert_name_at(s, 111, target_ip(), "sysscope_test_target");
+	assert_name_at(s, 222, target_ip(), "[unknown]");
+	assert_int_equal(symbolizer__stats(s)->processes_retired, 1);
+	/* A late notice of the exited process does not read the pid again. */
+	assert_int_equal(symbolizer__notice_process(s, self, 111), 0);
+	assert_false(symbolizer__has_process_at(s, self, 222));
+	/* The next one, and, its exit not told, the one after it. */
+	assert_int_equal(symbolizer__notice_process(s, self, 222), 0);
+	assert_name_at(s, 222, target_ip(), "sysscope_test_target");
+	assert_int_equal(symbolizer__notice_process(s, self, 333), 0);
+	assert_int_equal(symbolizer__stats(s)->processes_retired, 2);
+	/* Between windows, what exited goes. */
+	assert_int_equal(symbolizer__forget_exited(s), 2);
+	assert_name_at(s, 111, target_ip(), "sysscope_test_target");	/* pid's now */
+	assert_int_equal(sysscope_test_target(1), 4);
+}
+
 static void test_libc_function(void **state)
 {
 	CTX;
@@ -704,6 +749,7 @@ int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		TEST(test_own_function),
+		TEST(test_exited_process_kept_apart),
 		TEST(test_libc_function),
 		TEST(test_unmapped_address),
 		TEST(test_unknown_pid),
