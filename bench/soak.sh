@@ -10,7 +10,9 @@
 #   bench/soak.sh [OUTPUT]     OUTPUT: build dir with sysscope, workloads
 #
 # Environment: SOAK_SECONDS=600, WINDOW=5 (the agent's --window),
-# SAMPLE_EVERY=30 (seconds between RSS/fd samples).
+# RETENTION=60 (its --retention: the window store is full after that, so
+# what grows after is not windows), SAMPLE_EVERY=30 (seconds between
+# RSS/fd samples).
 set -eu
 
 BENCH_DIR=$(cd "${0%/*}" && pwd)
@@ -20,6 +22,7 @@ BENCH_DIR=$(cd "${0%/*}" && pwd)
 OUTPUT=${1:-build}
 SOAK_SECONDS=${SOAK_SECONDS:-600}
 WINDOW=${WINDOW:-5}
+RETENTION=${RETENTION:-60}
 SAMPLE_EVERY=${SAMPLE_EVERY:-30}
 BDIR=$OUTPUT/bench
 REPORT=$BDIR/soak.md
@@ -39,7 +42,7 @@ trap 'bench_cleanup; for d in "$CG"/c*; do [ -d "$d" ] && rmdir "$d"; done; rmdi
 
 port=$((20000 + $$ % 20000))
 bg_start "$BENCH_TMP/agent.log" "$SYSSCOPE" agent --listen "127.0.0.1:$port" \
-	--window "$WINDOW"
+	--window "$WINDOW" --retention "$RETENTION"
 AGENT=$BG_PID
 sleep 2
 pid_alive "$AGENT" || die "the agent did not start: $(cat "$BENCH_TMP/agent.log")"
@@ -52,7 +55,7 @@ windows() {
 }
 
 {
-	echo "## Churn soak: one container a second for ${SOAK_SECONDS} s, agent --window $WINDOW"
+	echo "## Churn soak: one container a second for ${SOAK_SECONDS} s, agent --window $WINDOW --retention $RETENTION"
 	echo
 	echo "| t (s) | agent RSS (MiB) | open fds | windows | containers so far |"
 	echo "|---:|---:|---:|---:|---:|"

@@ -1255,6 +1255,8 @@ static void load_vdso(struct symbolizer *s)
 		s->vdso->syms = elf_symtab__load(s->vdso_fd);
 		s->vdso->owns_syms = true;
 		s->vdso->naming = NAMED_DYNSYM;
+		/* Its static functions (do_hres...): one box each, by FDE. */
+		s->vdso->funcs = func_ranges__from_fd(s->vdso_fd);
 	}
 }
 
@@ -1303,6 +1305,7 @@ void symbolizer__free(struct symbolizer *s)
 		elf_symtab__free(s->vdso->syms);
 		if (s->vdso->hooked && s->hooks.file_dropped)
 			s->hooks.file_dropped(s->hooks.ctx, s->vdso->hooked);
+		func_ranges__free(s->vdso->funcs);
 		free(s->vdso);
 	}
 	if (s->vdso_fd >= 0)

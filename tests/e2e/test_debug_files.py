@@ -167,3 +167,37 @@ def test_minidebuginfo(tmp_path, spawn):
     stacks, summary = profile(spawn, tmp_path, prog)
     assert named(stacks) >= 100, summary
     assert counter(summary, "user frames named by MiniDebugInfo") > 0, summary
+
+
+CLOCK_LOOP = r"""
+#include <stdlib.h>
+#include <time.h>
+int main(int argc, char **argv)
+{
+    struct timespec ts;
+    time_t end = time(NULL) + atoi(argv[1]);
+    volatile long n = 0;
+    while (time(NULL) < end)
+        for (int i = 0; i < 1000; i++) {
+            clock_gettime(CLOCK_MONOTONIC, &ts);
+            n += ts.tv_nsec;
+        }
+    return 0;
+}
+"""
+
+
+def test_vdso_frames_are_named(tmp_path, spawn):
+    """clock_gettime in a loop: the vDSO's exported function by name, its
+    static ones one box each (by their FDE), never [vdso]+0xADDRESS."""
+    src = tmp_path / "clock.c"
+    src.write_text(CLOCK_LOOP)
+    prog = tmp_path / "clock"
+    subprocess.run(["cc", "-O2", "-o", prog, src], check=True)
+    stacks, summary = profile(spawn, tmp_path, prog)
+    total = sum(n for s, n in stacks.items() if s[0] == "clock")
+    in_vdso = sum(n for s, n in stacks.items()
+                  if s[0] == "clock" and "__vdso_clock_gettime" in s)
+    assert total > 100 and in_vdso >= 0.5 * total, summary
+    bare = [f for s in stacks for f in s if f.startswith("[vdso]+0x")]
+    assert not bare, bare[:5]
