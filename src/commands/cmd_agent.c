@@ -50,6 +50,7 @@ struct agent {
 	uint64_t unwind_walks[UNWIND_STAT_MAX];
 	struct resolver_stats res;	/* the same */
 	double last_collect_s;
+	uint64_t collect_growth;	/* RSS a collection adds, decaying max */
 };
 
 static uint64_t self_rss_bytes(void)
@@ -194,7 +195,7 @@ static int agent_close_window(struct agent *a, uint64_t start,
 			      uint64_t start_real, uint64_t *end_out)
 {
 	struct session *s = &a->s;
-	uint64_t end = now_ns(CLOCK_MONOTONIC), t0;
+	uint64_t end = now_ns(CLOCK_MONOTONIC), t0, rss0, rss1, target, room;
 	double window_s = s->opts->window_s;
 	bool stacks;
 	int err;
@@ -205,7 +206,13 @@ static int agent_close_window(struct agent *a, uint64_t start,
 	offcpu__end_window(s->offcpu, end);
 	proc_notices__drain(s->notices);
 	t0 = now_ns(CLOCK_MONOTONIC);
+	rss0 = self_rss_bytes();
 	err = session__build_profile(s);
+	rss1 = self_rss_bytes();
+	/* What collecting takes, for the room kept for the next one. */
+	a->collect_growth = a->collect_growth / 10 * 9;
+	if (rss1 > rss0 && rss1 - rss0 > a->collect_growth)
+		a->collect_growth = rss1 - rss0;
 	/* What exited cannot sample again: its maps go; pids get reused. */
 	symbolizer__forget_exited(s->sym);
 	/* And removed cgroups: their windows keep the names already given. */
@@ -229,10 +236,16 @@ static int agent_close_window(struct agent *a, uint64_t start,
 	malloc_trim(0);
 	/*
 	 * The cap is on resident memory, which the windows' estimate does not
-	 * see whole: past RSS_TARGET of it, old windows go first, leaving
-	 * room for the next window's collection and for HTTP requests.
+	 * see whole: past RSS_TARGET of it, or past what leaves room for the
+	 * next window's collection (as much as the last ones took, and a
+	 * quarter more) and for HTTP requests, old windows go first.
 	 */
-	while (self_rss_bytes() > s->opts->memory_limit / 100 * RSS_TARGET &&
+	target = s->opts->memory_limit / 100 * RSS_TARGET;
+	room = a->collect_growth + a->collect_growth / 4 +
+	       s->opts->memory_limit / 20;
+	if (s->opts->memory_limit > room && s->opts->memory_limit - room < target)
+		target = s->opts->memory_limit - room;
+	while (self_rss_bytes() > target &&
 	       window_store__evict_oldest(a->store))
 		malloc_trim(0);
 	session__read_stats(s);
