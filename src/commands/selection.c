@@ -28,42 +28,9 @@
 #include "select.h"
 #include "selection.h"
 #include "session.h"
+#include "fd_io.h"
 
 #define SUBTREE_DEPTH 32
-
-static int read_full(int fd, void *buf, size_t len)
-{
-	char *p = buf;
-
-	while (len) {
-		ssize_t n = read(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n ? -errno : -EPIPE;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-static int write_full(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
 
 static void selection_error(enum select_kind k, const char *arg, int err,
 			    const char *msg)
@@ -108,17 +75,17 @@ static int select_and_send(const struct opts *o, struct resolver *res,
 	}
 	answer = err;
 	n = err ? 0 : (uint32_t)sel.n;
-	err = write_full(fd, &answer, sizeof(answer));
-	err = err ?: write_full(fd, &n, sizeof(n));
+	err = fd_io__write_full(fd, &answer, sizeof(answer));
+	err = err ?: fd_io__write_full(fd, &n, sizeof(n));
 	for (uint32_t i = 0; i < n && !err; i++) {
 		uint64_t id = sel.w[i]->cgroup_id;
 		uint32_t len;
 
 		err = resolver__dir(res, sel.w[i], dir, sizeof(dir));
 		len = (uint32_t)strlen(dir);
-		err = err ?: write_full(fd, &id, sizeof(id));
-		err = err ?: write_full(fd, &len, sizeof(len));
-		err = err ?: write_full(fd, dir, len);
+		err = err ?: fd_io__write_full(fd, &id, sizeof(id));
+		err = err ?: fd_io__write_full(fd, &len, sizeof(len));
+		err = err ?: fd_io__write_full(fd, dir, len);
 	}
 	return err;
 }
@@ -153,8 +120,8 @@ static int receive(int fd, int *fds, size_t *n)
 	uint64_t id;
 	int err;
 
-	err = read_full(fd, &answer, sizeof(answer));
-	err = err ?: read_full(fd, &count, sizeof(count));
+	err = fd_io__read_full(fd, &answer, sizeof(answer));
+	err = err ?: fd_io__read_full(fd, &count, sizeof(count));
 	if (err)
 		return -EIO;
 	if (answer)
@@ -162,11 +129,11 @@ static int receive(int fd, int *fds, size_t *n)
 	if (count == 0 || count > SELECT_MAX)
 		return -EIO;
 	for (*n = 0; *n < count; (*n)++) {
-		err = read_full(fd, &id, sizeof(id));
-		err = err ?: read_full(fd, &len, sizeof(len));
+		err = fd_io__read_full(fd, &id, sizeof(id));
+		err = err ?: fd_io__read_full(fd, &len, sizeof(len));
 		if (err || len == 0 || len >= sizeof(path))
 			return -EIO;
-		if (read_full(fd, path, len))
+		if (fd_io__read_full(fd, path, len))
 			return -EIO;
 		path[len] = '\0';
 		if (strlen(path) != len)

@@ -24,6 +24,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "writer.h"
+#include "fd_io.h"
 
 #define NAME_MAX_LEN 4096
 #define MAX_DEPTH 16
@@ -37,40 +38,6 @@ struct request {
 	uint32_t name_len;
 	uint64_t data_len;
 } __attribute__((packed));
-
-static int read_full(int fd, void *buf, size_t len)
-{
-	char *p = buf;
-
-	while (len) {
-		ssize_t n = read(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n ? -errno : -EPIPE;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-static int write_full(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
 
 int writer__name_ok(const char *name)
 {
@@ -169,14 +136,14 @@ static int store(int dir_fd, char *name, int sock, uint64_t len)
 	/* The data is read whatever happens: the stream stays in step. */
 	while (len) {
 		size_t n = len < sizeof(buf) ? len : sizeof(buf);
-		int rerr = read_full(sock, buf, n);
+		int rerr = fd_io__read_full(sock, buf, n);
 
 		if (rerr) {
 			err = rerr;
 			break;
 		}
 		if (!err && fd >= 0)
-			err = write_full(fd, buf, n);
+			err = fd_io__write_full(fd, buf, n);
 		len -= n;
 	}
 	if (fd >= 0 && close(fd) && !err)
@@ -198,13 +165,13 @@ static int serve(int sock, int dir_fd)
 	int err;
 
 	for (;;) {
-		err = read_full(sock, &rq, sizeof(rq));
+		err = fd_io__read_full(sock, &rq, sizeof(rq));
 		if (err == -EPIPE)
 			return 0;	/* the profiler is done */
 		if (err || rq.name_len == 0 || rq.name_len >= NAME_MAX_LEN ||
 		    rq.data_len > WRITER_MAX_FILE)
 			return 1;
-		err = read_full(sock, name, rq.name_len);
+		err = fd_io__read_full(sock, name, rq.name_len);
 		if (err)
 			return 1;
 		name[rq.name_len] = '\0';
@@ -215,7 +182,7 @@ static int serve(int sock, int dir_fd)
 				size_t n = rq.data_len < sizeof(buf) ?
 					   rq.data_len : sizeof(buf);
 
-				if (read_full(sock, buf, n))
+				if (fd_io__read_full(sock, buf, n))
 					return 1;
 				rq.data_len -= n;
 			}
@@ -225,7 +192,7 @@ static int serve(int sock, int dir_fd)
 			if (answer == -EPIPE)
 				return 1;
 		}
-		if (write_full(sock, &answer, sizeof(answer)))
+		if (fd_io__write_full(sock, &answer, sizeof(answer)))
 			return 1;
 	}
 }
@@ -339,10 +306,10 @@ int writer__put(struct writer *w, const char *name, const void *data,
 
 	if (!writer__name_ok(name) || len > WRITER_MAX_FILE)
 		return -EINVAL;
-	err = write_full(w->sock, &rq, sizeof(rq));
-	err = err ?: write_full(w->sock, name, rq.name_len);
-	err = err ?: write_full(w->sock, data, len);
-	err = err ?: read_full(w->sock, &answer, sizeof(answer));
+	err = fd_io__write_full(w->sock, &rq, sizeof(rq));
+	err = err ?: fd_io__write_full(w->sock, name, rq.name_len);
+	err = err ?: fd_io__write_full(w->sock, data, len);
+	err = err ?: fd_io__read_full(w->sock, &answer, sizeof(answer));
 	return err ? -EIO : answer;
 }
 
