@@ -6,46 +6,24 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/auxv.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 #include "debug_files.h"
 #include "demangle.h"
+#include "dso_cache.h"
 #include "dwarf_frames.h"
 #include "elfsyms.h"
-#include "fetcher.h"
 #include "func_ranges.h"
 #include "ksyms.h"
 #include "perfmap.h"
 #include "proc_files.h"
 #include "ptr_table.h"
-#include "remote_fs.h"
 #include "procmaps.h"
 #include "prom.h"
 #include "inroot.h"
 #include "symbolize.h"
 
 #define MAX_MAPPINGS 65536	/* above the default vm.max_map_count */
-#define BUILD_ID_MAX 64
-
-/* A mapped file, identified by the (device, inode) /proc/PID/maps shows. */
-struct dso {
-	uint32_t dev_major, dev_minor;
-	uint64_t inode;
-	struct elf_symtab *syms;	/* NULL: unreadable or not ELF */
-	bool owns_syms;			/* false: shared with a same-build-id dso */
-	struct dso *syms_owner;		/* !owns_syms: whose table it is */
-	bool in_use;			/* mark: a live process maps it */
-	enum frame_naming naming;	/* how its symbols name frames */
-	bool fetching;			/* its debug file asked of debuginfod */
-	struct func_ranges *funcs;	/* no symbols at all: CFI's functions */
-	struct dwarf_frames *dwarf;	/* lines and inlined calls, read lazily */
-	bool dwarf_tried;
-	uint64_t dwarf_used;		/* the symbolizer's tick at its last use */
-	void *hooked;			/* hooks.file_loaded's handle */
-};
 
 struct mapping {
 	uint64_t start, end, pgoff;
@@ -62,30 +40,16 @@ struct proc {
 	bool jit_reread;		/* read again at the end, once */
 };
 
-
 struct symbolizer {
 	char proc_root[PATH_MAX / 2];
 	struct ksyms *ksyms;
 	bool ksyms_tried;
 	struct table procs;		/* by pid: the live process, or the last */
 	struct table retired;		/* exited, by (pid, start): their samples */
-	struct table dsos;		/* by (dev, inode) */
-	struct table build_ids;		/* dso by build-id */
 	struct symbolizer_stats stats;
 	struct symbolizer_hooks hooks;
-	struct fetcher *fetcher;	/* debuginfod, or NULL */
-	size_t dwarf_budget;		/* bytes of DWARF held at most */
-	size_t dwarf_bytes;		/* ... now */
-	uint64_t tick;			/* counts DWARF lookups: LRU order */
-	bool read_remote;		/* symbolizer__set_read_remote(true) */
-	struct remote_dev {
-		uint32_t major, minor;
-	} remote[64];			/* devices found remote, not read */
-	size_t nremote;
-	struct dso *vdso;		/* the kernel's, ours: every process's */
-	int vdso_fd;			/* a copy of its image, for the hooks */
+	struct dso_cache files;		/* what the processes map */
 };
-
 
 /* ---- processes ---- */
 
@@ -206,278 +170,6 @@ static void retired__free(struct symbolizer *s)
 	s->retired = (struct table){ 0 };
 }
 
-/* ---- dsos ---- */
-
-struct dso_key {
-	uint32_t dev_major, dev_minor;
-	uint64_t inode;
-};
-
-static uint64_t dso_key_hash(uint32_t maj, uint32_t min, uint64_t ino)
-{
-	return mix(ino ^ mix(((uint64_t)maj << 32) | min));
-}
-
-static uint64_t dso_hash(const void *e)
-{
-	const struct dso *d = e;
-
-	return dso_key_hash(d->dev_major, d->dev_minor, d->inode);
-}
-
-static bool dso_equal(const void *e, const void *key)
-{
-	const struct dso *d = e;
-	const struct dso_key *k = key;
-
-	return d->dev_major == k->dev_major && d->dev_minor == k->dev_minor &&
-	       d->inode == k->inode;
-}
-
-static uint64_t build_id_hash_bytes(const uint8_t *id, size_t len)
-{
-	uint64_t h = 0;
-
-	for (size_t i = 0; i < len; i++)
-		h = mix(h ^ id[i]);
-	return h;
-}
-
-static uint64_t build_id_hash(const void *e)
-{
-	size_t len;
-	const uint8_t *id = elf_symtab__build_id(((const struct dso *)e)->syms,
-						 &len);
-
-	return build_id_hash_bytes(id, len);
-}
-
-struct build_id_key {
-	const uint8_t *id;
-	size_t len;
-};
-
-static bool build_id_equal(const void *e, const void *key)
-{
-	const struct build_id_key *k = key;
-	size_t len;
-	const uint8_t *id = elf_symtab__build_id(((const struct dso *)e)->syms,
-						 &len);
-
-	return len == k->len && !memcmp(id, k->id, len);
-}
-
-/*
- * d's place in a table by build-id (*slot NULL: d has no build-id), with
- * room reserved for a new entry.
- */
-static int build_id_slot(struct table *t, const struct dso *d,
-			 struct dso ***slot)
-{
-	struct build_id_key k;
-
-	*slot = NULL;
-	k.id = elf_symtab__build_id(d->syms, &k.len);
-	if (!k.id || !k.len)
-		return 0;
-	if (table__reserve(t, build_id_hash))
-		return -ENOMEM;
-	*slot = (struct dso **)table__slot(t, build_id_hash_bytes(k.id, k.len),
-					   build_id_equal, &k);
-	return 0;
-}
-
-/* The same binary in two containers' layers: share one symbol table. */
-static int dso__share_by_build_id(struct symbolizer *s, struct dso *d)
-{
-	struct dso **slot;
-	int err = build_id_slot(&s->build_ids, d, &slot);
-
-	if (err || !slot)
-		return err;
-	if (!*slot) {
-		*slot = d;
-		s->build_ids.used++;
-		return 0;
-	}
-	/*
-	 * strip keeps the build-id: a stripped copy has only .dynsym. Share
-	 * only a table as rich; a richer one becomes the one later files share.
-	 */
-	if (elf_symtab__count((*slot)->syms) == elf_symtab__count(d->syms)) {
-		elf_symtab__free(d->syms);
-		d->syms = (*slot)->syms;
-		d->owns_syms = false;
-		d->syms_owner = *slot;
-		s->stats.files_shared++;
-	} else if (elf_symtab__count(d->syms) > elf_symtab__count((*slot)->syms)) {
-		*slot = d;
-	}
-	return 0;
-}
-
-/* k's place in a table of dsos, with room reserved; NULL: no memory. */
-static struct dso **dso_slot(struct table *t, const struct dso_key *k)
-{
-	if (table__reserve(t, dso_hash))
-		return NULL;
-	return (struct dso **)table__slot(t, dso_key_hash(k->dev_major,
-							  k->dev_minor, k->inode),
-					  dso_equal, k);
-}
-
-/* Frees d's DWARF (it is read again if needed). */
-static void dso__drop_dwarf(struct symbolizer *s, struct dso *d)
-{
-	s->dwarf_bytes -= dwarf_frames__bytes(d->dwarf);
-	dwarf_frames__free(d->dwarf);
-	d->dwarf = NULL;
-	d->dwarf_tried = false;
-}
-
-/* d names with dbg's symbols (a debug file found by how); dbg is freed. */
-static void dso__use_debug(struct symbolizer *s, struct dso *d,
-			   struct elf_symtab *dbg, enum debug_source how)
-{
-	static const enum frame_naming naming[] = {
-		[DEBUG_NONE] = NAMED_DYNSYM, [DEBUG_BUILD_ID] = NAMED_BUILD_ID,
-		[DEBUG_LINK] = NAMED_DEBUGLINK,
-		[DEBUG_DEBUGINFOD] = NAMED_DEBUGINFOD,
-	};
-
-	if (dbg) {
-		elf_symtab__take_symbols(d->syms, dbg);
-		/* Its DWARF, if it has some, is read at the next lookup. */
-		dso__drop_dwarf(s, d);
-	}
-	elf_symtab__free(dbg);
-	d->naming = naming[how];
-	if (how == DEBUG_NONE && elf_symtab__has_minidebuginfo(d->syms))
-		d->naming = NAMED_MINIDEBUGINFO;
-	s->stats.debug_files[how]++;
-}
-
-/* No debug file here: ask debuginfod, if there is one (answers come later). */
-static void dso__fetch_debug(struct symbolizer *s, struct dso *d)
-{
-	size_t len;
-	const uint8_t *id = elf_symtab__build_id(d->syms, &len);
-	int err;
-
-	if (!s->fetcher || !id || !len)
-		return;
-	err = fetcher__request(s->fetcher, id, len);
-	if (!err)
-		s->stats.debuginfod_requested++;
-	else if (err != -EALREADY)
-		s->stats.debuginfod_failed++;
-	d->fetching = !err || err == -EALREADY;
-}
-
-/*
- * A stripped file: its debug file's symbols, looked up in the process's
- * root and then in the host's (pid 1's root: the host's, as the agent runs
- * with the host's pid namespace), else asked of debuginfod.
- */
-static void dso__find_debug(struct symbolizer *s, uint32_t pid,
-			    const char *path, struct dso *d)
-{
-	int root, host = -1;
-	struct stat a, b;
-	struct elf_symtab *dbg;
-	enum debug_source how;
-
-	d->naming = NAMED_SYMTAB;
-	if (!d->syms || elf_symtab__has_symtab(d->syms) || path[0] != '/')
-		return;
-	root = proc_file__root(s->proc_root, pid);
-	if (pid != 1)
-		host = proc_file__root(s->proc_root, 1);
-	if (host >= 0 && root >= 0 && !fstat(root, &a) && !fstat(host, &b) &&
-	    a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
-		close(host);
-		host = -1;
-	}
-	dbg = debug_file__load(root, host, path, d->syms, &how);
-	dso__use_debug(s, d, dbg, how);
-	if (how == DEBUG_NONE)
-		dso__fetch_debug(s, d);
-	if (root >= 0)
-		close(root);
-	if (host >= 0)
-		close(host);
-}
-
-/*
- * Is m's file on a FUSE or network filesystem (remote_fs.h)? Devices found
- * so are remembered; an answer of no costs a read of mountinfo per file.
- */
-static bool mapping_is_remote(struct symbolizer *s, uint32_t pid,
-			      const struct procmap *m)
-{
-	for (size_t i = 0; i < s->nremote; i++)
-		if (s->remote[i].major == m->dev_major &&
-		    s->remote[i].minor == m->dev_minor)
-			return true;
-	if (!remote_fs__is_remote(s->proc_root, pid, m->dev_major, m->dev_minor))
-		return false;
-	s->remote[s->nremote++ % 64] = (struct remote_dev){ m->dev_major,
-							    m->dev_minor };
-	if (s->nremote > 64)
-		s->nremote = 64;
-	return true;
-}
-
-static struct dso *dso_get(struct symbolizer *s, uint32_t pid,
-			   const struct procmap *m)
-{
-	struct dso_key k = { m->dev_major, m->dev_minor, m->inode };
-	struct dso **slot = dso_slot(&s->dsos, &k), *d;
-	int fd;
-
-	if (!slot)
-		return NULL;
-	if (*slot)
-		return *slot;
-	/* Not even opened: a stalled mount would hold us in open(). */
-	if (!s->read_remote && mapping_is_remote(s, pid, m)) {
-		s->stats.files_remote++;
-		return NULL;
-	}
-	fd = proc_file__open_mapped(s->proc_root, pid, m);
-	if (fd < 0)
-		return NULL;	/* not cached: another process may open it */
-	d = calloc(1, sizeof(*d));
-	if (!d) {
-		close(fd);
-		return NULL;
-	}
-	d->dev_major = k.dev_major;
-	d->dev_minor = k.dev_minor;
-	d->inode = k.inode;
-	d->syms = elf_symtab__load(fd);
-	d->owns_syms = true;
-	dso__find_debug(s, pid, m->path, d);
-	if (d->naming == NAMED_DYNSYM)
-		d->funcs = func_ranges__from_fd(fd);
-	if (s->hooks.file_loaded) {
-		size_t len = 0;
-		const uint8_t *id = d->syms ? elf_symtab__build_id(d->syms, &len) : NULL;
-
-		d->hooked = s->hooks.file_loaded(s->hooks.ctx, fd, id, len);
-	}
-	close(fd);
-	if (d->syms) {
-		s->stats.files++;
-		dso__share_by_build_id(s, d);
-	} else {
-		s->stats.files_failed++;
-	}
-	*slot = d;
-	s->dsos.used++;
-	return d;
-}
-
 /* ---- snapshots ---- */
 
 static char *mapping_name(const struct procmap *m)
@@ -509,8 +201,8 @@ static int proc__add_mapping(struct symbolizer *s, struct proc *p,
 	map->start = m->start;
 	map->end = m->end;
 	map->pgoff = m->pgoff;
-	map->dso = m->path[0] == '/' ? dso_get(s, p->pid, m) :
-		   !strcmp(m->path, "[vdso]") ? s->vdso : NULL;
+	map->dso = m->path[0] == '/' ? dso_cache__get(&s->files, p->pid, m) :
+		   !strcmp(m->path, "[vdso]") ? s->files.vdso : NULL;
 	map->name = mapping_name(m);
 	if (!map->name)
 		return -ENOMEM;
@@ -672,88 +364,19 @@ int symbolizer__add_process(struct symbolizer *s, uint32_t pid)
 	return err;
 }
 
-/* Puts d in t by build-id; of two with one build-id, the richer stays. */
-static int build_ids__put(struct table *t, struct dso *d)
+/* Frees the files that no process known to s maps any more. */
+static size_t files__sweep(struct symbolizer *s)
 {
-	struct dso **slot;
-	int err = build_id_slot(t, d, &slot);
-
-	if (err || !slot)
-		return err;
-	if (!*slot)
-		t->used++;
-	if (!*slot || elf_symtab__count(d->syms) > elf_symtab__count((*slot)->syms))
-		*slot = d;
-	return 0;
-}
-
-/*
- * Frees the files that no process known to s maps any more (and that no
- * such file shares a table with): on a node where containers come and go,
- * their binaries would otherwise stay in memory for good. All or nothing:
- * short of memory for the new tables, everything stays. The count.
- */
-static size_t dsos__sweep(struct symbolizer *s)
-{
-	struct table dsos = { 0 }, build_ids = { 0 };
-	size_t evicted = 0;
-
-	for (size_t i = 0; i < s->dsos.cap; i++)
-		if (s->dsos.slots[i])
-			((struct dso *)s->dsos.slots[i])->in_use = false;
+	dso_cache__unmark(&s->files);
 	for (size_t i = 0; i < s->procs.cap + s->retired.cap; i++) {
 		struct proc *p = i < s->procs.cap ? s->procs.slots[i] :
 				 s->retired.slots[i - s->procs.cap];
 
-		for (size_t j = 0; p && j < p->nmaps; j++) {
-			struct dso *d = p->maps[j].dso;
-
-			if (!d)
-				continue;
-			d->in_use = true;
-			if (d->syms_owner)
-				d->syms_owner->in_use = true;
-		}
+		for (size_t j = 0; p && j < p->nmaps; j++)
+			if (p->maps[j].dso)
+				dso__mark(p->maps[j].dso);
 	}
-	for (size_t i = 0; i < s->dsos.cap; i++) {
-		struct dso *d = s->dsos.slots[i];
-		struct dso_key k;
-		struct dso **slot;
-
-		if (!d || !d->in_use)
-			continue;
-		k = (struct dso_key){ d->dev_major, d->dev_minor, d->inode };
-		slot = dso_slot(&dsos, &k);
-		if (!slot ||
-		    (d->owns_syms && d->syms && build_ids__put(&build_ids, d)))
-			goto nomem;
-		*slot = d;
-		dsos.used++;
-	}
-	for (size_t i = 0; i < s->dsos.cap; i++) {
-		struct dso *d = s->dsos.slots[i];
-
-		if (!d || d->in_use)
-			continue;
-		if (d->owns_syms)
-			elf_symtab__free(d->syms);
-		if (d->hooked && s->hooks.file_dropped)
-			s->hooks.file_dropped(s->hooks.ctx, d->hooked);
-		func_ranges__free(d->funcs);
-		dso__drop_dwarf(s, d);
-		free(d);
-		evicted++;
-	}
-	free(s->dsos.slots);
-	free(s->build_ids.slots);
-	s->dsos = dsos;
-	s->build_ids = build_ids;
-	s->stats.files_evicted += evicted;
-	return evicted;
-nomem:
-	free(dsos.slots);
-	free(build_ids.slots);
-	return 0;
+	return dso_cache__sweep(&s->files);
 }
 
 /* Frees an exited process, and tells the hooks. */
@@ -796,7 +419,7 @@ size_t symbolizer__forget_exited(struct symbolizer *s)
 	gone += s->retired.used;
 	retired__free(s);
 	if (gone)
-		dsos__sweep(s);
+		files__sweep(s);
 	return gone;
 }
 
@@ -856,90 +479,6 @@ bool symbolizer__has_process(const struct symbolizer *s, uint32_t pid)
 	return p && p->nmaps;
 }
 
-/* ---- debuginfod ---- */
-
-static bool dso__has_build_id(const struct dso *d, const uint8_t *id,
-			      size_t len)
-{
-	size_t dlen;
-	const uint8_t *did = elf_symtab__build_id(d->syms, &dlen);
-
-	return did && dlen == len && !memcmp(did, id, len);
-}
-
-/*
- * An answer for build-id id: result is the debug file's descriptor or
- * -errno. Every file that asked for it stops waiting; those with their
- * own table take its symbols, through the path a local debug file takes.
- */
-static void take_answer(struct symbolizer *s, const uint8_t *id, size_t len,
-			int result)
-{
-	bool used = false, refused = false;
-
-	for (size_t i = 0; i < s->dsos.cap; i++) {
-		struct dso *d = s->dsos.slots[i];
-		struct elf_symtab *dbg;
-		enum debug_source how;
-
-		if (!d || !d->fetching || !dso__has_build_id(d, id, len))
-			continue;
-		d->fetching = false;
-		if (result < 0 || !d->owns_syms)
-			continue;
-		dbg = debug_file__load_fd(result, d->syms, &how);
-		if (!dbg) {
-			refused = true;
-			continue;
-		}
-		s->stats.debug_files[DEBUG_NONE]--;	/* counted when looked for */
-		dso__use_debug(s, d, dbg, how);
-		used = true;
-	}
-	if (result >= 0)
-		close(result);
-	if (result == -ETIMEDOUT)
-		s->stats.debuginfod_timed_out++;
-	else if (result < 0 || (refused && !used))
-		s->stats.debuginfod_failed++;
-	else if (used)
-		s->stats.debuginfod_fetched++;
-}
-
-void symbolizer__set_fetcher(struct symbolizer *s, struct fetcher *f)
-{
-	s->fetcher = f;
-}
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-void symbolizer__take_fetched(struct symbolizer *s, int wait_ms, bool final)
-{
-	int64_t end = mono_ms() + wait_ms;
-	uint8_t id[FETCHER_BUILD_ID_MAX];
-	size_t len;
-	int result;
-
-	if (!s->fetcher)
-		return;
-	for (;;) {
-		int64_t left = end - mono_ms();
-
-		if (fetcher__next(s->fetcher, left > 0 ? (int)left : 0, id, &len,
-				  &result) <= 0)
-			break;
-		take_answer(s, id, len, result);
-	}
-	if (final)
-		s->stats.debuginfod_timed_out += fetcher__pending(s->fetcher);
-}
-
 /* ---- naming ---- */
 
 static const struct mapping *proc__find_mapping(const struct proc *p,
@@ -961,12 +500,6 @@ static const struct mapping *proc__find_mapping(const struct proc *p,
 	return NULL;
 }
 
-/* How d's frames are named: the owner's way when its table is shared. */
-static enum frame_naming dso__naming(const struct dso *d)
-{
-	return d->owns_syms || !d->syms_owner ? d->naming : d->syms_owner->naming;
-}
-
 /* JIT code: in anonymous memory, named by the process's perf map. */
 static const char *jit_name(struct symbolizer *s, struct proc *p, uint64_t ip)
 {
@@ -979,66 +512,6 @@ static const char *jit_name(struct symbolizer *s, struct proc *p, uint64_t ip)
 		name = perfmap__lookup(p->jit, ip);
 	}
 	return name;
-}
-
-/*
- * Frees the least recently used DWARF but keep's until bytes more fit in
- * the budget; false if they cannot.
- */
-static bool dwarf_make_room(struct symbolizer *s, const struct dso *keep,
-			    size_t bytes)
-{
-	while (s->dwarf_bytes + bytes > s->dwarf_budget) {
-		struct dso *lru = NULL;
-
-		for (size_t i = 0; i < s->dsos.cap; i++) {
-			struct dso *d = s->dsos.slots[i];
-
-			if (d && d != keep && d->dwarf &&
-			    (!lru || d->dwarf_used < lru->dwarf_used))
-				lru = d;
-		}
-		if (!lru)
-			return false;
-		dso__drop_dwarf(s, lru);
-		s->stats.dwarf_evicted++;
-	}
-	return true;
-}
-
-/*
- * The DWARF of d's symbols (its debug file's, or its own), opened once,
- * within the budget: least recently used files make room; one larger than
- * the whole budget is not kept.
- */
-static struct dwarf_frames *dso__dwarf(struct symbolizer *s, struct dso *d)
-{
-	struct dso *o = d->owns_syms || !d->syms_owner ? d : d->syms_owner;
-	size_t bytes;
-	int fd;
-
-	o->dwarf_used = ++s->tick;
-	if (o->dwarf_tried)
-		return o->dwarf;
-	o->dwarf_tried = true;
-	fd = elf_symtab__dwarf_fd(o->syms);
-	if (fd < 0)
-		return NULL;
-	o->dwarf = dwarf_frames__open(fd);
-	bytes = dwarf_frames__bytes(o->dwarf);
-	if (o->dwarf && !dwarf_make_room(s, o, bytes)) {
-		dwarf_frames__free(o->dwarf);
-		o->dwarf = NULL;
-		s->stats.dwarf_over_budget++;
-		return NULL;
-	}
-	if (o->dwarf) {
-		s->dwarf_bytes += bytes;
-		s->stats.dwarf_files++;
-	} else {
-		s->stats.dwarf_failed++;
-	}
-	return o->dwarf;
 }
 
 /* printf into out->text; "?" when it is full. */
@@ -1079,7 +552,7 @@ static void add_source_frames(struct symbolizer *s, struct dso *d,
 			      uint64_t vaddr, struct user_frames *out)
 {
 	struct src_frame sf[USER_FRAMES_MAX];
-	struct dwarf_frames *dw = s->dwarf_budget ? dso__dwarf(s, d) : NULL;
+	struct dwarf_frames *dw = s->files.dwarf_budget ? dso_cache__dwarf(&s->files, d) : NULL;
 	struct user_frame fn = out->f[0];
 	size_t n = dw ? dwarf_frames__lookup(dw, vaddr, sf, USER_FRAMES_MAX) : 0;
 
@@ -1222,44 +695,6 @@ void symbolizer__kernel(struct symbolizer *s, uint64_t ip, char *buf,
 
 /* ---- life cycle ---- */
 
-/*
- * The vDSO has no file, but it is one image per kernel: ours, copied to a
- * memfd, names (and unwinds) every process's [vdso] mapping.
- */
-static void load_vdso(struct symbolizer *s)
-{
-	const void *base = (const void *)getauxval(AT_SYSINFO_EHDR);
-	unsigned long long lo, hi;
-	char line[256];
-	FILE *f;
-
-	s->vdso_fd = -1;
-	f = base ? fopen("/proc/self/maps", "re") : NULL;
-	while (f && fgets(line, sizeof(line), f)) {
-		if (!strstr(line, "[vdso]") ||
-		    sscanf(line, "%llx-%llx", &lo, &hi) != 2 ||
-		    lo != (uintptr_t)base || hi - lo > (1 << 20))
-			continue;
-		s->vdso_fd = memfd_create("vdso", MFD_CLOEXEC);
-		if (s->vdso_fd >= 0 &&
-		    write(s->vdso_fd, base, hi - lo) != (ssize_t)(hi - lo)) {
-			close(s->vdso_fd);
-			s->vdso_fd = -1;
-		}
-		break;
-	}
-	if (f)
-		fclose(f);
-	s->vdso = s->vdso_fd >= 0 ? calloc(1, sizeof(*s->vdso)) : NULL;
-	if (s->vdso) {
-		s->vdso->syms = elf_symtab__load(s->vdso_fd);
-		s->vdso->owns_syms = true;
-		s->vdso->naming = NAMED_DYNSYM;
-		/* Its static functions (do_hres...): one box each, by FDE. */
-		s->vdso->funcs = func_ranges__from_fd(s->vdso_fd);
-	}
-}
-
 struct symbolizer *symbolizer__new(const char *proc_root)
 {
 	struct symbolizer *s;
@@ -1272,7 +707,7 @@ struct symbolizer *symbolizer__new(const char *proc_root)
 	if (!s)
 		return NULL;
 	strcpy(s->proc_root, proc_root);
-	load_vdso(s);
+	dso_cache__init(&s->files, s->proc_root, &s->stats, &s->hooks);
 	return s;
 }
 
@@ -1288,57 +723,37 @@ void symbolizer__free(struct symbolizer *s)
 			free(p);
 		}
 	}
-	for (size_t i = 0; i < s->dsos.cap; i++) {
-		struct dso *d = s->dsos.slots[i];
-
-		if (d && d->owns_syms)
-			elf_symtab__free(d->syms);
-		if (d && d->hooked && s->hooks.file_dropped)
-			s->hooks.file_dropped(s->hooks.ctx, d->hooked);
-		if (d) {
-			func_ranges__free(d->funcs);
-			dwarf_frames__free(d->dwarf);
-		}
-		free(d);
-	}
-	if (s->vdso) {
-		elf_symtab__free(s->vdso->syms);
-		if (s->vdso->hooked && s->hooks.file_dropped)
-			s->hooks.file_dropped(s->hooks.ctx, s->vdso->hooked);
-		func_ranges__free(s->vdso->funcs);
-		free(s->vdso);
-	}
-	if (s->vdso_fd >= 0)
-		close(s->vdso_fd);
+	dso_cache__free(&s->files);
 	retired__free(s);
 	free(s->procs.slots);
-	free(s->dsos.slots);
-	free(s->build_ids.slots);
 	ksyms__free(s->ksyms);
 	free(s);
 }
 
 void symbolizer__set_dwarf_budget(struct symbolizer *s, size_t bytes)
 {
-	s->dwarf_budget = bytes;
-	dwarf_make_room(s, NULL, 0);
+	dso_cache__set_dwarf_budget(&s->files, bytes);
 }
 
 void symbolizer__set_read_remote(struct symbolizer *s, bool on)
 {
-	s->read_remote = on;
+	s->files.read_remote = on;
 }
 
 void symbolizer__set_hooks(struct symbolizer *s, const struct symbolizer_hooks *h)
 {
-	size_t len = 0;
-	const uint8_t *id;
-
 	s->hooks = *h;
-	if (!s->vdso || s->vdso_fd < 0 || !h->file_loaded)
-		return;
-	id = elf_symtab__build_id(s->vdso->syms, &len);
-	s->vdso->hooked = h->file_loaded(h->ctx, s->vdso_fd, id, len);
+	dso_cache__hook_vdso(&s->files);
+}
+
+void symbolizer__set_fetcher(struct symbolizer *s, struct fetcher *f)
+{
+	s->files.fetcher = f;
+}
+
+void symbolizer__take_fetched(struct symbolizer *s, int wait_ms, bool final)
+{
+	dso_cache__take_fetched(&s->files, wait_ms, final);
 }
 
 const struct symbolizer_stats *symbolizer__stats(const struct symbolizer *s)
