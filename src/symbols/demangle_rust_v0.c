@@ -19,7 +19,7 @@
 #include "punycode.h"
 
 #define MAX_DEPTH	128	/* paths, types and consts within each other */
-#define MAX_STEPS	(1u << 16)	/* rules applied, backrefs followed */
+#define MAX_STEPS	(1u << 14)	/* rules applied (rustc 1.95 std names: <= 226) */
 #define MAX_BINDER	64	/* lifetimes bound by one for<...> */
 #define MAX_IDENT_CHARS	256	/* code points of a Punycode identifier */
 
@@ -239,6 +239,9 @@ static int put_ident(struct rdm *d, const struct ident *id)
 	}
 	/* rustc writes Punycode's "-" as "_". */
 	err = punycode__decode(id->s, id->n, '_', cps, MAX_IDENT_CHARS, &n);
+	for (size_t i = 0; !err && i < n; i++)
+		if (rust_text__is_control(cps[i]))
+			err = -EINVAL;	/* shown names stay one line */
 	for (size_t i = 0; !err && i < n; i++)
 		rust_text__put_utf8(d->text, cps[i]);
 	return err;
