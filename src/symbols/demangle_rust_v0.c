@@ -678,7 +678,7 @@ static uint64_t hex_value(const char *digits, size_t n)
 	return v;
 }
 
-/* An integer: decimal when it fits 64 bits, 0x... beyond; then its type. */
+/* An integer: decimal when it fits 64 bits, 0x... to 128; then its type. */
 static int const_int(struct rdm *d, int tag)
 {
 	bool negative = strchr("aslxni", tag) && eat(d, 'n');
@@ -686,8 +686,8 @@ static int const_int(struct rdm *d, int tag)
 	size_t n;
 	int err = const_hex(d, &digits, &n);
 
-	if (err)
-		return err;
+	if (err || n > 32)
+		return err ? err : -EINVAL;
 	if (negative)
 		put(d, "-");
 	if (n <= 16) {

@@ -237,6 +237,7 @@ static const struct {
 	{ "_RINvC3foo3genKec0af_E", -EINVAL },	/* overlong */
 	{ "_RINvC3foo3genKe616_E", -EINVAL },	/* half a byte */
 	{ "_RINvC3foo3genKjX_E", -EINVAL },
+	{ "_RINvC3foo3genKo100000000000000000000000000000000_E", -EINVAL },	/* 129 bits */
 	{ "_RINvC3foo3genKju_E", -EINVAL },
 	{ "_RINvC3foo3genKuE", -EINVAL },	/* () is no constant type here */
 	{ "_RINvC3foo3genKVNtC3foo3BarXE", -EINVAL },
