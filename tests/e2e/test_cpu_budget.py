@@ -166,10 +166,10 @@ def test_on_plus_off_adds_up_across_windows(spawn):
     busy = spawn([WORKLOADS / "burn", "-d", "120"])
     sleepy = spawn([WORK, "spin-sleep", "120"])
     agent = Agent(["--window", 2, "--retention", 60, "--cpu-budget", 0,
-                   "-f", 199])
+                   "-f", 199], binary=PLAIN)
     try:
         assert wait_for(lambda: len(agent.json("/api/workloads?windows=0")
-                                    ["windows"]) >= 2, 40)
+                                    ["windows"]) >= 2, 90)
         n = len(agent.json("/api/workloads?windows=0")["windows"])
         assert wait_for(lambda: len(agent.json("/api/workloads?windows=0")
                                     ["windows"]) >= n + 5, 40)
