@@ -402,6 +402,8 @@ int cmd_agent(const struct opts *o)
 	s->sym = symbolizer__new(o->proc_root);
 	if (s->sym) {
 		symbolizer__set_read_remote(s->sym, o->read_remote_fs);
+		/* JIT perf maps: an eighth of the cap, as DWARF. */
+		symbolizer__set_jit_budget(s->sym, o->memory_limit / 8);
 		symbolizer__set_dwarf_budget(s->sym, o->dwarf_budget_set ?
 					     o->dwarf_budget : o->memory_limit / 8);
 	}

@@ -21,9 +21,14 @@ struct perfmap_entry {
 	uint32_t line;		/* the line's offset in the file */
 };
 
+_Static_assert(sizeof(struct perfmap_entry) == PERFMAP_ENTRY_BYTES,
+	       "PERFMAP_ENTRY_BYTES");
+
 struct perfmap {
 	struct perfmap_entry *e;
 	size_t n, cap;
+	size_t max;		/* lines indexed at most (a budget) */
+	size_t dropped;		/* ... lines past it, not indexed */
 	int fd;			/* the map, to read names from */
 	char name[PERFMAP_MAX_LINE];	/* the last name looked up */
 };
@@ -64,6 +69,10 @@ static int perfmap__push(struct perfmap *m, uint64_t start, uint64_t size,
 {
 	if (m->n == PERFMAP_MAX_ENTRIES)
 		return -EFBIG;
+	if (m->n == m->max) {
+		m->dropped++;
+		return 0;
+	}
 	if (m->n == m->cap) {
 		size_t cap = m->cap ? m->cap * 2 : 256;
 		void *n = realloc(m->e, cap * sizeof(*m->e));
@@ -140,6 +149,11 @@ static int perfmap__read(struct perfmap *m, FILE *f, uint64_t limit)
 
 struct perfmap *perfmap__load(int fd)
 {
+	return perfmap__load_max(fd, PERFMAP_MAX_ENTRIES);
+}
+
+struct perfmap *perfmap__load_max(int fd, size_t max)
+{
 	struct perfmap *m;
 	struct stat st;
 	FILE *f;
@@ -152,8 +166,10 @@ struct perfmap *perfmap__load(int fd)
 		return NULL;
 	}
 	m = calloc(1, sizeof(*m));
-	if (m)
+	if (m) {
 		m->fd = -1;
+		m->max = max;
+	}
 	dup_fd = m ? dup(fd) : -1;
 	f = dup_fd >= 0 ? fdopen(dup_fd, "re") : NULL;
 	if (!f) {
@@ -175,8 +191,15 @@ struct perfmap *perfmap__load(int fd)
 		errno = -err;
 		return NULL;
 	}
-	if (m->n)
+	if (m->n) {
+		void *fit = realloc(m->e, m->n * sizeof(*m->e));
+
+		if (fit) {	/* no room left unused: the budget counts n */
+			m->e = fit;
+			m->cap = m->n;
+		}
 		qsort(m->e, m->n, sizeof(*m->e), entry_cmp);
+	}
 	return m;
 }
 
@@ -232,6 +255,16 @@ const char *perfmap__lookup(struct perfmap *m, uint64_t addr)
 	if (addr - e->start >= e->size)
 		return NULL;
 	return entry_name(m, e);
+}
+
+size_t perfmap__dropped(const struct perfmap *m)
+{
+	return m ? m->dropped : 0;
+}
+
+size_t perfmap__bytes(const struct perfmap *m)
+{
+	return m ? sizeof(*m) + m->cap * sizeof(*m->e) : 0;
 }
 
 size_t perfmap__count(const struct perfmap *m)

@@ -13,6 +13,7 @@
 #define PERFMAP_MAX_FILE (64u << 20)	/* larger maps are refused */
 #define PERFMAP_MAX_LINE 4096		/* longer lines are skipped */
 #define PERFMAP_MAX_ENTRIES (1u << 20)
+#define PERFMAP_ENTRY_BYTES 16		/* what a line costs, indexed */
 
 struct perfmap;
 
@@ -26,6 +27,15 @@ int perfmap__parse_line(char *line, uint64_t *start, uint64_t *size,
  * limits).
  */
 struct perfmap *perfmap__load(int fd);
+/*
+ * The same, indexing the first max lines (a budget; at most
+ * PERFMAP_MAX_ENTRIES): the rest are counted (perfmap__dropped), and get
+ * no name.
+ */
+struct perfmap *perfmap__load_max(int fd, size_t max);
+size_t perfmap__dropped(const struct perfmap *m);
+/* The memory m holds: what a budget counts. */
+size_t perfmap__bytes(const struct perfmap *m);
 void perfmap__free(struct perfmap *m);
 /*
  * The symbol containing addr, or NULL (also when its line changed since

@@ -49,6 +49,8 @@ struct symbolizer {
 	struct symbolizer_stats stats;
 	struct symbolizer_hooks hooks;
 	struct dso_cache files;		/* what the processes map */
+	size_t jit_budget;		/* perf map index bytes; 0: per file caps */
+	size_t jit_bytes;		/* ... held now */
 };
 
 /* ---- processes ---- */
@@ -112,10 +114,17 @@ static struct proc *proc_lookup(const struct symbolizer *s, uint32_t pid,
 	return r ? r : proc_find(s, pid);
 }
 
-static void proc__free_maps(struct proc *p)
+/* p's perf map goes: its bytes leave the budget. */
+static void proc__drop_jit(struct symbolizer *s, struct proc *p)
 {
+	s->jit_bytes -= perfmap__bytes(p->jit);
 	perfmap__free(p->jit);
 	p->jit = NULL;
+}
+
+static void proc__free_maps(struct symbolizer *s, struct proc *p)
+{
+	proc__drop_jit(s, p);
 	for (size_t i = 0; i < p->nmaps; i++)
 		free(p->maps[i].name);
 	free(p->maps);
@@ -152,7 +161,7 @@ static void proc__retire(struct symbolizer *s, struct proc *p)
 	p->nmaps = 0;
 	p->jit = NULL;
 empty:
-	proc__free_maps(p);
+	proc__free_maps(s, p);
 	p->start_ns = 0;
 }
 
@@ -162,7 +171,7 @@ static void retired__free(struct symbolizer *s)
 		struct proc *p = s->retired.slots[i];
 
 		if (p) {
-			proc__free_maps(p);
+			proc__free_maps(s, p);
 			free(p);
 		}
 	}
@@ -294,13 +303,23 @@ static void proc__load_jit(struct symbolizer *s, struct proc *p)
 	fd = proc_file__open_in_root(s->proc_root, p->pid, path);
 	if (fd < 0)
 		return;
-	m = perfmap__load(fd);
+	/* Read again (it grew): the old index leaves the budget first. */
+	proc__drop_jit(s, p);
+	if (s->jit_budget && s->jit_bytes >= s->jit_budget) {
+		s->stats.jit_maps_over_budget++;
+		close(fd);
+		return;
+	}
+	m = s->jit_budget ? perfmap__load_max(fd, (s->jit_budget - s->jit_bytes) /
+					      PERFMAP_ENTRY_BYTES) :
+			    perfmap__load(fd);
 	close(fd);
 	if (!m)
 		return;
-	perfmap__free(p->jit);
 	p->jit = m;
+	s->jit_bytes += perfmap__bytes(m);
 	s->stats.jit_maps++;
+	s->stats.jit_lines_over_budget += perfmap__dropped(m);
 }
 
 static bool proc__has_anon_exec(const struct proc *p)
@@ -350,7 +369,7 @@ int symbolizer__add_process(struct symbolizer *s, uint32_t pid)
 		fclose(f);
 		return -ENOMEM;
 	}
-	proc__free_maps(p);
+	proc__free_maps(s, p);
 	err = proc__read_maps(s, p, f);
 	fclose(f);
 	if (!err && proc__has_anon_exec(p))
@@ -384,7 +403,7 @@ static void proc__drop(struct symbolizer *s, struct proc *p)
 {
 	if (s->hooks.process_dropped)
 		s->hooks.process_dropped(s->hooks.ctx, p->pid);
-	proc__free_maps(p);
+	proc__free_maps(s, p);
 	free(p);
 }
 
@@ -467,7 +486,7 @@ void symbolizer__forget_process(struct symbolizer *s, uint32_t pid)
 
 	if (!p)
 		return;
-	proc__free_maps(p);
+	proc__free_maps(s, p);
 	if (s->hooks.process_dropped)
 		s->hooks.process_dropped(s->hooks.ctx, pid);
 }
@@ -719,7 +738,7 @@ void symbolizer__free(struct symbolizer *s)
 		struct proc *p = s->procs.slots[i];
 
 		if (p) {
-			proc__free_maps(p);
+			proc__free_maps(s, p);
 			free(p);
 		}
 	}
@@ -733,6 +752,11 @@ void symbolizer__free(struct symbolizer *s)
 void symbolizer__set_dwarf_budget(struct symbolizer *s, size_t bytes)
 {
 	dso_cache__set_dwarf_budget(&s->files, bytes);
+}
+
+void symbolizer__set_jit_budget(struct symbolizer *s, size_t bytes)
+{
+	s->jit_budget = bytes;
 }
 
 void symbolizer__set_read_remote(struct symbolizer *s, bool on)
@@ -770,9 +794,12 @@ static const struct prom_family processes = {
 }, symbol_sources = {
 	"sysscope_symbol_sources_total", PROM_COUNTER,
 	"Files read for symbols, by where their symbols came from.",
+}, jit_lines_dropped = {
+	"sysscope_symbol_jit_lines_over_budget_total", PROM_COUNTER,
+	"JIT perf map lines not indexed: the perf map budget was used up.",
 }, jit_maps = {
 	"sysscope_symbol_jit_maps_total", PROM_COUNTER,
-	"JIT perf maps (/tmp/perf-PID.map) read.",
+	"JIT perf maps (/tmp/perf-PID.map) read, or left unread as over the budget.",
 }, unresolved = {
 	"sysscope_unresolved_addresses_total", PROM_COUNTER,
 	"Addresses named by module and offset, or not at all.",
@@ -816,7 +843,11 @@ static const struct stat_field stat_fields[] = {
 	       &symbol_sources, "source=\"debuglink\""),
 	SFIELD(debug_files[DEBUG_DEBUGINFOD], "files named by a debug file (debuginfod)",
 	       &symbol_sources, "source=\"debuginfod\""),
-	SFIELD(jit_maps, "JIT perf maps read", &jit_maps, NULL),
+	SFIELD(jit_maps, "JIT perf maps read", &jit_maps, "result=\"read\""),
+	SFIELD(jit_maps_over_budget, "JIT perf maps over the budget, not read",
+	       &jit_maps, "result=\"over_budget\""),
+	SFIELD(jit_lines_over_budget, "JIT perf map lines over the budget",
+	       &jit_lines_dropped, NULL),
 	SFIELD(user_unresolved, "user addresses unresolved", &unresolved,
 	       "space=\"user\""),
 	SFIELD(kernel_unresolved, "kernel addresses unresolved", &unresolved,

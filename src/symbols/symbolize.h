@@ -40,6 +40,8 @@ struct symbolizer_stats {
 	uint64_t files_remote;		/* on FUSE/network mounts: not read */
 	uint64_t files_evicted;		/* freed: no process maps them now */
 	uint64_t jit_maps;		/* /tmp/perf-<pid>.map files read */
+	uint64_t jit_maps_over_budget;	/* not read: the budget was used up */
+	uint64_t jit_lines_over_budget;	/* lines past it, not indexed */
 	uint64_t user_unresolved;	/* addresses named module+0xoff */
 	uint64_t debug_files[4];	/* enum debug_source: own, build-id,
 					   debuglink, debuginfod */
@@ -96,6 +98,13 @@ void symbolizer__set_dwarf_budget(struct symbolizer *s, size_t bytes);
  * remote_fs.h). Their mappings stay unnamed, file+0xOFFSET, and counted.
  */
 void symbolizer__set_read_remote(struct symbolizer *s, bool on);
+/*
+ * At most bytes for the index of all JIT perf maps (16 bytes a line): a
+ * map read when the rest hold it all is not read, and one that does not
+ * fit is indexed up to what is left (its first lines), the rest counted.
+ * 0 (the default): each map alone is capped (perfmap.h).
+ */
+void symbolizer__set_jit_budget(struct symbolizer *s, size_t bytes);
 /* Before any process is added; h is copied. */
 void symbolizer__set_hooks(struct symbolizer *s, const struct symbolizer_hooks *h);
 
