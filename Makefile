@@ -181,7 +181,7 @@ bpf-arm64:
 	$(Q)$(MAKE) --no-print-directory ARCH=arm64 OUTPUT=build/bpf-arm64 \
 		$(patsubst %,build/bpf-arm64/%.skel.h,$(BPF_NAMES))
 
-# The kernel matrix (tests/kernels/README.md): Debian 12's 6.1 kernel on
+# The kernel matrix (README: "Kernels and architectures tested"): Debian 12's 6.1 kernel on
 # x86-64 and arm64 under QEMU TCG. Minutes, so not in make test.
 KERNELS ?= x86 arm64
 test-kernels:

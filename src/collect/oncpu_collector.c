@@ -75,10 +75,9 @@ struct oncpu {
 
 /*
  * The walked user stacks are allocated at run time, in the perf_event
- * program. Kernels before 6.1 refuse that ("perf_event programs can only
- * use preallocated hash map"); on Debian 12's 6.1 (make test-kernels)
- * nearly every insert failed. 6.18 is the first kernel seen to do it
- * well: before it, the map is preallocated and capped as the off-CPU one.
+ * program: kernels before 6.1 refuse that ("perf_event programs can only
+ * use preallocated hash map"). There the map is preallocated, and capped
+ * as the off-CPU one.
  */
 static bool kernel_allocates_in_perf_event(void)
 {
@@ -87,7 +86,7 @@ static bool kernel_allocates_in_perf_event(void)
 
 	if (uname(&u) || sscanf(u.release, "%u.%u", &major, &minor) != 2)
 		return false;
-	return major > 6 || (major == 6 && minor >= 18);
+	return major > 6 || (major == 6 && minor >= 1);
 }
 
 static int ustacks__configure(struct bpf_map *m, uint32_t max_stacks)
@@ -100,7 +99,7 @@ static int ustacks__configure(struct bpf_map *m, uint32_t max_stacks)
 	if (max_stacks > OFFCPU_STACKS_MAX)
 		max_stacks = OFFCPU_STACKS_MAX;
 	log_info("kernel %s: on-CPU user stacks preallocated, at most %u "
-		 "(run-time allocation needs 6.18)",
+		 "(run-time allocation needs 6.1)",
 		 uname(&u) ? "?" : u.release, max_stacks);
 	err = bpf_map__set_map_flags(m, bpf_map__map_flags(m) & ~BPF_F_NO_PREALLOC);
 	return err ?: bpf_map__set_max_entries(m, max_stacks);

@@ -7,7 +7,8 @@
 # step fails, the host's own timeout catches a hung kernel.
 #
 #   SYSSCOPE-CHECK PASS|FAIL NAME: DETAIL
-#   SYSSCOPE-VERIFIER PROG_NAME verified_insns=N   (one per loaded program)
+#   SYSSCOPE-VERIFIER PROG_NAME loaded: N insns ... (one per program)
+#   SYSSCOPE-MAP ...     (the stack maps as the kernel made them)
 #   SYSSCOPE-CHECKS-DONE
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 T=/opt/sysscope
@@ -95,20 +96,25 @@ case "$status" in *" 200 "*) [ "${n:-0}" -gt 0 ]; ok=$? ;; *) ok=1 ;; esac
 check agent-metrics $ok "${status:-no answer}, ${n:-0} sysscope_ samples"
 [ $ok = 0 ] || sed 's/^/  | /' /tmp/agent.log | tail -n 40
 
-# Per program: loaded, and how many instructions the verifier walked.
-bpftool -j prog show >/tmp/progs.json 2>/dev/null
+# Per program: the verifier accepted it (it is loaded), and its size.
+# One program per line (its object may nest others: pids, map ids).
+bpftool -j prog show 2>/dev/null | sed 's/},{"id"/}\n{"id"/g' >/tmp/progs.json
 missing=
 for name in $(cat $T/programs); do
 	short=${name:0:15}
-	line=$(grep -o "\"name\":\"$short\"[^}]*" /tmp/progs.json | head -n1)
+	line=$(grep "\"name\":\"$short\"" /tmp/progs.json | head -n1)
 	if [ -z "$line" ]; then
 		missing="$missing $name"
 		echo "SYSSCOPE-VERIFIER $name not-loaded"
 		continue
 	fi
-	insns=$(echo "$line" | grep -o '"verified_insns":[0-9]*' | cut -d: -f2)
-	echo "SYSSCOPE-VERIFIER $name verified_insns=${insns:-?}"
+	xlated=$(echo "$line" | grep -o '"bytes_xlated":[0-9]*' | cut -d: -f2)
+	jited=$(echo "$line" | grep -o '"bytes_jited":[0-9]*' | cut -d: -f2)
+	echo "SYSSCOPE-VERIFIER $name loaded: $((${xlated:-0} / 8)) insns after the verifier, ${jited:-?} bytes JITed"
 done
+# The stack maps as the kernel made them (type, flags, size).
+bpftool map show 2>/dev/null | grep -A1 -E 'name (ustacks|stacks|kstacks) ' |
+	tr -s ' \t\n' ' ' | sed 's/ [0-9]*: /\n&/g' | sed -n 's/^ *\(.\)/SYSSCOPE-MAP \1/p'
 [ -z "$missing" ]
 check programs-loaded $? "$(wc -w <$T/programs) expected, missing:${missing:- none}"
 
