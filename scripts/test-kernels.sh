@@ -100,7 +100,7 @@ boot() {	# boot ARCH KERNEL INITRAMFS LOG
 # PASS when every check printed PASS and the guest finished.
 judge() {	# judge LOG
 	local c fail=0
-	tr -d '\r' <"$1" | grep -E '^SYSSCOPE-(GUEST|CHECK|VERIFIER)' | sed 's/^/  /'
+	tr -d '\r' <"$1" | grep -E '^SYSSCOPE-(GUEST|CHECK|VERIFIER|MAP)' | sed 's/^/  /'
 	for c in $CHECKS; do
 		tr -d '\r' <"$1" | grep -q "^SYSSCOPE-CHECK PASS $c:" ||
 			{ echo "  FAIL $c: not passed"; fail=1; }

@@ -112,9 +112,10 @@ for name in $(cat $T/programs); do
 	jited=$(echo "$line" | grep -o '"bytes_jited":[0-9]*' | cut -d: -f2)
 	echo "SYSSCOPE-VERIFIER $name loaded: $((${xlated:-0} / 8)) insns after the verifier, ${jited:-?} bytes JITed"
 done
-# The stack maps as the kernel made them (type, flags, size).
-bpftool map show 2>/dev/null | grep -A1 -E 'name (ustacks|stacks|kstacks) ' |
-	tr -s ' \t\n' ' ' | sed 's/ [0-9]*: /\n&/g' | sed -n 's/^ *\(.\)/SYSSCOPE-MAP \1/p'
+# The stack maps as the kernel made them (type, flags, size), a line each.
+bpftool map show 2>/dev/null | awk '/^[0-9]+: / { if (l != "") print "SYSSCOPE-MAP" l
+		l = ""; keep = / name (ustacks|stacks|kstacks) / }
+	keep { l = l " " $0 } END { if (l != "") print "SYSSCOPE-MAP" l }' | tr -s ' \t' '  '
 [ -z "$missing" ]
 check programs-loaded $? "$(wc -w <$T/programs) expected, missing:${missing:- none}"
 
