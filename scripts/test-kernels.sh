@@ -22,6 +22,7 @@ ROOTFS_PKGS=libbpf1,libdw1,libelf1,zlib1g,libcap2,libjson-c5,libseccomp2,libmicr
 CHECKS="mode-profile mode-offcputime mode-wallclock wallclock-3to1 agent-healthz agent-metrics programs-loaded agent-stop"
 
 die() { echo "test-kernels: $*" >&2; exit 1; }
+trap 'rm -rf "$CACHE/extra-$$"' EXIT
 
 deb_arch() { case $1 in x86) echo amd64 ;; arm64) echo arm64 ;; *) return 1 ;; esac; }
 
