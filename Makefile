@@ -9,6 +9,11 @@
 #   make vmlinux    regenerate the vendored bpf/vmlinux/$(ARCH)/vmlinux.h
 #   V=1             show full commands;  SAN=1  sanitized build in build/san
 #   CC=clang        build the user space with clang (default: cc)
+#   make test-kernels  boot Debian 12's 6.1 kernels (x86-64, arm64) under QEMU
+#                      and run the checks there (tests/kernels; slow, not in test)
+#   ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu- OUTPUT=build/arm64
+#                   cross build for arm64 (the arm64 libraries from Debian's
+#                   multiarch: scripts/install-deps.sh --arm64)
 
 OUTPUT ?= build
 SAN ?= 0
@@ -17,6 +22,16 @@ WORKLOAD_CC ?= clang
 BPFTOOL ?= bpftool
 PYTEST ?= /usr/bin/python3 -m pytest
 ARCH ?= $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+CROSS_COMPILE ?=
+ifneq ($(CROSS_COMPILE),)
+# clang targets another architecture by flag, with binutils-aarch64-linux-gnu,
+# libc6-dev-arm64-cross and the multiarch libraries; Debian's cross gcc
+# conflicts with gcc-multilib (the fuzz seeds' -m32 build), so not it.
+CLANG_TARGET := --target=$(patsubst %-,%,$(CROSS_COMPILE))
+ifeq ($(origin CC),default)
+CC := $(CLANG) $(CLANG_TARGET)
+endif
+endif
 VMLINUX_DIR ?= bpf/vmlinux/$(ARCH)
 VERSION := 0.1.0
 
@@ -61,7 +76,8 @@ endif
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps run test unit e2e bench fuzz clean vmlinux workloads
+.PHONY: all deps run test unit e2e bench fuzz clean vmlinux workloads \
+	test-kernels bpf-arm64
 
 all: $(OUTPUT)/sysscope
 
@@ -105,7 +121,7 @@ $(OUTPUT)/tests/%: tests/unit/%.c $(OUTPUT)/libsysscope.a
 $(OUTPUT)/workloads/%: tests/workloads/%.c
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(WORKLOAD_CC) -O1 -g -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer \
+	$(Q)$(WORKLOAD_CC) $(if $(filter clang%,$(notdir $(WORKLOAD_CC))),$(CLANG_TARGET)) -O1 -g -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer \
 		-fno-optimize-sibling-calls \
 		-Wall -Wextra -Werror $< -lpthread -o $@
 
@@ -118,8 +134,8 @@ UNWIND_TRUTH_CFLAGS := -O2 -fomit-frame-pointer -g -Wall -Wextra -Werror
 UNWIND_TRUTH := $(addprefix $(OUTPUT)/workloads/unwind_truth-,\
 	gcc clang gcc-static clang-static)
 
-$(OUTPUT)/workloads/unwind_truth-gcc $(OUTPUT)/workloads/unwind_truth-gcc-static: UT_CC := gcc
-$(OUTPUT)/workloads/unwind_truth-clang $(OUTPUT)/workloads/unwind_truth-clang-static: UT_CC := $(CLANG)
+$(OUTPUT)/workloads/unwind_truth-gcc $(OUTPUT)/workloads/unwind_truth-gcc-static: UT_CC := $(CROSS_COMPILE)gcc
+$(OUTPUT)/workloads/unwind_truth-clang $(OUTPUT)/workloads/unwind_truth-clang-static: UT_CC := $(CLANG) $(CLANG_TARGET)
 $(OUTPUT)/workloads/unwind_truth-gcc $(OUTPUT)/workloads/unwind_truth-clang: UT_LD := -Wl,-z,lazy
 $(OUTPUT)/workloads/unwind_truth-gcc-static $(OUTPUT)/workloads/unwind_truth-clang-static: UT_LD := -static
 
@@ -171,7 +187,24 @@ test: deps
 	$(Q)$(MAKE) --no-print-directory CC=gcc all
 	$(Q)$(MAKE) --no-print-directory SAN=1 CC=gcc unit e2e
 	$(Q)$(MAKE) --no-print-directory OUTPUT=build/clang CC=clang all
+	$(Q)$(MAKE) --no-print-directory bpf-arm64
 	$(Q)tests/fuzz/run.sh $(or $(CI_FUZZ_SECONDS),20)
+
+# The BPF objects for arm64 (its vmlinux.h, arch-neutral registers):
+# compile only, seconds; part of make test.
+bpf-arm64:
+	$(Q)$(MAKE) --no-print-directory ARCH=arm64 OUTPUT=build/bpf-arm64 \
+		$(patsubst %,build/bpf-arm64/%.skel.h,$(BPF_NAMES))
+
+# The kernel matrix (README: "Kernels and architectures tested"): Debian 12's 6.1 kernel on
+# x86-64 and arm64 under QEMU TCG. Minutes, so not in make test.
+KERNELS ?= x86 arm64
+test-kernels:
+	$(Q)scripts/install-deps.sh --kernels
+	$(Q)$(MAKE) --no-print-directory all workloads
+	$(Q)$(if $(filter arm64,$(KERNELS)),$(MAKE) --no-print-directory ARCH=arm64 \
+		CROSS_COMPILE=aarch64-linux-gnu- OUTPUT=build/arm64 all build/arm64/workloads/burn)
+	$(Q)scripts/test-kernels.sh $(foreach k,$(KERNELS),$(k):$(if $(filter arm64,$(k)),build/arm64,$(OUTPUT)))
 
 bench: deps all workloads
 	$(Q)bench/oncpu.sh $(OUTPUT)

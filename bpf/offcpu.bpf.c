@@ -292,7 +292,7 @@ static __always_inline __s32 user_stack(struct start *s)
 	struct task_struct *task = bpf_get_current_task_btf();
 	/* A BTF pointer: its fields are plain loads, no probe_read. */
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
-	__u64 ip = regs->ip, sp = regs->sp;
+	__u64 ip = PT_REGS_IP(regs), sp = PT_REGS_SP(regs);
 	__u32 epoch = stack_epoch;
 	struct ustack_slot *u;
 	bool tables;
@@ -580,10 +580,10 @@ static __always_inline __u32 user_stack_of(struct task_struct *task,
 					   __u64 *ips)
 {
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
-	__u64 frame[2], bp = BPF_CORE_READ(regs, bp);
+	__u64 frame[2], bp = PT_REGS_FP_CORE(regs);
 	__u32 n = 1;
 
-	ips[0] = BPF_CORE_READ(regs, ip);
+	ips[0] = PT_REGS_IP_CORE(regs);
 	for (int i = 1; i < MAX_STACK_DEPTH; i++) {
 		if (!bp || bpf_copy_from_user_task(frame, sizeof(frame),
 						   (void *)bp, task, 0))

@@ -2,6 +2,7 @@
 /* On-CPU sampler: a perf_event program counting stacks per thread and cgroup. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "oncpu.h"
 #include "cgroup_id.bpf.h"
@@ -97,6 +98,7 @@ struct {
  */
 static __always_inline void unwind_validate(__u32 pid, __u32 tid)
 {
+#if defined(__TARGET_ARCH_x86)	/* the CFI walk and its registers: x86-64 */
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct pt_regs *r = (struct pt_regs *)bpf_task_pt_regs(task);
 	struct unwind_scratch *w;
@@ -120,14 +122,14 @@ static __always_inline void unwind_validate(__u32 pid, __u32 tid)
 	e->regs[6] = r->bp; e->regs[7] = r->sp; e->regs[8] = r->r8;
 	e->regs[9] = r->r9; e->regs[10] = r->r10; e->regs[11] = r->r11;
 	e->regs[12] = r->r12; e->regs[13] = r->r13; e->regs[14] = r->r14;
-	e->regs[15] = r->r15; e->regs[16] = r->ip;
+	e->regs[15] = r->r15; e->regs[16] = PT_REGS_IP(r);
 	/*
 	 * Page by page from rsp's: a read fails whole when one page of it is
 	 * not resident (a deep frame that was never written, the stack's end),
 	 * and here nothing may fault. A missing page is left zero and marked:
 	 * the walk needs only the slots it reads, and those are resident.
 	 */
-	e->stack_addr = r->sp & ~(__u64)(UNWIND_COPY_CHUNK - 1);
+	e->stack_addr = PT_REGS_SP(r) & ~(__u64)(UNWIND_COPY_CHUNK - 1);
 	e->pages_missing = 0;
 	for (int i = 0; i < UNWIND_COPY_BYTES / UNWIND_COPY_CHUNK; i++) {
 		if (bpf_probe_read_user(e->stack + i * UNWIND_COPY_CHUNK,
@@ -140,6 +142,7 @@ static __always_inline void unwind_validate(__u32 pid, __u32 tid)
 	e->nips = w->depth < MAX_STACK_DEPTH ? w->depth : MAX_STACK_DEPTH;
 	bpf_probe_read_kernel(e->ips, sizeof(e->ips), w->stack.ips);
 	bpf_ringbuf_submit(e, 0);
+#endif
 }
 
 /* The user stack, walked with the CFI tables (unwind.bpf.h). */

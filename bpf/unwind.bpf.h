@@ -17,7 +17,19 @@
 #ifndef SYSSCOPE_UNWIND_BPF_H
 #define SYSSCOPE_UNWIND_BPF_H
 
+#include <bpf/bpf_tracing.h>
 #include "unwind.h"
+
+/*
+ * The CFI rules (unwind_step.h, src/unwind/cfi_table.c) are x86-64's:
+ * elsewhere (arm64) every frame is walked by frame pointers, the AAPCS64
+ * frame record {x29, x30} having the same layout as x86-64's {rbp, ret}.
+ */
+#if defined(__TARGET_ARCH_x86)
+#define UNWIND_CFI 1
+#else
+#define UNWIND_CFI 0
+#endif
 
 static __always_inline bool unwind_read(__u64 *dst, __u64 addr)
 {
@@ -206,7 +218,7 @@ static long unwind_step(__u32 i, void *data)
 			c->proc->remap_asked = 1;
 	}
 	r = NULL;
-	if (m && m->table != UNWIND_TABLE_FP) {
+	if (UNWIND_CFI && m && m->table != UNWIND_TABLE_FP) {
 		rule = unwind_rule_index(m->table, lookup - m->bias);
 		r = rule >= 0 ? bpf_map_lookup_elem(&unwind_rules, &rule) : NULL;
 	}
@@ -268,14 +280,15 @@ static __always_inline __s32 unwind_user_stack(__u32 tgid, bool *tables)
 	if (!c.w)
 		return -EFAULT;
 	c.w->regs = (struct unwind_regs){
-		.pc = regs->ip, .sp = regs->sp, .fp = regs->bp,
+		.pc = PT_REGS_IP(regs), .sp = PT_REGS_SP(regs),
+		.fp = PT_REGS_FP(regs),
 		.stop = UNWIND_STAT_DEPTH, .exact_pc = true,
 	};
-	if (!regs->ip)
+	if (!c.w->regs.pc)
 		return -EFAULT;
-	c.w->stack.ips[0] = regs->ip;
+	c.w->stack.ips[0] = c.w->regs.pc;
 	c.w->stack.at[0] = 0;
-	c.w->sp0 = regs->sp;
+	c.w->sp0 = c.w->regs.sp;
 	c.w->depth = 1;
 	c.proc = bpf_map_lookup_elem(&unwind_procs, &tgid);
 	c.tgid = tgid;

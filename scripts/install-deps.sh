@@ -1,6 +1,9 @@
 #!/bin/sh
 # Installs the Debian 12 packages sysscope's build, tests and benchmarks use.
 # Quiet and quick when everything is already there.
+#   --kernels   also what make test-kernels needs: QEMU, debootstrap, the
+#               arm64 cross toolchain (clang + binutils + Debian's arm64
+#               C library) and arm64 multiarch libraries to link with.
 set -eu
 
 # prometheus: for promtool, which checks /metrics in tests/e2e/test_agent.py.
@@ -13,6 +16,19 @@ gcc-multilib g++ nodejs libc6-dbg xz-utils
 linux-perf bpftrace procps util-linux bindfs
 containerd runc podman debootstrap chromium
 prometheus rustc"
+
+ARM64_LIBS="libbpf-dev libelf-dev libdw-dev zlib1g-dev libcap-dev libseccomp-dev
+libjson-c-dev libmicrohttpd-dev liblzma-dev"
+if [ "${1:-}" = --kernels ]; then
+	PKGS="$PKGS qemu-system-x86 qemu-system-arm qemu-user-static binfmt-support
+cpio e2fsprogs binutils-aarch64-linux-gnu libc6-dev-arm64-cross
+libgcc-12-dev-arm64-cross libstdc++-12-dev-arm64-cross"
+	for p in $ARM64_LIBS; do PKGS="$PKGS $p:arm64"; done
+	if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+		[ "$(id -u)" = 0 ] || { echo "install-deps: run as root (dpkg --add-architecture arm64)" >&2; exit 1; }
+		dpkg --add-architecture arm64
+	fi
+fi
 
 missing=""
 for p in $PKGS; do

@@ -6,10 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "oncpu.skel.h"
+#include "offcpu.h"	/* OFFCPU_STACKS_MAX */
 #include "log.h"
 #include "oncpu_collector.h"
 #include "record.h"
@@ -71,6 +73,38 @@ struct oncpu {
 	int value_count, value_ns;
 };
 
+/*
+ * The walked user stacks are allocated at run time, in the perf_event
+ * program: kernels before 6.1 refuse that ("perf_event programs can only
+ * use preallocated hash map"). There the map is preallocated, and capped
+ * as the off-CPU one.
+ */
+static bool kernel_allocates_in_perf_event(void)
+{
+	struct utsname u;
+	unsigned int major = 0, minor = 0;
+
+	if (uname(&u) || sscanf(u.release, "%u.%u", &major, &minor) != 2)
+		return false;
+	return major > 6 || (major == 6 && minor >= 1);
+}
+
+static int ustacks__configure(struct bpf_map *m, uint32_t max_stacks)
+{
+	struct utsname u;
+	int err;
+
+	if (kernel_allocates_in_perf_event())
+		return bpf_map__set_max_entries(m, max_stacks);
+	if (max_stacks > OFFCPU_STACKS_MAX)
+		max_stacks = OFFCPU_STACKS_MAX;
+	log_info("kernel %s: on-CPU user stacks preallocated, at most %u "
+		 "(run-time allocation needs 6.1)",
+		 uname(&u) ? "?" : u.release, max_stacks);
+	err = bpf_map__set_map_flags(m, bpf_map__map_flags(m) & ~BPF_F_NO_PREALLOC);
+	return err ?: bpf_map__set_max_entries(m, max_stacks);
+}
+
 static int oncpu__configure(struct oncpu *oc, const struct oncpu_config *cfg)
 {
 	struct oncpu_bpf *s = oc->skel;
@@ -90,7 +124,7 @@ static int oncpu__configure(struct oncpu *oc, const struct oncpu_config *cfg)
 	err = err ?: unwind_bpf_maps__configure(&UNWIND_BPF_MAPS_OF(s),
 						&cfg->unwind,
 						cfg->shared ? &cfg->shared->unwind : NULL);
-	err = err ?: bpf_map__set_max_entries(s->maps.ustacks, cfg->max_stacks);
+	err = err ?: ustacks__configure(s->maps.ustacks, cfg->max_stacks);
 	/* The oracle's ring buffer: a page when unused. */
 	if (!cfg->validate_every)
 		err = err ?: bpf_map__set_max_entries(s->maps.unwind_samples,
