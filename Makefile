@@ -34,7 +34,7 @@ CFLAGS += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP $(SANFLAGS) \
 	  -I$(OUTPUT) -Ibpf $(addprefix -I,$(SRC_DIRS)) \
 	  -DSYSSCOPE_VERSION='"$(VERSION)"'
 LDFLAGS += $(SANFLAGS) -pie -Wl,-z,relro,-z,now
-LDLIBS := -lbpf -ldw -lelf -lz -lcap -ljson-c -lseccomp -lmicrohttpd -lpthread \
+LDLIBS := -lbpf -ldw -lelf -lz -lcap -ljson-c -lseccomp -lmicrohttpd -lpthread -ldl \
 	  -lstdc++ -llzma
 TEST_LDLIBS := -lcmocka $(LDLIBS)
 

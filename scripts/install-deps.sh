@@ -4,6 +4,8 @@
 set -eu
 
 # prometheus: for promtool, which checks /metrics in tests/e2e/test_agent.py.
+# clickhouse-server, libcurl4 (dlopened), libcurl4-openssl-dev (curl.h):
+# the agent's push and sysscope query (tests/e2e/test_clickhouse.py).
 PKGS="make gcc clang llvm bpftool libbpf-dev libelf-dev libdw-dev zlib1g-dev
 libcap-dev libseccomp-dev libjson-c-dev libmicrohttpd-dev liblzma-dev pkg-config
 libdebuginfod-dev debuginfod
@@ -11,7 +13,8 @@ libcmocka-dev python3-pytest golang-go libxml2-utils binutils elfutils
 gcc-multilib g++ nodejs libc6-dbg xz-utils
 linux-perf bpftrace procps util-linux bindfs
 containerd runc podman debootstrap chromium
-prometheus"
+prometheus
+clickhouse-server libcurl4 libcurl4-openssl-dev curl"
 
 missing=""
 for p in $PKGS; do
