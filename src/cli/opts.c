@@ -494,8 +494,8 @@ static enum opts_result parse_clickhouse(int c, const char *arg,
 		break;
 	case OPT_SPOOL_MAX:
 	case OPT_QUEUE_MAX:
-		if (!parse_bytes(arg, 1ULL << 20, &v))
-			return fail(err, errlen, "invalid size '%s': expected bytes or K, M, G (at least 1M)", arg);
+		if (!parse_bytes(arg, 0, &v))
+			return fail(err, errlen, "invalid size '%s': expected bytes or K, M, G", arg);
 		*(c == OPT_SPOOL_MAX ? &o->spool_max : &o->queue_max) = v;
 		break;
 	case OPT_CH_RETENTION:
