@@ -352,7 +352,8 @@ static bool wait_locked(uint64_t ms)
 		ts.tv_nsec -= 1000000000;
 	}
 	pthread_cond_timedwait(&h.wake, &h.lock, &ts);
-	return !(h.eof && mono_ms() - h.eof_at_ms >= h.cfg->drain_ms);
+	/* At the end, a server that just failed gets no more of the time. */
+	return !(h.eof && (!h.st.up || mono_ms() - h.eof_at_ms >= h.cfg->drain_ms));
 }
 
 static void keep_retention(uint64_t *next_check)

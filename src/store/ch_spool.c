@@ -83,7 +83,8 @@ int ch_spool__list(int dirfd, struct ch_spool_entry **out, size_t *n)
 		free(v);
 		return err;
 	}
-	qsort(v, len, sizeof(*v), cmp_entry);
+	if (len)
+		qsort(v, len, sizeof(*v), cmp_entry);
 	*out = v;
 	*n = len;
 	return 0;
