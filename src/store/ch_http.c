@@ -158,12 +158,19 @@ static int curl_errno(CURLcode rc)
 /* The server's error: its first line ("Code: 60, e.displayText() = ..."). */
 static int server_error(long status, struct ch_buf *b, char *err, size_t errlen)
 {
-	size_t n = b->len < 400 ? b->len : 400;
-	const char *text = b->data ? (const char *)b->data : "";
-	size_t line = strcspn(text, "\n");
+	size_t n = b->len < 400 ? b->len : 400, line;
+	const char *text;
 
-	if (!b->data)
+	/* Terminated, for strcspn/strstr: any server's text may end anywhere. */
+	ch_buf__put(b, "", 1);
+	if (b->err || !b->data) {
 		n = 0;
+		text = "";
+	} else {
+		b->len--;
+		text = (const char *)b->data;
+	}
+	line = strcspn(text, "\n");
 	snprintf(err, errlen, "HTTP %ld: %.*s", status,
 		 (int)(line < n ? line : n), text);
 	if (status == 401 || status == 403 ||

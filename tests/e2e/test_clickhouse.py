@@ -183,24 +183,25 @@ def test_server_down_then_back_nothing_missing_or_doubled(clickhouse,
     spool = tmp_path / "spool"
     # --queue-max 0: every window waiting goes through the spool on disk.
     a = ch_agent(clickhouse, db, "node-o", "--spool-dir", spool,
-                 "--queue-max", "0")
+                 "--queue-max", "0", "--retention", "600")
     try:
-        assert wait_for(lambda: pushed(a) >= 2, 120), ch_metrics(a)
+        assert wait_for(lambda: pushed(a) >= 2, 120), str(ch_metrics(a))
         clickhouse.stop()
         down = time.time()
         # The agent keeps collecting and serving while the server is gone.
         assert wait_for(lambda: metric(a.metrics(),
                                        "sysscope_clickhouse_spool_windows") >= 4,
-                        90), ch_metrics(a)
+                        90), str(ch_metrics(a))
         assert a.get("/healthz")[0] == 200
         assert any(spool.iterdir()), "nothing spooled on disk"
         time.sleep(max(0, 15 - (time.time() - down)))
         clickhouse.start()
         assert wait_for(lambda: metric(a.metrics(),
                                        "sysscope_clickhouse_spool_windows") == 0,
-                        90), ch_metrics(a)
-        m = ch_metrics(a)
-        ok = metric(m, "sysscope_windows_total", result="ok")
+                        90), str(ch_metrics(a))
+        m = a.metrics()
+        # Every window the agent holds (its whole run: --retention 600).
+        held = a.json("/node.json?windows=0&mode=oncpu")
     finally:
         assert a.stop() == 0, a.stderr
     assert metric(m, "sysscope_clickhouse_send_errors_total") > 0
@@ -211,22 +212,24 @@ def test_server_down_then_back_nothing_missing_or_doubled(clickhouse,
                       reason=reason) == 0, reason
     assert not any(spool.iterdir()), "spool not emptied at exit"
 
+    # None missing: ClickHouse has each window the agent held, from the
+    # first one's start (its id) to the last one's end, and no other.
+    first = held["start_unix_ns"]
+    end = first + held["duration_ns"]
     ids = [int(r[0]) for r in clickhouse.rows(
         f"SELECT DISTINCT window_id FROM {db}.windows WHERE node = 'node-o' "
         "ORDER BY window_id")]
-    assert len(ids) >= ok, (len(ids), ok)
-    gaps = [(b - a_) / 1e9 for a_, b in zip(ids, ids[1:])]
-    assert max(gaps) < 1.9 * WINDOW, f"a window is missing: {gaps}"
-    # Not doubled: what query sums per window is what each window held.
-    (want,), = clickhouse.rows(
-        f"SELECT sum(o) FROM (SELECT window_id, any(oncpu_ns) AS o FROM {db}.windows "
-        "WHERE node = 'node-o' GROUP BY window_id)")
+    assert ids[0] == first, (ids[0], first)
+    assert len([i for i in ids if i < end]) == held["windows"], \
+        (ids, held["windows"])
+    # Not doubled: the agent's on-CPU time of those windows, to the ns,
+    # from query, which keeps one row per key whatever was resent.
     out = tmp_path / "q"
-    res = query(clickhouse, db, "--node", "node-o", "--since", "1h",
-                "--mode", "oncpu", "-o", out)
-    assert f"{len(ids)} windows from 1 nodes" in res.stdout, res.stdout
+    res = query(clickhouse, db, "--node", "node-o", "--mode", "oncpu",
+                "--from", first // 10**9, "--to", (end - 1) // 10**9, "-o", out)
+    assert f"{held['windows']} windows from 1 nodes" in res.stdout, res.stdout
     got = sum(leaf_sums(out / "stacks.folded").values())
-    assert got == int(want), (got, want)
+    assert got == held["oncpu_ns"], (got, held["oncpu_ns"])
 
 
 class Answer500(http.server.BaseHTTPRequestHandler):
@@ -282,7 +285,7 @@ def test_bad_server_clear_error_agent_keeps_serving(case, clickhouse,
     try:
         assert wait_for(lambda: metric(a.metrics(),
                                        "sysscope_clickhouse_send_errors_total") >= 2,
-                        90), ch_metrics(a)
+                        90), str(ch_metrics(a))
         assert wait_for(lambda: metric(a.metrics(), "sysscope_windows_total",
                                        result="ok") >= 2, 90)
         assert a.get("/healthz")[0] == 200
@@ -329,13 +332,21 @@ def test_diff_shows_a_doubled_function_as_growth(clickhouse, containerd,
     rootfs = make_rootfs(tmp_path / "root", build_static_workload("chd", builds))
     a = ch_agent(clickhouse, db, "node-d")
     ranges = []
+
+    def in_ch():
+        try:
+            return int(clickhouse.sql(f"SELECT count() FROM {db}.windows"))
+        except OSError:
+            return 0
+
     try:
-        for duty in ("20", "40"):
+        # 10% then 20% of a CPU: small enough to get it on a busy machine.
+        for duty in ("10", "20"):
             c = containerd.run("differ", "diff-0", NS, rootfs,
                                ["/bin/app", "-u", duty])
-            first = pushed(a)
+            first = in_ch()
             start = int(time.time()) + 1
-            assert wait_for(lambda: pushed(a) >= first + 4, 120), ch_metrics(a)
+            assert wait_for(lambda: in_ch() >= first + 4, 120), in_ch()
             ranges.append((start, int(time.time())))
             containerd.remove(c)
     finally:
@@ -351,6 +362,6 @@ def test_diff_shows_a_doubled_function_as_growth(clickhouse, containerd,
                   r'fill="rgb\((\d+),(\d+),(\d+)\)"', svg)
     assert m, "chd_leaf not in the diff"
     growth = re.search(r"([+-][0-9.]+)%$", m.group(1))
-    assert growth and 50 < float(growth.group(1)) < 160, m.group(1)
+    assert growth and 40 < float(growth.group(1)) < 160, m.group(1)
     r, g, b = map(int, m.group(2, 3, 4))
     assert r == 255 and g < 200 and b < 200, (r, g, b)
