@@ -33,6 +33,7 @@ DEPTH=${DEPTH:-24}
 WINDOW_S=${WINDOW_S:-60}
 ROUNDS=${ROUNDS:-5}
 BDIR=$OUTPUT/bench
+# shellcheck disable=SC2034 # finish_report (lib.sh) saves to it
 REPORT=$BDIR/clickhouse.md
 BIN=$BDIR/ch_bench
 SYSSCOPE=$OUTPUT/sysscope
@@ -123,6 +124,7 @@ REAL_GROUPS=$(sql "SELECT uniqExact(namespace, pod, container) FROM real.samples
 	echo "| insert latency per window, median / p95 (3 inserts) | $(val insert_ms_median) ms / $(val insert_ms_p95) ms |"
 	echo "| rows per node-hour, as inserted / after merges | $ROWS_BEFORE / $ROWS_AFTER |"
 	echo "| disk per node-hour, before / after merges | $((DISK_BEFORE / 1024)) KiB / $((DISK_AFTER / 1024)) KiB |"
+	# shellcheck disable=SC2086 # one number per round, split on purpose
 	echo "| sysscope query, one pod over the hour (all outputs), median of $ROUNDS | $(median $QTIMES) ms |"
 	echo "| its SQL alone (curl) | $(calc "$SQL_MS * 1000") ms |"
 	if [ -n "$REAL_WIN" ] && [ "$REAL_WIN" != 0 ]; then

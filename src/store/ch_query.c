@@ -159,6 +159,17 @@ static int read_frames(struct ch_reader *r, struct profile *p, uint32_t *ids,
 	return 0;
 }
 
+/* v * scale, rounded, within uint64_t (a baseline's values are scaled). */
+static uint64_t scaled(uint64_t v, double scale)
+{
+	double d;
+
+	if (scale == 1.0)
+		return v;
+	d = (double)v * scale + 0.5;
+	return d >= 18446744073709549568.0 ? UINT64_MAX : d > 0 ? (uint64_t)d : 0;
+}
+
 int ch_query__add_rows(struct profile *p, const uint8_t *data, size_t len,
 		       int value_base, double scale, uint64_t *rows)
 {
@@ -185,7 +196,7 @@ int ch_query__add_rows(struct profile *p, const uint8_t *data, size_t len,
 			err = -EBADMSG;
 		if (err)
 			break;
-		values[value_base + (kind == 2)] = (uint64_t)((double)v * scale + 0.5);
+		values[value_base + (kind == 2)] = scaled(v, scale);
 		err = profile__add_labeled(p, 0, 0, NULL, labels, ids, n, values);
 		(*rows)++;
 	}
