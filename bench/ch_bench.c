@@ -160,8 +160,10 @@ int main(int argc, char **argv)
 	printf("insert_ms_median %.1f\n", lat[windows / 2] / 1e6);
 	printf("insert_ms_p95 %.1f\n", lat[(windows * 95) / 100 < windows ?
 					  (windows * 95) / 100 : windows - 1] / 1e6);
-	printf("from_s %" PRIu64 "\nto_s %" PRIu64 "\n", start / 1000000000ULL,
-	       (start + (uint64_t)(windows * window_s * 1e9)) / 1000000000ULL + 1);
+	printf("from_s %" PRIu64 "\nto_s %" PRIu64 "\n",
+	       (uint64_t)(start / 1000000000ULL),
+	       (uint64_t)((start + (uint64_t)(windows * window_s * 1e9)) /
+			  1000000000ULL + 1));
 	free(lat);
 	return 0;
 }

@@ -47,8 +47,8 @@ mkdir -p "$BDIR"
 make -C "$ROOT" --no-print-directory OUTPUT="$OUTPUT" "$OUTPUT/libsysscope.a" \
 	"$SYSSCOPE" >&2 || die "cannot build $OUTPUT"
 cc -O2 -g -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror \
-	-I"$ROOT/src/store" -I"$ROOT/src/profile" -I"$ROOT/src/collect" \
-	-I"$ROOT/src/output" -I"$OUTPUT" -I"$ROOT/bpf" \
+	$(for d in "$ROOT"/src/*/ "$ROOT/cgroup" "$ROOT/container"; do printf -- '-I%s ' "${d%/}"; done) \
+	-I"$OUTPUT" -I"$ROOT/bpf" \
 	"$BENCH_DIR/ch_bench.c" "$OUTPUT/libsysscope.a" \
 	-lbpf -ldw -lelf -lz -lcap -ljson-c -lseccomp -llzma -lstdc++ -lpthread -ldl \
 	-o "$BIN" || die "cannot build $BIN"
