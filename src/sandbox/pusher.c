@@ -412,8 +412,10 @@ static int attempt(struct inflight *in, uint64_t *next_retention)
 	if (ret) {
 		say_error("insert", err);
 		/* A server error may be a table changed since: check again. */
+		pthread_mutex_lock(&h.lock);
 		if (ret == -EPROTO)
 			h.st.schema_ok = 0;
+		pthread_mutex_unlock(&h.lock);
 	}
 	return ret;
 }
