@@ -283,6 +283,11 @@ def test_bad_server_clear_error_agent_keeps_serving(case, clickhouse,
                        "x UInt8) ENGINE = MergeTree() PARTITION BY day ORDER BY x")
     a = Agent(["--window", WINDOW, "--clickhouse", url, "--clickhouse-db", db])
     try:
+        # A sanitized agent's first window reads every process on the
+        # node: on a busy machine that alone can take a minute.
+        assert wait_for(lambda: metric(a.metrics(), "sysscope_windows_total",
+                                       result="ok") >= 1, 240), \
+            str(ch_metrics(a))
         assert wait_for(lambda: metric(a.metrics(),
                                        "sysscope_clickhouse_send_errors_total") >= 2,
                         90), str(ch_metrics(a))
