@@ -49,7 +49,7 @@ CFLAGS += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP $(SANFLAGS) \
 	  -I$(OUTPUT) -Ibpf $(addprefix -I,$(SRC_DIRS)) \
 	  -DSYSSCOPE_VERSION='"$(VERSION)"'
 LDFLAGS += $(SANFLAGS) -pie -Wl,-z,relro,-z,now
-LDLIBS := -lbpf -ldw -lelf -lz -lcap -ljson-c -lseccomp -lmicrohttpd -lpthread \
+LDLIBS := -lbpf -ldw -lelf -lz -lcap -ljson-c -lseccomp -lmicrohttpd -lpthread -ldl \
 	  -lstdc++ -llzma
 TEST_LDLIBS := -lcmocka $(LDLIBS)
 
@@ -213,6 +213,7 @@ bench: deps all workloads
 	$(Q)bench/unwind.sh $(OUTPUT)
 	$(Q)bench/naming.sh $(OUTPUT)
 	$(Q)bench/budget.py $(OUTPUT)
+	$(Q)bench/clickhouse.sh $(OUTPUT)
 
 FUZZ_SECONDS ?= 60
 fuzz: deps

@@ -8,6 +8,8 @@ set -eu
 
 # prometheus: for promtool, which checks /metrics in tests/e2e/test_agent.py.
 # rustc: Debian's (1.63), which builds tests/workloads/*.rs with v0 names.
+# clickhouse-server, libcurl4 (dlopened), libcurl4-openssl-dev (curl.h):
+# the agent's push and sysscope query (tests/e2e/test_clickhouse.py).
 PKGS="make gcc clang llvm bpftool libbpf-dev libelf-dev libdw-dev zlib1g-dev
 libcap-dev libseccomp-dev libjson-c-dev libmicrohttpd-dev liblzma-dev pkg-config
 libdebuginfod-dev debuginfod
@@ -15,7 +17,8 @@ libcmocka-dev python3-pytest golang-go libxml2-utils binutils elfutils
 gcc-multilib g++ nodejs libc6-dbg xz-utils
 linux-perf bpftrace procps util-linux bindfs
 containerd runc podman debootstrap chromium
-prometheus rustc"
+prometheus rustc
+clickhouse-server libcurl4 libcurl4-openssl-dev curl"
 
 ARM64_LIBS="libbpf-dev libelf-dev libdw-dev zlib1g-dev libcap-dev libseccomp-dev
 libjson-c-dev libmicrohttpd-dev liblzma-dev"

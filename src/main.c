@@ -19,6 +19,7 @@ static const struct command {
 	{ MODE_WALLCLOCK, cmd_run },
 	{ MODE_AGENT, cmd_agent },
 	{ MODE_PS, cmd_ps },
+	{ MODE_QUERY, cmd_query },
 };
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt,

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "opts.h"
 
 #define FREQ_MIN 1
@@ -41,6 +42,20 @@ enum {
 	OPT_DEBUGINFOD,
 	OPT_DEBUGINFOD_CACHE,
 	OPT_CPU_BUDGET,
+	OPT_CLICKHOUSE,
+	OPT_CLICKHOUSE_DB,
+	OPT_NODE,
+	OPT_SPOOL_DIR,
+	OPT_SPOOL_MAX,
+	OPT_QUEUE_MAX,
+	OPT_CH_RETENTION,
+	OPT_VIEW,
+	OPT_SINCE,
+	OPT_FROM,
+	OPT_TO,
+	OPT_DIFF_FROM,
+	OPT_DIFF_TO,
+	OPT_INIT,
 };
 
 static const struct option long_options[] = {
@@ -79,6 +94,20 @@ static const struct option long_options[] = {
 	{ "cpu-budget", required_argument, NULL, OPT_CPU_BUDGET },
 	{ "debuginfod", required_argument, NULL, OPT_DEBUGINFOD },
 	{ "debuginfod-cache", required_argument, NULL, OPT_DEBUGINFOD_CACHE },
+	{ "clickhouse", required_argument, NULL, OPT_CLICKHOUSE },
+	{ "clickhouse-db", required_argument, NULL, OPT_CLICKHOUSE_DB },
+	{ "node", required_argument, NULL, OPT_NODE },
+	{ "spool-dir", required_argument, NULL, OPT_SPOOL_DIR },
+	{ "spool-max", required_argument, NULL, OPT_SPOOL_MAX },
+	{ "queue-max", required_argument, NULL, OPT_QUEUE_MAX },
+	{ "clickhouse-retention", required_argument, NULL, OPT_CH_RETENTION },
+	{ "mode", required_argument, NULL, OPT_VIEW },
+	{ "since", required_argument, NULL, OPT_SINCE },
+	{ "from", required_argument, NULL, OPT_FROM },
+	{ "to", required_argument, NULL, OPT_TO },
+	{ "diff-from", required_argument, NULL, OPT_DIFF_FROM },
+	{ "diff-to", required_argument, NULL, OPT_DIFF_TO },
+	{ "init", no_argument, NULL, OPT_INIT },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
@@ -97,6 +126,8 @@ static const char usage[] =
 "  ps                         list the containers and pods on this node\n"
 "  agent                      wall-clock profiles of every pod, in windows,\n"
 "                             served over HTTP (until SIGTERM or -d)\n"
+"  query                      profiles the agents pushed to ClickHouse, written\n"
+"                             as a run writes them (--clickhouse)\n"
 "\n"
 "Options:\n"
 "  -d, --duration SEC         stop after SEC seconds (default: at Ctrl-C)\n"
@@ -146,6 +177,22 @@ static const char usage[] =
 "                             process of its own, as nobody (or --user)\n"
 "      --debuginfod-cache DIR where the helper keeps them (default\n"
 "                             /var/cache/sysscope/debuginfod)\n"
+"ClickHouse (agent pushes each window; query reads them back):\n"
+"      --clickhouse URL       http://[USER[:PASSWORD]@]HOST:PORT/ (or\n"
+"                             $SYSSCOPE_CLICKHOUSE_USER, _PASSWORD)\n"
+"      --clickhouse-db NAME   database (default sysscope), made if missing\n"
+"      --node NAME            agent: this node's name (default the host name)\n"
+"      --queue-max SIZE       agent: windows waiting in memory (default 64M)\n"
+"      --spool-dir DIR        agent: then on disk here (default: none, dropped)\n"
+"      --spool-max SIZE       agent: bytes on disk (default 1G)\n"
+"      --clickhouse-retention DAYS  day partitions kept (default 7; 0: all)\n"
+"      --pod, --container, -n, --node   query: the selection (default all)\n"
+"      --since TIME           query: the last TIME (s, m, h, d; default 1h)\n"
+"      --from T, --to T       query: unix seconds or YYYY-MM-DDTHH:MM:SS (UTC)\n"
+"      --mode MODE            query: wallclock (default), oncpu or offcpu\n"
+"      --diff-from T --diff-to T  query: also flamegraph-diff.svg against this\n"
+"                             baseline (red: grew, blue: shrank)\n"
+"      --init                 query: create the tables, then exit\n"
 "      --read-remote-fs       read mapped files on FUSE and network filesystems\n"
 "                             (NFS, SMB, 9p...): skipped by default, as a stalled\n"
 "                             mount would hold the collector\n"
@@ -347,6 +394,54 @@ static bool parse_bytes(const char *s, uint64_t min, uint64_t *out)
 	return true;
 }
 
+/* --since: SEC, or with s, m, h, d; up to a year. */
+static bool parse_span(const char *s, double *out)
+{
+	char *end;
+	double v;
+
+	if (*s < '0' || *s > '9')
+		return false;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || !(v > 0))
+		return false;
+	switch (*end) {
+	case 'd': v *= 86400; end++; break;
+	case 'h': v *= 3600; end++; break;
+	case 'm': v *= 60; end++; break;
+	case 's': end++; break;
+	}
+	if (*end || v < 1 || v > 366 * 86400.0)
+		return false;
+	*out = v;
+	return true;
+}
+
+/* --from/--to: unix seconds, or an ISO 8601 date and time in UTC. */
+static bool parse_instant(const char *s, int64_t *out)
+{
+	static const char *const formats[] = {
+		"%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M",
+		"%Y-%m-%d",
+	};
+	uint64_t v;
+
+	if (strspn(s, "0123456789") == strlen(s))
+		return parse_u64(s, 0, (uint64_t)INT32_MAX * 2, &v) &&
+		       (*out = (int64_t)v, true);
+	for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++) {
+		struct tm tm = { 0 };
+		const char *end = strptime(s, formats[i], &tm);
+
+		if (end && (!*end || !strcmp(end, "Z"))) {
+			*out = (int64_t)timegm(&tm);
+			return true;
+		}
+	}
+	return false;
+}
+
 /* A size of memory: at least 16 MiB. */
 static bool parse_size(const char *s, uint64_t *out)
 {
@@ -386,6 +481,68 @@ static void opts__defaults(struct opts *o)
 	o->memory_limit = 256ULL << 20;
 	o->unwind_table_bytes = 16ULL << 20;
 	o->debuginfod_cache = "/var/cache/sysscope/debuginfod";
+	o->spool_max = 1ULL << 30;
+	o->queue_max = 64ULL << 20;
+	o->ch_retention_days = 7;
+	o->from_s = o->to_s = o->diff_from_s = o->diff_to_s = -1;
+}
+
+static enum opts_result parse_clickhouse(int c, const char *arg,
+					 struct opts *o, char *err,
+					 size_t errlen)
+{
+	static const char *const views[] = { "wallclock", "oncpu", "offcpu" };
+	int64_t *instant;
+	uint64_t v;
+
+	switch (c) {
+	case OPT_CLICKHOUSE:
+		o->clickhouse_url = arg;
+		break;
+	case OPT_CLICKHOUSE_DB:
+		o->clickhouse_db = arg;
+		break;
+	case OPT_NODE:
+		if (!*arg || strlen(arg) > 253)
+			return fail(err, errlen, "invalid node name '%s'", arg);
+		o->node = arg;
+		break;
+	case OPT_SPOOL_DIR:
+		if (arg[0] != '/')
+			return fail(err, errlen, "--spool-dir '%s': an absolute path, please", arg);
+		o->spool_dir = arg;
+		break;
+	case OPT_SPOOL_MAX:
+	case OPT_QUEUE_MAX:
+		if (!parse_bytes(arg, 0, &v))
+			return fail(err, errlen, "invalid size '%s': expected bytes or K, M, G", arg);
+		*(c == OPT_SPOOL_MAX ? &o->spool_max : &o->queue_max) = v;
+		break;
+	case OPT_CH_RETENTION:
+		if (!parse_u64(arg, 0, 3650, &v))
+			return fail(err, errlen, "invalid --clickhouse-retention '%s': days, 0..3650", arg);
+		o->ch_retention_days = (unsigned int)v;
+		break;
+	case OPT_VIEW:
+		for (size_t i = 0; i < 3; i++)
+			if (!strcmp(arg, views[i]))
+				return o->view = (int)i, OPTS_RUN;
+		return fail(err, errlen, "invalid --mode '%s': wallclock, oncpu or offcpu", arg);
+	case OPT_SINCE:
+		if (!parse_span(arg, &o->since_s))
+			return fail(err, errlen, "invalid --since '%s': expected a time such as 30m, 2h or 1d", arg);
+		break;
+	case OPT_FROM: case OPT_TO: case OPT_DIFF_FROM: case OPT_DIFF_TO:
+		instant = c == OPT_FROM ? &o->from_s : c == OPT_TO ? &o->to_s :
+			  c == OPT_DIFF_FROM ? &o->diff_from_s : &o->diff_to_s;
+		if (!parse_instant(arg, instant))
+			return fail(err, errlen, "invalid time '%s': unix seconds or YYYY-MM-DDTHH:MM:SS (UTC)", arg);
+		break;
+	case OPT_INIT:
+		o->ch_init = true;
+		break;
+	}
+	return OPTS_RUN;
 }
 
 static enum opts_result parse_one(int c, const char *arg, struct opts *o,
@@ -534,9 +691,41 @@ static enum opts_result parse_one(int c, const char *arg, struct opts *o,
 	case 'v':
 		o->verbose++;
 		break;
+	case OPT_CLICKHOUSE ... OPT_INIT:
+		return parse_clickhouse(c, arg, o, err, errlen);
 	default:
 		return fail(err, errlen, "unknown option (see --help)");
 	}
+	return OPTS_RUN;
+}
+
+static enum opts_result check_clickhouse(const struct opts *o, char *err,
+					 size_t errlen)
+{
+	bool push_only = o->spool_dir || o->queue_max != 64ULL << 20 ||
+			 o->spool_max != 1ULL << 30;
+	bool query_only = o->since_s || o->from_s >= 0 || o->to_s >= 0 ||
+			  o->diff_from_s >= 0 || o->diff_to_s >= 0 || o->ch_init ||
+			  o->view;
+
+	if (o->mode == MODE_QUERY && !o->clickhouse_url)
+		return fail(err, errlen, "query reads ClickHouse: --clickhouse URL is needed");
+	if (o->mode != MODE_AGENT && o->mode != MODE_QUERY &&
+	    (o->clickhouse_url || o->clickhouse_db || o->node || push_only))
+		return fail(err, errlen, "--clickhouse and its options apply to agent and query");
+	if (o->mode != MODE_QUERY && query_only)
+		return fail(err, errlen, "--since, --from, --to, --mode, --diff-from, --diff-to and --init apply to query");
+	if (o->mode == MODE_AGENT && push_only && !o->clickhouse_url)
+		return fail(err, errlen, "--spool-dir, --spool-max and --queue-max need --clickhouse");
+	if (o->mode == MODE_QUERY && push_only)
+		return fail(err, errlen, "--spool-dir, --spool-max and --queue-max apply to agent");
+	if (o->since_s && (o->from_s >= 0 || o->to_s >= 0))
+		return fail(err, errlen, "--since excludes --from and --to");
+	if (o->from_s >= 0 && o->to_s >= 0 && o->to_s <= o->from_s)
+		return fail(err, errlen, "--to must be after --from");
+	if ((o->diff_from_s >= 0) != (o->diff_to_s >= 0) ||
+	    (o->diff_from_s >= 0 && o->diff_to_s <= o->diff_from_s))
+		return fail(err, errlen, "--diff-from and --diff-to go together, --diff-to after --diff-from");
 	return OPTS_RUN;
 }
 
@@ -564,7 +753,8 @@ static enum opts_result parse_mode(const char *arg, struct opts *o, char *err,
 				   size_t errlen)
 {
 	static const enum mode modes[] = { MODE_PROFILE, MODE_OFFCPUTIME,
-					   MODE_WALLCLOCK, MODE_PS, MODE_AGENT };
+					   MODE_WALLCLOCK, MODE_PS, MODE_AGENT,
+					   MODE_QUERY };
 
 	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
 		if (!strcmp(arg, mode__name(modes[i]))) {
@@ -573,7 +763,7 @@ static enum opts_result parse_mode(const char *arg, struct opts *o, char *err,
 		}
 	}
 	return fail(err, errlen,
-		    "unknown mode '%s' (modes: wallclock, profile, offcputime, ps, agent)", arg);
+		    "unknown mode '%s' (modes: wallclock, profile, offcputime, ps, agent, query)", arg);
 }
 
 enum opts_result opts__parse(int argc, char **argv, struct opts *o,
@@ -611,7 +801,8 @@ enum opts_result opts__parse(int argc, char **argv, struct opts *o,
 		return fail(err, errlen, "unexpected argument '%s'", argv[optind]);
 	if (!o->user_stacks && !o->kernel_stacks)
 		return fail(err, errlen, "-U and -K exclude each other");
-	if (!!o->container + !!o->pod + !!o->namespace + !!o->cgroup > 1)
+	if (o->mode != MODE_QUERY &&
+	    !!o->container + !!o->pod + !!o->namespace + !!o->cgroup > 1)
 		return fail(err, errlen, "--container, --pod, -n and --cgroup exclude each other");
 	if (o->user_threads_only && o->kernel_threads_only)
 		return fail(err, errlen, "--user-threads-only and --kernel-threads-only exclude each other");
@@ -622,6 +813,9 @@ enum opts_result opts__parse(int argc, char **argv, struct opts *o,
 		return fail(err, errlen, "agent profiles the whole node: -p, -t, --cgroup, --container, --pod, -n, -o, -c, -U and -K do not apply");
 	if (o->mode == MODE_AGENT && o->retention_s < o->window_s)
 		return fail(err, errlen, "--retention must be at least --window");
+	r = check_clickhouse(o, err, errlen);
+	if (r != OPTS_RUN)
+		return r;
 	if (o->user && o->mode == MODE_PS)
 		return fail(err, errlen, "--user applies to the profiling modes, not ps");
 	if (o->cpu_budget_set && o->cpu_budget_pct > 0 &&
@@ -649,6 +843,8 @@ const char *mode__name(enum mode m)
 		return "ps";
 	case MODE_AGENT:
 		return "agent";
+	case MODE_QUERY:
+		return "query";
 	}
 	return "?";
 }

@@ -17,6 +17,7 @@ enum mode {
 	MODE_WALLCLOCK,		/* both, as time: the default */
 	MODE_PS,		/* list the containers on this node */
 	MODE_AGENT,		/* wall-clock, in windows, served over HTTP */
+	MODE_QUERY,		/* profiles from ClickHouse, as a run writes them */
 };
 
 struct opts {
@@ -69,8 +70,24 @@ struct opts {
 	/* debuginfod: NULL, $DEBUGINFOD_URLS; "" none (see fetcher.h) */
 	const char *debuginfod_urls;
 	const char *debuginfod_cache;	/* the helper's cache folder */
+	/* ClickHouse: the agent pushes windows, sysscope query reads them */
+	const char *clickhouse_url;	/* NULL: no push */
+	const char *clickhouse_db;	/* NULL: "sysscope" */
+	const char *node;		/* NULL: the host name */
+	const char *spool_dir;		/* NULL: no spool on disk */
+	uint64_t spool_max;		/* bytes on disk */
+	uint64_t queue_max;		/* bytes in memory */
+	unsigned int ch_retention_days;	/* day partitions kept; 0: all */
+	/* sysscope query */
+	int view;			/* VIEW_WALLCLOCK, VIEW_ONCPU, VIEW_OFFCPU */
+	double since_s;			/* --since: the last SEC (0: unset) */
+	int64_t from_s, to_s;		/* --from/--to: unix seconds, -1: unset */
+	int64_t diff_from_s, diff_to_s;	/* the baseline range, -1: none */
+	bool ch_init;			/* --init: create the tables only */
 	int verbose;
 };
+
+enum { VIEW_WALLCLOCK, VIEW_ONCPU, VIEW_OFFCPU };
 
 enum opts_result {
 	OPTS_RUN,		/* options are good: run */

@@ -13,6 +13,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "agent_http.h"
+#include "ch_push.h"
 #include "commands.h"
 #include "log.h"
 #include "proc_notices.h"
@@ -36,6 +37,7 @@ struct agent {
 	struct session s;
 	struct window_store *store;
 	struct agent_http *http;
+	struct ch_push *push;		/* --clickhouse, or NULL */
 	pthread_mutex_t lock;		/* guards what follows */
 	uint64_t on_stats[ONCPU_STAT_MAX];
 	uint64_t off_stats[OFFCPU_STAT_MAX];
@@ -223,6 +225,8 @@ static int agent_metrics(void *ctx, struct prom_page *p)
 				    copy.window_probability);
 	err = err ?: prom_page__add(p, &oncpu_frequency, NULL,
 				    (double)a->s.opts->frequency);
+	if (a->push)
+		err = err ?: ch_push__metrics(a->push, p);
 	return err;
 }
 
@@ -287,6 +291,9 @@ static int agent_close_window(struct agent *a, uint64_t start,
 		log_warn("window: %s (its data is dropped)", strerror(-err));
 		profile__free(s->profile);
 	} else {
+		if (a->push)
+			ch_push__window(a->push, s->profile, start_real,
+					end - start);
 		err = window_store__add(a->store, s->profile, start_real,
 					end - start, now_ns(CLOCK_REALTIME),
 					&sampling);
@@ -414,6 +421,17 @@ int cmd_agent(const struct opts *o)
 	err = session__start_fetcher(s);
 	if (err)
 		goto out;
+	if (o->clickhouse_url) {
+		uid_t uid;
+		gid_t gid;
+
+		session__helper_ids(o, &uid, &gid);
+		a.push = ch_push__start(o, uid, gid);
+		if (!a.push) {
+			err = -errno;
+			goto out;
+		}
+	}
 	listen_fd = agent_http__listen(o->listen);
 	if (listen_fd < 0) {
 		err = listen_fd;
@@ -451,6 +469,8 @@ int cmd_agent(const struct opts *o)
 	err = agent_loop(&a);
 	log_info("agent: stopping");
 out:
+	/* Serving while the last windows go out: /healthz, /metrics. */
+	ch_push__finish(a.push);
 	agent_http__stop(a.http);
 	if (listen_fd >= 0)
 		close(listen_fd);

@@ -11,5 +11,7 @@ int cmd_run(const struct opts *o);
 int cmd_agent(const struct opts *o);
 /* ps: the node's containers and pods (cmd_ps.c). */
 int cmd_ps(const struct opts *o);
+/* query: profiles from ClickHouse, written as a run writes them (cmd_query.c). */
+int cmd_query(const struct opts *o);
 
 #endif

@@ -293,8 +293,8 @@ int session__start_collectors(struct session *s)
 	return s->oncpu && o->validate_unwind ? start_check(s) : 0;
 }
 
-/* Who the helper runs as: --user's, else nobody when we are root. */
-static void fetcher_ids(const struct opts *o, uid_t *uid, gid_t *gid)
+/* Who the helpers run as: --user's, else nobody when we are root. */
+void session__helper_ids(const struct opts *o, uid_t *uid, gid_t *gid)
 {
 	const struct passwd *pw;
 
@@ -328,7 +328,7 @@ int session__start_fetcher(struct session *s)
 		unsetenv("DEBUGINFOD_URLS");
 		return 0;
 	}
-	fetcher_ids(o, &c.uid, &c.gid);
+	session__helper_ids(o, &c.uid, &c.gid);
 	s->fetcher = fetcher__start(&c);
 	if (s->fetcher) {
 		symbolizer__set_fetcher(s->sym, s->fetcher);

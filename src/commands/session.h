@@ -75,6 +75,8 @@ struct resolver *session__open_resolver(const struct opts *o, bool *v1);
  * --sandbox-selftest (its self-test may be what failed). 0 or -errno.
  */
 int session__start_fetcher(struct session *s);
+/* Who the network helpers run as: --user, else nobody when root. */
+void session__helper_ids(const struct opts *o, uid_t *uid, gid_t *gid);
 /* Loads and attaches the collectors the layout needs; 0 or -errno. */
 int session__start_collectors(struct session *s);
 /*

@@ -260,6 +260,37 @@ static bool is_offcpu(const struct svg_ctx *c, const struct profile_node *n,
 	return i >= 0 && i < PROFILE_MAX_VALUES && n->total[i] > w / 2;
 }
 
+/* Growth in [-1, 1]: (now - before) / max(now, before). */
+static double growth(const struct svg_ctx *c, const struct profile_node *n,
+		     uint64_t w)
+{
+	uint64_t base = values_sum(n->total, c->o->baseline_mask);
+	uint64_t most = w > base ? w : base;
+
+	return most ? ((double)w - (double)base) / (double)most : 0;
+}
+
+/* Diff: white where equal (within 2%), red as it grew, blue as it shrank. */
+static void diff_color(const struct svg_ctx *c, const struct profile_node *n,
+		       uint64_t w, unsigned int rgb[3])
+{
+	double g = growth(c, n, w), k;
+
+	if (g > -0.02 && g < 0.02) {
+		rgb[0] = rgb[1] = rgb[2] = 235;
+		return;
+	}
+	k = g < 0 ? -g : g;
+	k = 0.25 + 0.75 * k;
+	if (g > 0) {
+		rgb[0] = 255;
+		rgb[1] = rgb[2] = (unsigned int)(230 * (1 - k));
+	} else {
+		rgb[2] = 255;
+		rgb[0] = rgb[1] = (unsigned int)(230 * (1 - k));
+	}
+}
+
 /* Hue carries the meaning (warm = user, amber = kernel, gray = synthetic,
  * blue = off-CPU); the hash only varies the shade within it. */
 static void frame_color(const struct svg_ctx *c, const struct profile_node *n,
@@ -271,7 +302,9 @@ static void frame_color(const struct svg_ctx *c, const struct profile_node *n,
 	double d = (h >> 16 & 0xff) / 255.0;
 	enum frame_kind kind = fr ? fr->kind : FRAME_PROCESS;
 
-	if (kind == FRAME_GROUP) {
+	if (c->o->baseline_mask) {
+		diff_color(c, n, w, rgb);
+	} else if (kind == FRAME_GROUP) {
 		/* Pods and containers: neutral, whatever their threads did. */
 		rgb[0] = 150 + 30 * a, rgb[1] = 190 + 30 * a, rgb[2] = 150 + 30 * a;
 	} else if (is_offcpu(c, n, w)) {
@@ -319,8 +352,20 @@ static void put_frame(struct svg_ctx *c, const struct profile_node *n,
 	fputs(" (", c->f);
 	put_value(c, w);
 	fputs(", ", c->f);
-	fprintf(c->f, "%s%%)</title>",
-		fixed(b1, 100.0 * (double)w / (double)c->total, false));
+	fprintf(c->f, "%s%%", fixed(b1, 100.0 * (double)w / (double)c->total, false));
+	if (c->o->baseline_mask) {
+		uint64_t base = values_sum(n->total, c->o->baseline_mask);
+
+		fputs("; baseline ", c->f);
+		put_value(c, base);
+		if (base)
+			fprintf(c->f, ", %s%s%%", w >= base ? "+" : "",
+				fixed(b2, 100.0 * ((double)w - (double)base) /
+				      (double)base, false));
+		else
+			fputs(", new", c->f);
+	}
+	fputs(")</title>", c->f);
 	fprintf(c->f, "<rect x=\"%s\" y=\"%u\" width=\"%s\" height=\"%d\" "
 		"fill=\"rgb(%u,%u,%u)\"/>", fixed(b1, px, true), y,
 		fixed(b2, pw, true), FRAME_H - 1, rgb[0], rgb[1], rgb[2]);
@@ -428,7 +473,7 @@ static const char svg_style[] =
 /* One line of notes under the title: legend and elided count. */
 static bool has_note(const struct svg_ctx *c)
 {
-	return c->o->offcpu_value >= 0 || c->elided;
+	return c->o->offcpu_value >= 0 || c->elided || c->o->baseline_mask;
 }
 
 static void put_note(const struct svg_ctx *c, unsigned int y)
@@ -437,7 +482,10 @@ static void put_note(const struct svg_ctx *c, unsigned int y)
 
 	fprintf(c->f, "<text id=\"note\" x=\"%u\" y=\"%u\" "
 		"text-anchor=\"middle\">", c->width / 2, y);
-	if (c->o->offcpu_value >= 0) {
+	if (c->o->baseline_mask) {
+		fputs("differential: red = grew, blue = shrank against the baseline (scaled to the same duration); width = now", c->f);
+		sep = "; ";
+	} else if (c->o->offcpu_value >= 0) {
 		fputs("red/orange = on-CPU, blue = off-CPU", c->f);
 		sep = "; ";
 	}

@@ -13,6 +13,13 @@ struct svg_opts {
 	value_mask_t mask;		/* values that make a frame's width */
 	int offcpu_value;		/* value index shown blue, or -1 */
 	unsigned int width;		/* image width in px, 0 = 1200 */
+	/*
+	 * A differential flamegraph when not 0: the baseline's values (scaled
+	 * to the same duration by the caller). Widths stay the current
+	 * profile's (mask); a frame is red where it grew against the
+	 * baseline, blue where it shrank, the deeper the more.
+	 */
+	value_mask_t baseline_mask;
 };
 
 /* A self-contained interactive flamegraph (zoom, search, tooltips). */

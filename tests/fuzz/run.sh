@@ -28,7 +28,7 @@ SEED_CC=${FUZZ_SEED_CC:-cc}
 CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 	-std=gnu11 -D_GNU_SOURCE $(for d in src/*/ cgroup container; do printf -- "-I%s " "${d%/}"; done) -Ibpf -Ibuild
 	-Wall -Wextra"
-LIBS="-ldw -lelf -llzma -lz -ljson-c -lpthread"
+LIBS="-ldw -lelf -llzma -lz -ljson-c -lpthread -ldl"
 OUT=build/fuzz
 FUZZ_DIR=tests/fuzz
 
@@ -42,6 +42,7 @@ dwarf		65536	src/symbols/dwarf_frames.c src/symbols/dwarf_image.c src/symbols/el
 ksyms		8192	src/symbols/ksyms.c
 perfmap		16384	src/symbols/perfmap.c
 demangle_rust	4200	src/symbols/demangle_rust.c src/symbols/demangle_rust_v0.c src/symbols/rust_text.c src/symbols/punycode.c
+ch_rows		65536	src/store/ch_rows.c src/store/ch_batch.c src/store/ch_query.c src/store/ch_http.c src/profile/profile.c
 "
 
 all=$(echo "$TARGETS" | awk 'NF { printf "%s ", $1 }')
