@@ -143,7 +143,7 @@ def test_cost_stays_near_the_budget(budgeted):
     tables built), so it gets a wide margin here; bench/budget.py has the
     figures."""
     cost = budgeted["bpf"] + budgeted["process"]
-    assert budgeted["bpf"] <= 0.012, f"BPF {budgeted['bpf'] * 100:.2f}% of a core"
+    assert budgeted["bpf"] <= 0.015, f"BPF {budgeted['bpf'] * 100:.2f}% of a core"
     assert cost <= 0.03, \
         f"{cost * 100:.2f}% of a core (BPF {budgeted['bpf'] * 100:.2f}%, " \
         f"process {budgeted['process'] * 100:.2f}%)"
