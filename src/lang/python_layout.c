@@ -4,6 +4,7 @@
 #include <libelf.h>
 #include <string.h>
 #include <unistd.h>
+#include "elfsyms.h"
 #include "python_layout.h"
 
 /* The fields of 3.11 and 3.12 (from their headers, x86-64). */
@@ -198,6 +199,8 @@ int py_file__read(int fd, struct py_file *f)
 	int err;
 
 	memset(f, 0, sizeof(*f));
+	if (elf__init())
+		return -ENOTSUP;
 	e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
 	if (!e)
 		return -ENOEXEC;
