@@ -3,12 +3,15 @@
 # Quiet and quick when everything is already there.
 set -eu
 
+# python3.11 (Debian 12's python3), nodejs (18 on Debian 12) and
+# openjdk-17-jdk-headless (javac, jcmd): the interpreters and JITs whose
+# frames tests/e2e/test_lang.py names.
 # prometheus: for promtool, which checks /metrics in tests/e2e/test_agent.py.
 PKGS="make gcc clang llvm bpftool libbpf-dev libelf-dev libdw-dev zlib1g-dev
 libcap-dev libseccomp-dev libjson-c-dev libmicrohttpd-dev liblzma-dev pkg-config
 libdebuginfod-dev debuginfod
 libcmocka-dev python3-pytest golang-go libxml2-utils binutils elfutils
-gcc-multilib g++ nodejs libc6-dbg xz-utils
+gcc-multilib g++ nodejs libc6-dbg xz-utils python3.11 openjdk-17-jdk-headless
 linux-perf bpftrace procps util-linux bindfs
 containerd runc podman debootstrap chromium
 prometheus"

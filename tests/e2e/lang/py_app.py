@@ -1,6 +1,7 @@
 # A Python program with known nesting for the profiler's tests: main ->
-# outer -> inner -> hashlib (a C extension) in one thread, and heavy/light
-# pure-Python work in the ratio 3:1 (by work), and a thread in time.sleep.
+# outer -> inner -> hashlib (a C extension), or with "ratio" heavy and
+# light pure-Python work in the ratio 3:1 (by work); and a thread in
+# time.sleep.
 # Line numbers matter: tests look for "inner (py_app.py:LINE)".
 import hashlib
 import sys
@@ -37,17 +38,20 @@ def sleeper():
         time.sleep(0.05)  # SLEEP_LINE
 
 
-def main():
-    mode = sys.argv[1] if len(sys.argv) > 1 else "digest"
-    threading.Thread(target=sleeper, daemon=True).start()
-    data = b"x" * 65536
-    print("ready", flush=True)
+def worker():
     while True:
-        if mode == "digest":
-            outer(data)
-        else:
-            heavy()
-            light()
+        heavy()
+        light()
+
+
+def main():
+    threading.Thread(target=sleeper, daemon=True).start()
+    print("ready", flush=True)
+    if sys.argv[-1] == "ratio":
+        worker()
+    data = b"x" * 65536
+    while True:
+        outer(data)  # MAIN_LINE
 
 
 if __name__ == "__main__":
