@@ -164,6 +164,7 @@ bench: deps all workloads
 	$(Q)bench/agent.sh $(OUTPUT)
 	$(Q)bench/unwind.sh $(OUTPUT)
 	$(Q)bench/naming.sh $(OUTPUT)
+	$(Q)bench/python.sh $(OUTPUT)
 
 FUZZ_SECONDS ?= 60
 fuzz: deps

@@ -41,6 +41,7 @@ elf		16384	src/symbols/elfsyms.c src/symbols/minidebug.c
 dwarf		65536	src/symbols/dwarf_frames.c src/symbols/dwarf_image.c src/symbols/elfsyms.c src/symbols/minidebug.c
 ksyms		8192	src/symbols/ksyms.c
 perfmap		16384	src/symbols/perfmap.c
+python		16384	src/lang/python_layout.c src/symbols/elfsyms.c src/symbols/minidebug.c
 "
 
 all=$(echo "$TARGETS" | awk 'NF { printf "%s ", $1 }')
