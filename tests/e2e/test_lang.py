@@ -41,9 +41,9 @@ def interpreters():
     return found
 
 
-def start_ready(spawn, argv, timeout=30):
+def start_ready(spawn, argv, cwd=None):
     """Starts argv and waits for its "ready" line."""
-    p = spawn(argv, stdout=subprocess.PIPE, text=True)
+    p = spawn(argv, stdout=subprocess.PIPE, text=True, cwd=cwd)
     line = p.popen.stdout.readline()
     assert line.strip() == "ready", f"{argv} did not start: {line!r}"
     return p
@@ -176,8 +176,10 @@ def test_node_perf_map(tmp_path, spawn):
     the hot JS function named, under its caller, down to the start."""
     node = shutil.which("node")
     assert node, "node is not installed: run scripts/install-deps.sh"
+    # In tmp_path: V8 leaves its isolate log in the working directory.
     p = start_ready(spawn, [node, "--perf-basic-prof",
-                            "--interpreted-frames-native-stack", LANG / "hot.js"])
+                            "--interpreted-frames-native-stack", LANG / "hot.js"],
+                    cwd=tmp_path)
     time.sleep(1)
     out = tmp_path / "out"
     run_sysscope(["profile", "-p", p.pid, "-d", "3", "-f", "199", "-o", out])
@@ -203,7 +205,7 @@ def test_java_perf_map(tmp_path, spawn):
     subprocess.run(["javac", "-d", tmp_path, LANG / "Hot.java"], check=True,
                    timeout=120)
     p = start_ready(spawn, ["java", "-XX:+PreserveFramePointer", "-cp",
-                            tmp_path, "Hot"], timeout=60)
+                            tmp_path, "Hot"], cwd=tmp_path)
     time.sleep(2)  # compiled by then
     subprocess.run(["jcmd", str(p.pid), "Compiler.perfmap"], check=True,
                    capture_output=True, timeout=60)
