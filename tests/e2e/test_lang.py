@@ -19,6 +19,8 @@ LANG = ROOT / "tests/e2e/lang"
 APP = LANG / "py_app.py"
 DEBIAN_PYTHON = "/usr/bin/python3.11"
 PYENV = Path("/root/.pyenv/versions")
+# V8's perf map names: "JS:*f file:line" (node 20), "LazyCompile:*f" (18).
+JS_FRAME = r"(JS|LazyCompile):[*~^]?{} "
 
 
 def app_line(tag):
@@ -143,32 +145,63 @@ def test_python_blocked_in_sleep(tmp_path, spawn):
                             f"{[(';'.join(s[-12:]), c) for s, c in top]}")
 
 
-def test_python_in_debian_container(tmp_path, exclusive):
-    """Debian 12's own python3 in a podman container: the same frames,
-    named from the container's process through the host's /proc."""
+@pytest.fixture(scope="module")
+def lang_podman(tmp_path_factory, exclusive):
+    """Podman, and Debian 12 with its own python3 and nodejs from apt."""
     from containers import Podman
-    image = subprocess.run([str(LANG / "make-python-image.sh")],
+    image = subprocess.run([str(LANG / "make-lang-image.sh")],
                            capture_output=True, text=True, timeout=900)
-    assert image.returncode == 0, f"make-python-image.sh: {image.stderr[-2000:]}"
-    pm = Podman(tmp_path)
+    assert image.returncode == 0, f"make-lang-image.sh: {image.stderr[-2000:]}"
+    pm = Podman(tmp_path_factory.mktemp("podman"))
     try:
-        # -c: the program's "file" is <string>; its lines are the same.
-        img = image.stdout.strip()
-        digest = pm.run("sysscope-e2e-python-digest", img,
-                        ["python3", "-c", APP.read_text(), "digest"])
-        ratio = pm.run("sysscope-e2e-python-ratio", img,
-                       ["python3", "-c", APP.read_text(), "ratio"])
-        time.sleep(1.5)
-        out = tmp_path / "out"
-        run_sysscope(["profile", "-p", f"{digest.extra['pid']},{ratio.extra['pid']}",
-                      "-d", "4", "-f", "999", "-o", out])
-        stacks = read_folded(out / "stacks.folded")
-        renamed = {tuple(f.replace("(<string>:", "(py_app.py:") for f in s): n
-                   for s, n in stacks.items()}
-        assert any(f.startswith("[container ") for s in stacks for f in s)
-        check_python_profile(renamed, "container python3")
+        yield pm, image.stdout.strip()
     finally:
         pm.close()
+
+
+def test_python_in_debian_container(tmp_path, lang_podman):
+    """Debian 12's own python3 in a podman container: the same frames,
+    named from the container's process through the host's /proc."""
+    pm, img = lang_podman
+    # -c: the program's "file" is <string>; its lines are the same.
+    digest = pm.run("sysscope-e2e-python-digest", img,
+                    ["python3", "-c", APP.read_text(), "digest"])
+    ratio = pm.run("sysscope-e2e-python-ratio", img,
+                   ["python3", "-c", APP.read_text(), "ratio"])
+    time.sleep(1.5)
+    out = tmp_path / "out"
+    run_sysscope(["profile", "-p", f"{digest.extra['pid']},{ratio.extra['pid']}",
+                  "-d", "4", "-f", "999", "-o", out])
+    stacks = read_folded(out / "stacks.folded")
+    renamed = {tuple(f.replace("(<string>:", "(py_app.py:") for f in s): n
+               for s, n in stacks.items()}
+    assert any(f.startswith("[container ") for s in stacks for f in s)
+    check_python_profile(renamed, "container python3")
+
+
+def test_node_in_debian_container(tmp_path, lang_podman):
+    """Debian 12's nodejs in a container: its perf map is
+    /tmp/perf-NSPID.map in the container's root (pid 1 there)."""
+    pm, img = lang_podman
+    c = pm.run("sysscope-e2e-node", img,
+               ["node", "--perf-basic-prof", "--interpreted-frames-native-stack",
+                "-e", (LANG / "hot.js").read_text()])
+    time.sleep(2)
+    out = tmp_path / "out"
+    run_sysscope(["profile", "-p", c.extra["pid"], "-d", "3", "-f", "499",
+                  "-o", out])
+    stacks = read_folded(out / "stacks.folded")
+    total = sum(stacks.values())
+    hot = {s: n for s, n in stacks.items()
+           if any(re.match(JS_FRAME.format("hotLoop"), f) for f in s)}
+    n_hot = sum(hot.values())
+    assert n_hot >= 0.7 * total, f"hotLoop on {n_hot} of {total} samples"
+    whole = sum(n for s, n in hot.items()
+                if any(re.match(JS_FRAME.format("callerOfHot"), f) for f in s) and
+                "__libc_start_main" in s and
+                any(f.startswith("[container ") for f in s))
+    assert whole >= 0.8 * n_hot, \
+        f"[container] .. __libc_start_main .. callerOfHot under {whole} of {n_hot}"
 
 
 def test_node_perf_map(tmp_path, spawn):
@@ -186,11 +219,11 @@ def test_node_perf_map(tmp_path, spawn):
     stacks = read_folded(out / "stacks.folded")
     total = sum(stacks.values())
     hot = {s: c for s, c in stacks.items()
-           if any(re.match(r"JS:[*~^]?hotLoop ", f) for f in s)}
+           if any(re.match(JS_FRAME.format("hotLoop"), f) for f in s)}
     n_hot = sum(hot.values())
     assert n_hot >= 0.7 * total, f"hotLoop on {n_hot} of {total} samples"
     whole = sum(c for s, c in hot.items()
-                if any(re.match(r"JS:[*~^]?callerOfHot ", f) for f in s) and
+                if any(re.match(JS_FRAME.format("callerOfHot"), f) for f in s) and
                 "__libc_start_main" in s and
                 any(f.startswith("node::Start") for f in s))
     assert whole >= 0.8 * n_hot, \
