@@ -130,6 +130,21 @@ $(UNWIND_TRUTH): tests/workloads/unwind_truth.c
 
 workloads: $(UNWIND_TRUTH)
 
+# Rust ground truth (tests/e2e/test_rust_names.py): v0 symbol names, by the
+# rustc a fresh Debian 12 gets from apt (scripts/install-deps.sh), not a
+# rustup toolchain that may be first on PATH.
+RUSTC ?= /usr/bin/rustc
+RUST_WORKLOADS := $(patsubst tests/workloads/%.rs,$(OUTPUT)/workloads/%,\
+	$(wildcard tests/workloads/*.rs))
+
+$(OUTPUT)/workloads/%: tests/workloads/%.rs
+	$(call msg,RUSTC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(RUSTC) -C symbol-mangling-version=v0 -C opt-level=1 \
+		-C force-frame-pointers=yes -g $< -o $@
+
+workloads: $(RUST_WORKLOADS)
+
 deps:
 	$(Q)scripts/install-deps.sh
 
@@ -165,6 +180,7 @@ bench: deps all workloads
 	$(Q)bench/unwind.sh $(OUTPUT)
 	$(Q)bench/naming.sh $(OUTPUT)
 	$(Q)bench/python.sh $(OUTPUT)
+	$(Q)bench/budget.py $(OUTPUT)
 
 FUZZ_SECONDS ?= 60
 fuzz: deps

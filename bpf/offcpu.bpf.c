@@ -12,6 +12,24 @@
  *    bpf_get_task_stack(), and are counted.
  * Intervals still open at the end are written by a task iterator.
  *
+ * Sampled mode (record_rate > 0, the agent under --cpu-budget): each
+ * thread records about record_rate of its switch-outs a second, however
+ * often it switches, and a recorded interval counts as many times as
+ * switch-outs it stands for, so seconds stay seconds. A thread that
+ * switches 1000 times a second is recorded one switch in 1000/record_rate;
+ * one that blocks 10 times a second, every time: the cost follows the
+ * threads, not the busiest one, and quiet threads stay exact. The gap to a
+ * thread's next recorded switch-out is drawn uniformly from [P - P/2,
+ * P + P/2], P its period (its switch rate over record_rate, from the
+ * time between its last two recorded ones): every switch-out has the
+ * same chance, 1/P, of being recorded, with less spread than a coin per
+ * switch, and the random gaps keep a thread that blocks in a repeating
+ * pattern of places from always being recorded in the same one. A switch-
+ * out let go costs a look at the thread's slot and a decrement; its
+ * switch-in, one array load (pending, below). The time the recording
+ * paths take is summed (OFFCPU_STAT_RECORD_NS) so that user space can set
+ * record_rate from what recording costs (src/collect/cpu_budget.h).
+ *
  * Nothing run from sched_switch allocates: the scheduler holds its
  * runqueue lock there, and an allocation that wakes kswapd takes a
  * runqueue lock too (before 6.1, whose bpf_mem_alloc refills from
@@ -65,6 +83,10 @@ __u64 run_end_ns;
  */
 __u32 stack_epoch;
 
+/* Switch-outs recorded per thread and second (0: all); see the top. */
+__u32 record_rate;
+#define PERIOD_MAX 100000
+
 /*
  * A user stack walked before, by where the thread was when it blocked.
  * Threads block in a few places over and over (a read, a write it was
@@ -78,15 +100,52 @@ struct ustack_slot {
 	__u32 epoch;		/* stack_epoch when id was taken */
 };
 
-struct start {
-	__u64 ts;		/* switch-out time; 0 while on the CPU */
-	__u64 woke;		/* woke between windows, ts left for the dump */
-	struct ustack_slot slots[USTACK_SLOTS];	/* where it blocked lately */
-	__s32 user_stack_id;	/* this interval's */
+/* An interval off the CPU: when it began, why, where, how much it counts. */
+struct interval {
+	__u64 ts;		/* switch-out time; 0: none */
+	__s32 user_stack_id;
 	__u32 reason;
 	__u32 epoch;		/* stack_epoch when user_stack_id was taken */
-	__u32 next_slot;	/* the one a new walk replaces */
+	__u32 weight;		/* switch-outs it stands for (sampled) */
 };
+
+struct start {
+	struct interval cur;	/* being recorded; ts 0 while on the CPU or
+				   when this switch-out is not recorded */
+	/*
+	 * One that ended after the window's end, before the window was read:
+	 * the dump counts it up to the window's end (and clears it), while
+	 * the thread runs and blocks again meanwhile in cur.
+	 */
+	struct interval ended;
+	struct ustack_slot slots[USTACK_SLOTS];	/* where it blocked lately */
+	__u32 next_slot;	/* the one a new walk replaces */
+	/* Sampled mode (see the top). */
+	__u32 skip;		/* switch-outs to let go before the next */
+	__u32 period;		/* the mean gap skip was drawn with */
+	__u32 gap;		/* the gap drawn: skip + 1 switch-outs */
+	__u64 recorded_ns;	/* when it last recorded one */
+};
+
+/*
+ * Recorded intervals still open, by tid & (PENDING_SLOTS - 1): a switch-in
+ * whose count is 0 has nothing to close and skips the thread's slot. Tids
+ * that share a count only cost a lookup.
+ */
+#define PENDING_SLOTS 65536
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, PENDING_SLOTS);
+	__type(key, __u32);
+	__type(value, __u32);
+} pending SEC(".maps");
+
+static __always_inline __u32 *pending_of(__u32 tid)
+{
+	__u32 key = tid & (PENDING_SLOTS - 1);
+
+	return bpf_map_lookup_elem(&pending, &key);
+}
 
 /*
  * Task storage is always allocated at run time (it has no preallocated
@@ -168,12 +227,17 @@ struct {
 	__type(value, struct offcpu_open);
 } scratch SEC(".maps");
 
-static __always_inline void stat_inc(__u32 stat)
+static __always_inline void stat_add(__u32 stat, __u64 n)
 {
 	__u64 *v = bpf_map_lookup_elem(&stats, &stat);
 
 	if (v)
-		*v += 1;
+		*v += n;
+}
+
+static __always_inline void stat_inc(__u32 stat)
+{
+	stat_add(stat, 1);
 }
 
 static __always_inline void proc_notice_lost(void)
@@ -233,7 +297,7 @@ static __always_inline __s32 user_stack(struct start *s)
 	struct ustack_slot *u;
 	bool tables;
 
-	s->epoch = epoch;
+	s->cur.epoch = epoch;
 	for (int i = 0; i < USTACK_SLOTS; i++) {
 		u = &s->slots[i];
 		if (u->ip == ip && u->sp == sp && u->epoch == epoch &&
@@ -291,27 +355,58 @@ static __always_inline struct stack_ips *kstack_buf(void)
 }
 
 /* The interval's user stack id, or STACK_ID_STALE if the map was emptied. */
-static __always_inline __s32 user_stack_valid(const struct start *s)
+static __always_inline __s32 user_stack_valid(const struct interval *i)
 {
-	if (s->user_stack_id >= 0 && s->epoch != stack_epoch)
+	if (i->user_stack_id >= 0 && i->epoch != stack_epoch)
 		return STACK_ID_STALE;
-	return s->user_stack_id;
+	return i->user_stack_id;
+}
+
+/*
+ * A recorded switch-out at now: what it counts for (the mean of the gap it
+ * ends), and the next gap, from the thread's rate since its last one.
+ */
+static __always_inline __u32 next_gap(struct start *s, __u64 now, __u32 rate)
+{
+	__u32 weight = s->period ? s->period : 1, half;
+	__u64 dt = now - s->recorded_ns, period = 1;
+
+	if (s->recorded_ns && dt && s->gap) {
+		/*
+		 * gap switch-outs in dt: the thread's rate, over the rate
+		 * wanted, averaged with the last period (one gap is noisy).
+		 */
+		period = (__u64)s->gap * 1000000000ULL / dt / rate;
+		period = (period + weight + 1) / 2;
+		/* Moves by 4x at most a step: a burst is not a new rate. */
+		if (period > (__u64)weight * 4)
+			period = (__u64)weight * 4;
+		if (period > PERIOD_MAX)
+			period = PERIOD_MAX;
+		if (!period)
+			period = 1;
+	}
+	s->recorded_ns = now;
+	s->period = period;
+	half = period / 2;
+	s->skip = period - half - 1 +
+		  (half ? bpf_get_prandom_u32() % (2 * half + 1) : 0);
+	s->gap = s->skip + 1;
+	return weight;
 }
 
 /* Runs as prev, the thread leaving the CPU. */
 static __always_inline int switch_out(void *ctx, bool preempt,
 				      struct task_struct *prev)
 {
-	__u32 tid = BPF_CORE_READ(prev, pid);
-	__u32 tgid = BPF_CORE_READ(prev, tgid);
+	/* Plain loads (a BTF pointer): the path let go is kept short. */
+	__u32 tid = prev->pid, tgid = prev->tgid;
+	__u32 state, rate = record_rate, *open;
 	struct start *s;
-	__u32 state;
+	__u64 now;
 
 	if (!tid || !thread_wanted(tgid, tid, prev))
 		return 0;
-	state = task_state(prev);
-	if (state & TASK_DEAD)
-		return 0;	/* its last switch: it will not come back */
 	/* Slots are made at the start (seed_open) and at birth, not here. */
 	s = start_get(prev, false);
 	if (!s) {
@@ -319,18 +414,32 @@ static __always_inline int switch_out(void *ctx, bool preempt,
 			stat_inc(OFFCPU_STAT_LOST_NO_STORAGE);
 		return 0;
 	}
-	s->ts = bpf_ktime_get_ns();
-	s->woke = 0;
-	s->reason = reason_of(prev, state, preempt);
-	s->user_stack_id = user_stacks && !is_kthread(prev) ?
+	if (rate && s->skip) {
+		s->skip--;
+		return 0;
+	}
+	open = pending_of(tid);
+	if (!open)
+		return 0;
+	state = task_state(prev);
+	if (state & TASK_DEAD)
+		return 0;	/* its last switch: it will not come back */
+	s->cur.ts = now = bpf_ktime_get_ns();
+	__sync_fetch_and_add(open, 1);
+	s->cur.weight = rate ? next_gap(s, now, rate) : 1;
+	s->cur.reason = reason_of(prev, state, preempt);
+	s->cur.user_stack_id = user_stacks && !is_kthread(prev) ?
 		user_stack(s) : STACK_ID_NONE;
-	stat_inc(OFFCPU_STAT_SWITCHES);
+	/* Switches let go are not counted: each recorded one stands for period. */
+	stat_add(OFFCPU_STAT_SWITCHES, s->cur.weight);
+	stat_inc(OFFCPU_STAT_RECORDED);
+	stat_add(OFFCPU_STAT_RECORD_NS, bpf_ktime_get_ns() - s->cur.ts);
 	return 0;
 }
 
 static __always_inline void count_interval(struct offcpu_key *key,
 					   struct task_struct *task,
-					   __u64 delta)
+					   __u64 delta, __u32 weight)
 {
 	struct offcpu_value *val, zero = {};
 	long err;
@@ -348,8 +457,8 @@ static __always_inline void count_interval(struct offcpu_key *key,
 		if (!val)
 			return;
 	}
-	__sync_fetch_and_add(&val->total_ns, delta);
-	__sync_fetch_and_add(&val->count, 1);
+	__sync_fetch_and_add(&val->total_ns, delta * weight);
+	__sync_fetch_and_add(&val->count, weight);
 	stat_inc(OFFCPU_STAT_COUNTED);
 }
 
@@ -368,29 +477,37 @@ static __always_inline __u64 kernel_stack_of(struct task_struct *next)
 /* next is coming back: close its interval; count it if long enough. */
 static __always_inline void switch_in(struct task_struct *next)
 {
-	__u32 tid = BPF_CORE_READ(next, pid);
+	__u32 tid = next->pid;
 	struct offcpu_key key = {};
 	__u64 delta, now, since;
 	struct start *s;
+	__u32 *open;
 
 	if (!tid)
 		return;
+	open = pending_of(tid);
+	if (!open || !*open)
+		return;		/* nothing recorded: the common sampled case */
 	s = start_get(next, false);
-	if (!s || !s->ts)
+	if (!s || !s->cur.ts)
 		return;
+	__sync_fetch_and_add(open, -1);
 	/*
-	 * After the window's end the interval stays open for the end-of-window
-	 * dump, which counts it up to the end; the wake is kept, so that the
-	 * next window's dump does not count a thread running since (open_since)
-	 * for its whole length.
+	 * After the window's end the interval is left for the end-of-window
+	 * dump, which counts it up to the end; the thread may block again
+	 * before the dump runs (cur), and then that one is not lost either.
 	 */
 	now = bpf_ktime_get_ns();
+	since = s->cur.ts;
+	s->cur.ts = 0;
 	if (run_end_ns && now > run_end_ns) {
-		s->woke = now;
+		/* Wholly after the end (in the gap): no window's. */
+		if (since < run_end_ns) {
+			s->ended = s->cur;
+			s->ended.ts = since;
+		}
 		return;
 	}
-	since = s->ts;
-	s->ts = 0;
 	/* Only the part inside the run's window counts. */
 	if (now < run_start_ns)
 		return;		/* closed before the window opened */
@@ -405,13 +522,14 @@ static __always_inline void switch_in(struct task_struct *next)
 	key.tgid = BPF_CORE_READ(next, tgid);
 	key.tid = tid;
 	key.proc_start_ns = proc_start_ns(next);
-	key.reason = s->reason;
-	key.user_stack_id = user_stack_valid(s);
+	key.reason = s->cur.reason;
+	key.user_stack_id = user_stack_valid(&s->cur);
 	key.kern_stack = kernel_stack_of(next);
 	if (!is_kthread(next) &&
 	    !notice_proc(key.tgid, key.cgroup_id, key.proc_start_ns))
 		stat_inc(OFFCPU_STAT_NOTICE_LOST);
-	count_interval(&key, next, delta);
+	count_interval(&key, next, delta, s->cur.weight);
+	stat_add(OFFCPU_STAT_RECORD_NS, bpf_ktime_get_ns() - now);
 }
 
 /*
@@ -441,33 +559,19 @@ int BPF_PROG(on_switch_btf, bool preempt, struct task_struct *prev,
 /* ---- intervals still open at the end ---- */
 
 /*
- * When did this thread's current interval off the CPU start? From its
- * switch-out record; a thread with none has not switched during the run,
- * so it is either running (skip) or has been off since before the start.
+ * A thread with no slot has not switched during the run: it is running
+ * (false), or has been off the CPU since the run began (or its birth).
  */
-static __always_inline bool open_since(struct task_struct *task, __u32 tid,
-				       __u64 *since, __u32 *reason,
-				       __s32 *user_stack_id)
+static __always_inline bool open_unseen(struct task_struct *task,
+					struct interval *iv)
 {
-	struct start *s = start_get(task, false);
-
-	*user_stack_id = STACK_ID_NONE;
-	if (s) {
-		*since = s->ts;
-		*reason = s->reason;
-		*user_stack_id = user_stack_valid(s);
-		/* Woke between an earlier window and this one's end: running. */
-		if (s->woke && s->woke <= run_end_ns)
-			return false;
-		return s->ts != 0;
-	}
 	if (BPF_CORE_READ(task, on_cpu))
 		return false;
-	/* Born during the run: off the CPU at most since then. */
-	*since = BPF_CORE_READ(task, start_time);
-	if (*since < run_start_ns)
-		*since = run_start_ns;
-	*reason = reason_of(task, task_state(task), false);
+	iv->ts = BPF_CORE_READ(task, start_time);
+	iv->reason = reason_of(task, task_state(task), false);
+	iv->user_stack_id = STACK_ID_NONE;
+	iv->epoch = stack_epoch;
+	iv->weight = 1;
 	return true;
 }
 
@@ -531,7 +635,7 @@ int seed_open(struct bpf_iter__task *ctx)
 	struct task_struct *task = ctx->task;
 	struct start *s;
 	__u64 cgroup_id;
-	__u32 tid, tgid;
+	__u32 tid, tgid, *open;
 
 	if (!task)
 		return 0;
@@ -548,47 +652,47 @@ int seed_open(struct bpf_iter__task *ctx)
 		stat_inc(OFFCPU_STAT_LOST_NO_STORAGE);
 		return 0;
 	}
-	if (s->ts || BPF_CORE_READ(task, on_cpu))
+	if (s->cur.ts || BPF_CORE_READ(task, on_cpu))
 		return 0;	/* switched out since attach, or running */
-	s->ts = run_start_ns;
-	s->reason = reason_of(task, task_state(task), false);
-	s->user_stack_id = !user_stacks || is_kthread(task) ? STACK_ID_NONE :
-			   seed_user_stack(task, tid);
+	open = pending_of(tid);
+	if (!open)
+		return 0;
+	s->cur.ts = run_start_ns;
+	__sync_fetch_and_add(open, 1);
+	s->cur.weight = 1;
+	s->cur.reason = reason_of(task, task_state(task), false);
+	s->cur.user_stack_id = !user_stacks || is_kthread(task) ? STACK_ID_NONE :
+			       seed_user_stack(task, tid);
 	return 0;
 }
 
-SEC("iter.s/task")
-int dump_open(struct bpf_iter__task *ctx)
+/* Writes one interval of task open at the window's end, up to it. */
+static __always_inline void dump_interval(struct bpf_iter__task *ctx,
+					  struct task_struct *task,
+					  const struct interval *iv)
 {
-	struct task_struct *task = ctx->task;
 	struct offcpu_open *rec;
-	__u32 zero = 0, tid, tgid, reason;
-	__s32 user_stack_id;
-	__u64 since;
+	__u32 zero = 0;
+	__s32 user_stack_id = user_stack_valid(iv);
+	__u64 since = iv->ts;
 	long n;
 
-	if (!task)
-		return 0;
-	tid = task->pid;
-	tgid = task->tgid;
-	if (!tid || !ids_wanted(tgid, tid, task) ||
-	    !open_since(task, tid, &since, &reason, &user_stack_id))
-		return 0;
 	if (since < run_start_ns)
 		since = run_start_ns;
 	if (run_end_ns < since + min_block_ns)
-		return 0;
+		return;
 	rec = bpf_map_lookup_elem(&scratch, &zero);
 	if (!rec)
-		return 0;
+		return;
 	rec->cgroup_id = task_cgroup_id(task);
 	if (filter_cgroup && !bpf_map_lookup_elem(&open_cgroups, &rec->cgroup_id))
-		return 0;
-	rec->tgid = tgid;
-	rec->tid = tid;
+		return;
+	rec->tgid = task->tgid;
+	rec->tid = task->pid;
 	rec->proc_start_ns = proc_start_ns(task);
-	rec->reason = reason;
+	rec->reason = iv->reason;
 	rec->delta_ns = run_end_ns - since;
+	rec->weight = iv->weight ? iv->weight : 1;
 	BPF_CORE_READ_STR_INTO(&rec->comm, task, comm);
 	BPF_CORE_READ_STR_INTO(&rec->pcomm, task, group_leader, comm);
 	rec->nkern = 0;
@@ -609,6 +713,43 @@ int dump_open(struct bpf_iter__task *ctx)
 	if (user_stacks && !is_kthread(task) && user_stack_id == STACK_ID_NONE)
 		rec->nuser = user_stack_of(task, rec->user);
 	bpf_seq_write(ctx->meta->seq, rec, sizeof(*rec));
+}
+
+/*
+ * At a window's end (run_end_ns set): each interval open then, up to it.
+ * One that ended since (ended) is counted and cleared; one still open
+ * (cur) is counted, and then starts again at the end, so that its wake-up
+ * before the next window adds nothing and after it adds only that
+ * window's part.
+ */
+SEC("iter.s/task")
+int dump_open(struct bpf_iter__task *ctx)
+{
+	struct task_struct *task = ctx->task;
+	struct interval unseen;
+	struct start *s;
+	__u32 tid, tgid;
+
+	if (!task)
+		return 0;
+	tid = task->pid;
+	tgid = task->tgid;
+	if (!tid || !ids_wanted(tgid, tid, task))
+		return 0;
+	s = start_get(task, false);
+	if (!s) {
+		if (open_unseen(task, &unseen))
+			dump_interval(ctx, task, &unseen);
+		return 0;
+	}
+	if (s->ended.ts) {
+		dump_interval(ctx, task, &s->ended);
+		s->ended.ts = 0;
+	}
+	if (s->cur.ts && s->cur.ts < run_end_ns) {
+		dump_interval(ctx, task, &s->cur);
+		s->cur.ts = run_end_ns;
+	}
 	return 0;
 }
 

@@ -71,6 +71,8 @@ struct offcpu_open {
 	__s32 user_stack_id;
 	__u32 nkern;
 	__u32 nuser;
+	__u32 weight;		/* the sampling period it was recorded under */
+	__u32 unused;
 	char comm[TASK_COMM_LEN];
 	char pcomm[TASK_COMM_LEN];
 	__u64 kern[MAX_STACK_DEPTH];
@@ -78,7 +80,8 @@ struct offcpu_open {
 };
 
 enum offcpu_stat {
-	OFFCPU_STAT_SWITCHES,		/* switch-outs of wanted threads */
+	OFFCPU_STAT_SWITCHES,		/* switch-outs of wanted threads (in
+					   sampled mode: recorded x period) */
 	OFFCPU_STAT_SHORT,		/* intervals under --min-block */
 	OFFCPU_STAT_COUNTED,		/* intervals recorded */
 	OFFCPU_STAT_LOST_MAP_FULL,	/* counts map full: interval dropped */
@@ -95,6 +98,8 @@ enum offcpu_stat {
 	OFFCPU_STAT_USTACK_REUSED,	/* blocked where it did last time */
 	OFFCPU_STAT_NOTICE_LOST,
 	OFFCPU_STAT_SEED_USTACK_LOST,	/* asleep at the start: stack not kept */
+	OFFCPU_STAT_RECORDED,		/* switch-outs recorded (sampled mode) */
+	OFFCPU_STAT_RECORD_NS,		/* ns spent recording (both halves) */
 	OFFCPU_STAT_MAX,
 };
 

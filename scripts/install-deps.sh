@@ -7,6 +7,7 @@ set -eu
 # openjdk-17-jdk-headless (javac, jcmd): the interpreters and JITs whose
 # frames tests/e2e/test_lang.py names.
 # prometheus: for promtool, which checks /metrics in tests/e2e/test_agent.py.
+# rustc: Debian's (1.63), which builds tests/workloads/*.rs with v0 names.
 PKGS="make gcc clang llvm bpftool libbpf-dev libelf-dev libdw-dev zlib1g-dev
 libcap-dev libseccomp-dev libjson-c-dev libmicrohttpd-dev liblzma-dev pkg-config
 libdebuginfod-dev debuginfod
@@ -14,7 +15,7 @@ libcmocka-dev python3-pytest golang-go libxml2-utils binutils elfutils
 gcc-multilib g++ nodejs libc6-dbg xz-utils python3.11 openjdk-17-jdk-headless
 linux-perf bpftrace procps util-linux bindfs
 containerd runc podman debootstrap chromium
-prometheus"
+prometheus rustc"
 
 missing=""
 for p in $PKGS; do

@@ -60,7 +60,7 @@ static void drop_oldest(struct window_store *st)
 
 int window_store__add(struct window_store *st, struct profile *p,
 		      uint64_t start_real_ns, uint64_t duration_ns,
-		      uint64_t now_real_ns)
+		      uint64_t now_real_ns, const struct window_sampling *ws)
 {
 	struct window *w = calloc(1, sizeof(*w));
 	int err = 0;
@@ -73,6 +73,8 @@ int window_store__add(struct window_store *st, struct profile *p,
 	w->bytes = profile__bytes(p);
 	w->start_real_ns = start_real_ns;
 	w->duration_ns = duration_ns;
+	if (ws)
+		w->sampling = *ws;
 	w->refs = 1;
 	pthread_mutex_lock(&st->lock);
 	if (st->n == st->cap) {

@@ -17,10 +17,17 @@ struct profile;
 #define VALUE_CPU	0
 #define VALUE_OFFCPU	1
 
+/* How a window was sampled: its values are already scaled to time. */
+struct window_sampling {
+	uint32_t oncpu_hz;		/* 0: unknown */
+	double offcpu_probability;	/* off-CPU switch-outs recorded / seen */
+};
+
 struct window {
 	uint64_t seq;			/* 1, 2, ... in the order added */
 	uint64_t start_real_ns;		/* CLOCK_REALTIME */
 	uint64_t duration_ns;
+	struct window_sampling sampling;
 	struct profile *profile;	/* immutable once stored */
 	size_t bytes;			/* profile__bytes() */
 	int refs;
@@ -41,13 +48,13 @@ struct window_store *window_store__new(uint64_t retention_ns,
 void window_store__free(struct window_store *st);
 
 /*
- * Stores profile p (the store owns it from here, even on error), then
+ * Stores profile p (sampled as ws says; NULL: unknown) (the store owns it from here, even on error), then
  * evicts windows that end before now_real_ns - retention and, oldest
  * first, windows over the byte budget. The newest window always stays.
  */
 int window_store__add(struct window_store *st, struct profile *p,
 		      uint64_t start_real_ns, uint64_t duration_ns,
-		      uint64_t now_real_ns);
+		      uint64_t now_real_ns, const struct window_sampling *ws);
 
 /* Evicts the oldest window but the newest (memory pressure): 1 if it did. */
 int window_store__evict_oldest(struct window_store *st);

@@ -168,6 +168,12 @@ static int write_list_json(struct window **w, size_t n, struct rows *rs,
 				       json_object_new_int64((int64_t)w[i]->start_real_ns));
 		json_object_object_add(o, "duration_s",
 				       json_object_new_double(w[i]->duration_ns / 1e9));
+		if (w[i]->sampling.oncpu_hz) {
+			json_object_object_add(o, "oncpu_hz",
+					       json_object_new_int64(w[i]->sampling.oncpu_hz));
+			json_object_object_add(o, "offcpu_sample_probability",
+					       json_object_new_double(w[i]->sampling.offcpu_probability));
+		}
 		json_object_array_add(wins, o);
 	}
 	for (size_t i = 0; i < rs->n; i++) {

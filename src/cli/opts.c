@@ -41,6 +41,7 @@ enum {
 	OPT_VALIDATE_UNWIND,
 	OPT_DEBUGINFOD,
 	OPT_DEBUGINFOD_CACHE,
+	OPT_CPU_BUDGET,
 };
 
 static const struct option long_options[] = {
@@ -77,6 +78,7 @@ static const struct option long_options[] = {
 	{ "no-python", no_argument, NULL, OPT_NO_PYTHON },
 	{ "dwarf-budget", required_argument, NULL, OPT_DWARF_BUDGET },
 	{ "validate-unwind", required_argument, NULL, OPT_VALIDATE_UNWIND },
+	{ "cpu-budget", required_argument, NULL, OPT_CPU_BUDGET },
 	{ "debuginfod", required_argument, NULL, OPT_DEBUGINFOD },
 	{ "debuginfod-cache", required_argument, NULL, OPT_DEBUGINFOD_CACHE },
 	{ "verbose", no_argument, NULL, 'v' },
@@ -136,6 +138,10 @@ static const char usage[] =
 "                             in BPF and named function (file.py:LINE))\n"
 "      --dwarf-budget SIZE    DWARF held for source lines and inlined frames\n"
 "                             (default 256M; agent: --memory-limit / 8; 0: none)\n"
+"      --cpu-budget PERCENT   keep profiling (BPF and this process) under\n"
+"                             PERCENT of one core by recording one off-CPU\n"
+"                             switch in N, N adapted every 2 s (agent: 1;\n"
+"                             runs: 0, every switch)\n"
 "      --validate-unwind N    check 1 in N on-CPU stack walks against libdw\n"
 "                             (16 KiB of stack copied; up to 500 per run)\n"
 "      --debuginfod URLS      fetch debug files not found here from these\n"
@@ -351,6 +357,20 @@ static bool parse_size(const char *s, uint64_t *out)
 	return parse_bytes(s, 16ULL << 20, out);
 }
 
+/* A percentage of one core: 0 (off), or 0.01 .. 100. */
+static bool parse_percent(const char *s, double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || !(v == 0 || (v >= 0.01 && v <= 100)))
+		return false;
+	*out = v;
+	return true;
+}
+
 static void opts__defaults(struct opts *o)
 {
 	memset(o, 0, sizeof(*o));
@@ -496,6 +516,11 @@ static enum opts_result parse_one(int c, const char *arg, struct opts *o,
 			return fail(err, errlen, "invalid --debuginfod-cache '%s': expected an absolute path", arg);
 		o->debuginfod_cache = arg;
 		break;
+	case OPT_CPU_BUDGET:
+		if (!parse_percent(arg, &o->cpu_budget_pct))
+			return fail(err, errlen, "invalid --cpu-budget '%s': expected a percentage of one core, 0.01 .. 100, or 0 for every switch", arg);
+		o->cpu_budget_set = true;
+		break;
 	case OPT_DWARF_BUDGET:
 		if (!parse_bytes(arg, 0, &o->dwarf_budget) ||
 		    o->dwarf_budget > (16ULL << 30))
@@ -606,6 +631,11 @@ enum opts_result opts__parse(int argc, char **argv, struct opts *o,
 		return fail(err, errlen, "--retention must be at least --window");
 	if (o->user && o->mode == MODE_PS)
 		return fail(err, errlen, "--user applies to the profiling modes, not ps");
+	if (o->cpu_budget_set && o->cpu_budget_pct > 0 &&
+	    (o->mode == MODE_PROFILE || o->mode == MODE_PS))
+		return fail(err, errlen, "--cpu-budget adapts off-CPU recording: modes offcputime, wallclock and agent");
+	if (o->mode == MODE_AGENT && !o->cpu_budget_set)
+		o->cpu_budget_pct = 1;
 	if (o->validate_unwind && o->mode != MODE_PROFILE && o->mode != MODE_WALLCLOCK)
 		return fail(err, errlen, "--validate-unwind checks on-CPU samples: modes profile and wallclock");
 	if (o->validate_unwind && !o->user_stacks)

@@ -27,7 +27,8 @@ struct offcpu {
 
 static const struct prom_family switches = {
 	"sysscope_offcpu_switches_total", PROM_COUNTER,
-	"Switch-outs of the threads the off-CPU tracer follows.",
+	"Switch-outs of the threads the off-CPU tracer follows (sampled: "
+	"each recorded one counts the period).",
 }, short_intervals = {
 	"sysscope_offcpu_short_intervals_total", PROM_COUNTER,
 	"Off-CPU intervals under --min-block (not counted).",
@@ -37,6 +38,9 @@ static const struct prom_family switches = {
 }, stacks_reused = {
 	"sysscope_offcpu_user_stacks_reused_total", PROM_COUNTER,
 	"Off-CPU user stacks found unchanged since the thread last blocked there, not walked again.",
+}, recorded = {
+	"sysscope_offcpu_recorded_switches_total", PROM_COUNTER,
+	"Switch-outs recorded: all of them, or those --cpu-budget leaves.",
 }, seed_stacks_lost = {
 	"sysscope_offcpu_start_user_stacks_lost_total", PROM_COUNTER,
 	"User stacks of threads asleep when the run began that could not be walked or kept.",
@@ -69,6 +73,8 @@ static const struct stat_desc stat_descs[OFFCPU_STAT_MAX] = {
 		&notices_lost_family, "collector=\"offcpu\"" },
 	[OFFCPU_STAT_SEED_USTACK_LOST] = { "off-CPU: user stack at start lost",
 		&seed_stacks_lost, NULL },
+	[OFFCPU_STAT_RECORDED] = { "off-CPU: switches recorded", &recorded, NULL },
+	[OFFCPU_STAT_RECORD_NS] = { "off-CPU: ns recording", NULL, NULL },
 };
 
 static const char *const reason_names[OFFCPU_REASON_MAX] = {
@@ -258,6 +264,16 @@ void offcpu__next_window(struct offcpu *oc, uint64_t now_ns)
 	__atomic_store_n(&oc->skel->bss->run_start_ns, now_ns,
 			 __ATOMIC_SEQ_CST);
 	__atomic_store_n(&oc->skel->bss->run_end_ns, 0, __ATOMIC_SEQ_CST);
+}
+
+void offcpu__set_record_rate(struct offcpu *oc, uint32_t rate)
+{
+	__atomic_store_n(&oc->skel->bss->record_rate, rate, __ATOMIC_RELAXED);
+}
+
+uint32_t offcpu__record_rate(const struct offcpu *oc)
+{
+	return oc->skel->bss->record_rate;
 }
 
 void offcpu__stop(struct offcpu *oc, uint64_t now_ns)
@@ -478,6 +494,7 @@ static int add_open(struct offcpu *oc, struct symbolizer *sym,
 {
 	char comm[TASK_COMM_LEN + 1] = {}, pcomm[TASK_COMM_LEN + 1] = {};
 	uint64_t *kips = (uint64_t *)o->kern, *uips = (uint64_t *)o->user;
+	uint32_t weight;
 	struct raw_sample s = {
 		.cgroup_id = o->cgroup_id, .tgid = o->tgid, .tid = o->tid,
 		.proc_start_ns = o->proc_start_ns,
@@ -500,7 +517,8 @@ static int add_open(struct offcpu *oc, struct symbolizer *sym,
 	}
 	s.nkern = trim_switch_frames(sym, kips, o->nkern);
 	s.kern = s.nkern ? STACK_OK : STACK_NONE;
-	set_values(oc, &s, o->delta_ns, 1);
+	weight = o->weight ? o->weight : 1;
+	set_values(oc, &s, o->delta_ns * weight, weight);
 	return recorder__add(rec, &s);
 }
 

@@ -55,6 +55,13 @@ void offcpu__end_window(struct offcpu *oc, uint64_t now_ns);
 int offcpu__empty(struct offcpu *oc, bool stacks);
 void offcpu__next_window(struct offcpu *oc, uint64_t now_ns);
 void offcpu__free(struct offcpu *oc);
+/*
+ * Records about rate switch-outs a second of each thread, each counting
+ * for those it stands for (0: every one, the default). See
+ * bpf/offcpu.bpf.c.
+ */
+void offcpu__set_record_rate(struct offcpu *oc, uint32_t rate);
+uint32_t offcpu__record_rate(const struct offcpu *oc);
 
 int offcpu__read_stats(struct offcpu *oc, uint64_t *stats);
 /* A map to test reading with (the sandbox's CAP_BPF probe). */

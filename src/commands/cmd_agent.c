@@ -36,7 +36,6 @@ struct agent {
 	struct session s;
 	struct window_store *store;
 	struct agent_http *http;
-	int bpf_stats_fd;		/* held: the kernel times our programs */
 	pthread_mutex_t lock;		/* guards what follows */
 	uint64_t on_stats[ONCPU_STAT_MAX];
 	uint64_t off_stats[OFFCPU_STAT_MAX];
@@ -51,6 +50,10 @@ struct agent {
 	struct resolver_stats res;	/* the same */
 	double last_collect_s;
 	uint64_t collect_growth;	/* RSS a collection adds, decaying max */
+	struct cpu_budget budget;	/* the same */
+	uint32_t record_rate;		/* the same */
+	uint64_t window_switches[2];	/* switches, recorded: at window start */
+	double window_probability;	/* recorded / switches, newest window */
 };
 
 static uint64_t self_rss_bytes(void)
@@ -108,6 +111,27 @@ static const struct prom_family bpf_run_seconds = {
 }, memory_limit_bytes = {
 	"sysscope_agent_memory_limit_bytes", PROM_GAUGE,
 	"The agent's --memory-limit.",
+}, cpu_budget_ratio = {
+	"sysscope_cpu_budget_ratio", PROM_GAUGE,
+	"The --cpu-budget, as a share of one core (0: off).",
+}, cpu_spent_ratio = {
+	"sysscope_cpu_spent_ratio", PROM_GAUGE,
+	"Share of one core our BPF programs and this process took in the last budget tick (2 s).",
+}, cpu_over_budget = {
+	"sysscope_cpu_budget_ticks_over_total", PROM_COUNTER,
+	"Budget ticks whose cost beyond off-CPU recording was over the budget by itself.",
+}, offcpu_record_seconds = {
+	"sysscope_offcpu_record_seconds_total", PROM_COUNTER,
+	"Time the off-CPU tracer spent recording the switch-outs it records (part of its BPF run time).",
+}, offcpu_record_rate = {
+	"sysscope_offcpu_record_rate", PROM_GAUGE,
+	"Off-CPU switch-outs recorded a second per thread at most (0: all); each counts for those it stands for.",
+}, offcpu_probability = {
+	"sysscope_offcpu_sample_probability", PROM_GAUGE,
+	"Off-CPU switch-outs recorded, of those seen, in the newest window.",
+}, oncpu_frequency = {
+	"sysscope_oncpu_frequency_hertz", PROM_GAUGE,
+	"On-CPU samples per second per CPU.",
 };
 
 /* The BPF side: collectors' and walker's counters, programs' run time. */
@@ -153,6 +177,9 @@ static int agent_metrics(void *ctx, struct prom_page *p)
 	copy.sym = a->sym;
 	copy.unwind = a->unwind;
 	copy.res = a->res;
+	copy.budget = a->budget;
+	copy.record_rate = a->record_rate;
+	copy.window_probability = a->window_probability;
 	memcpy(copy.unwind_walks, a->unwind_walks, sizeof(copy.unwind_walks));
 	pthread_mutex_unlock(&a->lock);
 	window_store__stats(a->store, &ws);
@@ -183,7 +210,35 @@ static int agent_metrics(void *ctx, struct prom_page *p)
 				    (double)self_rss_bytes());
 	err = err ?: prom_page__add(p, &memory_limit_bytes, NULL,
 				    (double)a->s.opts->memory_limit);
+	err = err ?: prom_page__add(p, &cpu_budget_ratio, NULL,
+				    copy.budget.budget);
+	err = err ?: prom_page__add(p, &cpu_spent_ratio, NULL, copy.budget.spent);
+	err = err ?: prom_page__add(p, &cpu_over_budget, NULL,
+				    (double)copy.budget.ticks_over);
+	err = err ?: prom_page__add(p, &offcpu_record_seconds, NULL,
+				    copy.off_stats[OFFCPU_STAT_RECORD_NS] / 1e9);
+	err = err ?: prom_page__add(p, &offcpu_record_rate, NULL,
+				    (double)copy.record_rate);
+	err = err ?: prom_page__add(p, &offcpu_probability, NULL,
+				    copy.window_probability);
+	err = err ?: prom_page__add(p, &oncpu_frequency, NULL,
+				    (double)a->s.opts->frequency);
 	return err;
+}
+
+/* The window's sampling: switch-outs recorded of those seen since the last. */
+static struct window_sampling window_sampling_of(struct agent *a,
+						 const uint64_t *off_stats)
+{
+	uint64_t seen = off_stats[OFFCPU_STAT_SWITCHES] - a->window_switches[0];
+	uint64_t kept = off_stats[OFFCPU_STAT_RECORDED] - a->window_switches[1];
+
+	a->window_switches[0] = off_stats[OFFCPU_STAT_SWITCHES];
+	a->window_switches[1] = off_stats[OFFCPU_STAT_RECORDED];
+	return (struct window_sampling){
+		.oncpu_hz = a->s.opts->frequency,
+		.offcpu_probability = seen ? (double)kept / seen : 1,
+	};
 }
 
 /*
@@ -197,9 +252,13 @@ static int agent_close_window(struct agent *a, uint64_t start,
 	struct session *s = &a->s;
 	uint64_t end = now_ns(CLOCK_MONOTONIC), t0, rss0, rss1, target, room;
 	double window_s = s->opts->window_s;
+	struct window_sampling sampling;
 	bool stacks;
 	int err;
 
+	/* Read before the maps are emptied: this window's share recorded. */
+	session__read_stats(s);
+	sampling = window_sampling_of(a, s->off_stats);
 	err = oncpu__pause(s->oncpu);
 	if (err)
 		log_warn("on-CPU: waiting for samples in flight: %s", strerror(-err));
@@ -229,7 +288,8 @@ static int agent_close_window(struct agent *a, uint64_t start,
 		profile__free(s->profile);
 	} else {
 		err = window_store__add(a->store, s->profile, start_real,
-					end - start, now_ns(CLOCK_REALTIME));
+					end - start, now_ns(CLOCK_REALTIME),
+					&sampling);
 	}
 	s->profile = NULL;
 	/* Reading files (symbols, CFI tables) leaves freed heap behind. */
@@ -264,6 +324,9 @@ static int agent_close_window(struct agent *a, uint64_t start,
 	a->sym = *symbolizer__stats(s->sym);
 	a->unwind = *unwinder__stats(s->unwinder);
 	a->res = *resolver__stats(s->res);
+	a->budget = s->budget;
+	a->record_rate = offcpu__record_rate(s->offcpu);
+	a->window_probability = sampling.offcpu_probability;
 	unwinder__read_walk_stats(s->unwinder, a->unwind_walks);
 	pthread_mutex_unlock(&a->lock);
 	*end_out = end;
@@ -324,7 +387,6 @@ static int agent_loop(struct agent *a)
 int cmd_agent(const struct opts *o)
 {
 	struct agent a = {
-		.bpf_stats_fd = -1,
 		.lock = PTHREAD_MUTEX_INITIALIZER,
 	};
 	struct session *s = &a.s;
@@ -359,11 +421,7 @@ int cmd_agent(const struct opts *o)
 	err = session__start_collectors(s);
 	if (!err && symbolizer__load_kernel(s->sym))
 		log_warn("kernel symbols unreadable (kptr_restrict?): kernel frames will be addresses");
-	/* While held, the kernel times our programs (for /metrics). */
-	a.bpf_stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
-	if (a.bpf_stats_fd < 0)
-		log_warn("BPF run-time statistics unavailable: %s",
-			 strerror(errno));
+	err = err ?: session__start_budget(s);
 	err = err ?: session__enter_sandbox(s);
 	if (err)
 		goto out;
@@ -394,8 +452,6 @@ out:
 	agent_http__stop(a.http);
 	if (listen_fd >= 0)
 		close(listen_fd);
-	if (a.bpf_stats_fd >= 0)
-		close(a.bpf_stats_fd);
 	window_store__free(a.store);
 	session__release(s);
 	return err;

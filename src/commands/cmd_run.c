@@ -344,6 +344,7 @@ int cmd_run(const struct opts *o)
 	}
 	err = session__start_fetcher(s);
 	err = err ?: session__start_collectors(s);
+	err = err ?: session__start_budget(s);
 	/* After loading (our programs are in kallsyms), before the sandbox. */
 	if (!err && o->kernel_stacks && symbolizer__load_kernel(s->sym))
 		log_warn("kernel symbols unreadable (kptr_restrict?): kernel frames will be addresses");

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "cgroup.h"
 #include "fetcher.h"
@@ -102,7 +103,7 @@ int session__check_privileges(void)
 void session__init(struct session *s, const struct opts *o,
 		   const struct mode_layout *layout)
 {
-	*s = (struct session){ .opts = o, .layout = layout };
+	*s = (struct session){ .opts = o, .layout = layout, .bpf_stats_fd = -1 };
 	for (size_t i = 0; i < SELECT_MAX; i++)
 		s->cgroup_fds[i] = -1;
 }
@@ -453,6 +454,74 @@ int session__reader_selftest(const struct opts *o)
 	return 0;
 }
 
+static uint64_t prog_run_ns(int fd)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+
+	if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
+		return 0;
+	return info.run_time_ns;
+}
+
+uint64_t session__bpf_run_ns(const struct session *s)
+{
+	return (s->oncpu ? prog_run_ns(oncpu__prog_fd(s->oncpu)) : 0) +
+	       (s->offcpu ? prog_run_ns(offcpu__prog_fd(s->offcpu)) : 0);
+}
+
+int session__start_budget(struct session *s)
+{
+	double pct = s->opts->cpu_budget_pct;
+
+	cpu_budget__init(&s->budget, 0);
+	if (pct <= 0 && s->opts->mode != MODE_AGENT)
+		return 0;	/* one-shot, exact: nothing to time */
+	s->bpf_stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+	if (s->bpf_stats_fd < 0) {
+		int err = -errno;
+
+		if (pct > 0) {
+			log_error("--cpu-budget: the kernel cannot time BPF programs (BPF_ENABLE_STATS): %s",
+				  strerror(-err));
+			return err;
+		}
+		log_warn("BPF run-time statistics unavailable: %s", strerror(-err));
+	}
+	cpu_budget__init(&s->budget, s->offcpu ? pct / 100 : 0);
+	if (s->offcpu)
+		offcpu__set_record_rate(s->offcpu, s->budget.rate);
+	s->budget_due_ns = now_ns(CLOCK_MONOTONIC);
+	return 0;
+}
+
+/* Every CPU_BUDGET_TICK_NS: measure, and set the off-CPU record rate. */
+static void budget_tick(struct session *s)
+{
+	struct cpu_budget_reading r;
+	uint64_t now = now_ns(CLOCK_MONOTONIC);
+	uint32_t rate;
+
+	if (s->budget.budget <= 0 || now < s->budget_due_ns)
+		return;
+	s->budget_due_ns = now + CPU_BUDGET_TICK_NS;
+	if (offcpu__read_stats(s->offcpu, s->off_stats))
+		return;
+	r = (struct cpu_budget_reading){
+		.wall_ns = now,
+		.bpf_ns = session__bpf_run_ns(s),
+		.process_ns = now_ns(CLOCK_PROCESS_CPUTIME_ID),
+		.recorded = s->off_stats[OFFCPU_STAT_RECORDED],
+		.record_ns = s->off_stats[OFFCPU_STAT_RECORD_NS],
+	};
+	rate = cpu_budget__update(&s->budget, &r);
+	if (rate != offcpu__record_rate(s->offcpu)) {
+		log_debug("cpu budget: %.2f%% of a core spent, off-CPU record rate %u/s a thread",
+			  s->budget.spent * 100, rate);
+		offcpu__set_record_rate(s->offcpu, rate);
+	}
+}
+
 int session__poll_until(struct session *s, uint64_t deadline)
 {
 	int n = 0;
@@ -461,6 +530,7 @@ int session__poll_until(struct session *s, uint64_t deadline)
 		uint64_t left = (deadline - now_ns(CLOCK_MONOTONIC)) / 1000000;
 		int timeout = left < POLL_MS ? (int)left + 1 : POLL_MS;
 
+		budget_tick(s);
 		n = proc_notices__poll(s->notices, timeout);
 		if (n == -EINTR)
 			n = 0;
@@ -514,6 +584,8 @@ void session__release(struct session *s)
 	for (size_t i = 0; i < SELECT_MAX; i++)
 		if (s->cgroup_fds[i] >= 0)
 			close(s->cgroup_fds[i]);
+	if (s->bpf_stats_fd >= 0)
+		close(s->bpf_stats_fd);
 	proc_notices__free(s->notices);
 	unwind_check__free(s->check);
 	/* The symbolizer hands its files back to the unwinder, then both go. */

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
+#include "cpu_budget.h"
 #include "offcpu_collector.h"
 #include "oncpu_collector.h"
 #include "opts.h"
@@ -51,6 +52,9 @@ struct session {
 	struct profile *profile;	/* the last one read */
 	uint64_t on_stats[ONCPU_STAT_MAX];
 	uint64_t off_stats[OFFCPU_STAT_MAX];
+	int bpf_stats_fd;		/* held: the kernel times our programs */
+	struct cpu_budget budget;	/* --cpu-budget */
+	uint64_t budget_due_ns;		/* its next tick */
 };
 
 /* Set by SIGINT/SIGTERM: every loop ends and writes what it has. */
@@ -74,6 +78,15 @@ struct resolver *session__open_resolver(const struct opts *o, bool *v1);
 int session__start_fetcher(struct session *s);
 /* Loads and attaches the collectors the layout needs; 0 or -errno. */
 int session__start_collectors(struct session *s);
+/*
+ * After the collectors: the kernel times our programs from here (for
+ * --cpu-budget and /metrics; needs CAP_SYS_ADMIN, so before the sandbox),
+ * and the budget starts. A kernel that cannot is a warning; with a budget
+ * set, an error.
+ */
+int session__start_budget(struct session *s);
+/* The run time of our BPF programs so far, in ns (0: not timed). */
+uint64_t session__bpf_run_ns(const struct session *s);
 /* Loading is done: keep only what reading needs (see sandbox.c). */
 int session__enter_sandbox(const struct session *s);
 /*

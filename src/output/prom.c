@@ -106,8 +106,9 @@ int prom_page__add_stats(struct prom_page *p, const struct stat_desc *desc,
 	int err = 0;
 
 	for (size_t i = 0; i < n && !err; i++)
-		err = prom_page__add(p, desc[i].family, desc[i].labels,
-				     (double)values[i]);
+		if (desc[i].family)	/* else: summary.txt's alone */
+			err = prom_page__add(p, desc[i].family, desc[i].labels,
+					     (double)values[i]);
 	return err;
 }
 

@@ -25,7 +25,7 @@ struct prom_family {
 /* One counter of a statistics table. */
 struct stat_desc {
 	const char *text;			/* summary.txt: "off-CPU: switches" */
-	const struct prom_family *family;	/* /metrics */
+	const struct prom_family *family;	/* /metrics; NULL: not there */
 	const char *labels;			/* "reason=\"map_full\"", or NULL */
 };
 

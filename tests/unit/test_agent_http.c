@@ -336,7 +336,7 @@ static void test_server(void **state)
 	expect(port, "/metrics", 200, "sysscope_test_metric 42\n");
 
 	assert_int_equal(window_store__add(st, window_profile(), 100 * SEC,
-					   60 * SEC, 160 * SEC), 0);
+					   60 * SEC, 160 * SEC, NULL), 0);
 	expect(port, "/node.folded", 200, "sshd;main;work_[c] 7000000000\n");
 	expect(port, "/node.folded?mode=offcpu", 200, "schedule_[k] 1000000000\n");
 	expect(port, "/node.svg", 200, "<svg");

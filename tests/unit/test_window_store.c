@@ -76,7 +76,7 @@ static void add(struct window_store *st, size_t nsamples, uint64_t tag,
 		uint64_t start, uint64_t dur, uint64_t now)
 {
 	assert_int_equal(window_store__add(st, make_profile(nsamples, tag),
-					   start, dur, now), 0);
+					   start, dur, now, NULL), 0);
 }
 
 static struct window_store_stats stats_of(struct window_store *st)
@@ -477,7 +477,7 @@ static void *collector(void *arg)
 		uint64_t start = seq * SEC;
 
 		if (window_store__add(r->st, make_profile(seq % 5 + 1, seq),
-				      start, SEC, start + SEC + (seq % 7) * SEC))
+				      start, SEC, start + SEC + (seq % 7) * SEC, NULL))
 			__atomic_store_n(&r->bad, 1, __ATOMIC_RELAXED);
 		/* ... the budget others, and memory pressure the rest. */
 		if (seq % 13 == 0)

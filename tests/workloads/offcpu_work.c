@@ -15,6 +15,11 @@
  *                                5 ms in nap_long, over and over: twin
  *                                functions that block with the same ip, sp
  *                                and bp, told apart only by their frames
+ *   offcpu_work split SEC        one thread sleeps 6 ms in block_three, then
+ *                                2 ms in block_one, over and over: 3:1
+ *   offcpu_work switchy SEC N    N threads that each spin ~30 us and sleep
+ *                                1 ms: about N x 950 switches a second;
+ *                                prints "rounds R" (all threads) at the end
  *
  * Threads are named after their role, so tests can find them by name.
  *
@@ -268,6 +273,61 @@ static int run_alternate(void)
 	return 0;
 }
 
+__attribute__((noinline)) void block_three(void)
+{
+	sleep_us(6000);
+}
+
+__attribute__((noinline)) void block_one(void)
+{
+	sleep_us(2000);
+}
+
+static int run_split(void)
+{
+	double end = now() + duration;
+
+	pthread_setname_np(pthread_self(), "splitter");
+	while (now() < end) {
+		block_three();
+		block_one();
+	}
+	return 0;
+}
+
+static unsigned long switchy_rounds;
+
+__attribute__((noinline)) void *switchy_loop(void *arg)
+{
+	double end = now() + duration;
+	unsigned long rounds = 0;
+
+	(void)arg;
+	pthread_setname_np(pthread_self(), "switchy");
+	while (now() < end) {
+		spin_work(30e-6);
+		sleep_us(1000);
+		rounds++;
+	}
+	__atomic_fetch_add(&switchy_rounds, rounds, __ATOMIC_RELAXED);
+	return NULL;
+}
+
+static int run_switchy(int n)
+{
+	pthread_t t[256];
+
+	if (n < 1 || n > 256)
+		return 2;
+	for (int i = 0; i < n; i++)
+		if (pthread_create(&t[i], NULL, switchy_loop, NULL))
+			return 1;
+	for (int i = 0; i < n; i++)
+		pthread_join(t[i], NULL);
+	printf("rounds %lu\n", switchy_rounds);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 3)
@@ -289,5 +349,9 @@ int main(int argc, char **argv)
 		return run_late_wake(atof(argv[3]));
 	if (!strcmp(argv[1], "alternate"))
 		return run_alternate();
+	if (!strcmp(argv[1], "split"))
+		return run_split();
+	if (!strcmp(argv[1], "switchy") && argc > 3)
+		return run_switchy(atoi(argv[3]));
 	return 2;
 }

@@ -1,0 +1,98 @@
+# SPDX-License-Identifier: MIT
+"""The agent under tenants that write what costs it memory: four JIT
+processes with ~50 MiB perf maps, a process that maps a 64 MiB sparse
+file as code, and a cgroup tree 2,000 cgroups wide and 30 deep, all
+created and removed again while it runs. Its resident memory stays under
+--memory-limit window after window, it keeps serving, and the hot JIT
+frame is still named."""
+import os
+import shutil
+import time
+from pathlib import Path
+
+from conftest import ROOT, WORKLOADS, cgroup2_mount, wait_for
+from test_agent import Agent, metric
+from test_perfmap_memory import MAP_MIB, filler
+
+PLAIN = Path(os.environ.get("SYSSCOPE_PLAIN", ROOT / "build/sysscope"))
+LIMIT_MIB = 128
+
+
+def rss_mib(pid):
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) >> 10
+    raise AssertionError("no VmRSS")
+
+
+def cgroup_tree(root, wide, deep):
+    """wide sibling cgroups and a chain deep levels down, under root."""
+    root.mkdir()
+    for i in range(wide):
+        (root / f"w{i}").mkdir()
+    d = root
+    for i in range(deep):
+        d = d / f"d{i}"
+        d.mkdir()
+
+
+def remove_tree(root):
+    for dirpath, dirnames, _ in sorted(os.walk(root), key=lambda w: -len(w[0])):
+        for d in dirnames:
+            try:
+                os.rmdir(Path(dirpath) / d)
+            except OSError:
+                pass
+    try:
+        os.rmdir(root)
+    except OSError:
+        pass
+
+
+def test_agent_rss_stays_under_its_limit_with_hostile_tenants(tmp_path, spawn):
+    fill = tmp_path / "filler.map"
+    filler(fill)
+    sparse = tmp_path / "sparse.so"
+    # A real shared object stretched to 64 MiB of holes: only its pages
+    # are real, the size is what a careless reader would allocate for.
+    shutil.copy("/usr/lib/x86_64-linux-gnu/libz.so.1", sparse)
+    os.truncate(sparse, 64 << 20)
+    agent = Agent(["--window", 3, "--retention", 600,
+                   "--memory-limit", f"{LIMIT_MIB}M"], binary=PLAIN)
+    tree = cgroup2_mount() / f"sysscope-hostile-{os.getpid()}"
+    jits = []
+    try:
+        for _ in range(4):
+            w = spawn([WORKLOADS / "hostile", "-j", "-u", "1", "-d", "120"])
+            jits.append(w.pid)
+        spawn([WORKLOADS / "hostile", "-m", sparse, "-u", "5", "-d", "120"])
+        for pid in jits:
+            m = Path(f"/tmp/perf-{pid}.map")
+            assert wait_for(lambda: m.exists() and
+                            "hostile_jit_spin" in m.read_text()[:4096], 10), m
+            with open(m, "ab") as dst, open(fill, "rb") as src:
+                while chunk := src.read(1 << 20):
+                    dst.write(chunk)
+        cgroup_tree(tree, 2000, 30)
+        peak, start = 0, time.monotonic()
+        n0 = metric(agent.metrics(), "sysscope_windows_total", result="ok")
+        # Eight windows with it all in place, then the tree goes and comes.
+        while metric(agent.metrics(), "sysscope_windows_total",
+                     result="ok") < n0 + 8:
+            assert time.monotonic() - start < 180, "windows stopped closing"
+            peak = max(peak, rss_mib(agent.proc.pid))
+            if tree.exists() and time.monotonic() - start > 12:
+                remove_tree(tree)
+                cgroup_tree(tree, 2000, 30)
+            time.sleep(0.5)
+        _, body, _ = agent.get("/node.folded?windows=0")
+        m = agent.metrics()
+    finally:
+        remove_tree(tree)
+        for pid in jits:
+            Path(f"/tmp/perf-{pid}.map").unlink(missing_ok=True)
+        assert agent.stop() == 0, agent.stderr
+    print(f"agent peak RSS {peak} MiB (limit {LIMIT_MIB})")
+    assert peak <= LIMIT_MIB, f"agent RSS {peak} MiB over --memory-limit {LIMIT_MIB}M"
+    assert metric(m, "sysscope_agent_resident_bytes") <= LIMIT_MIB << 20
+    assert b"hostile_jit_spin" in body, "the hot JIT frame lost its name"

@@ -1,0 +1,122 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The --cpu-budget controller (src/collect/cpu_budget.c) against a model
+ * of a node: threads that switch at known rates, a fixed cost (switch-outs
+ * let go, on-CPU samples, the process) and a cost per recorded switch-out,
+ * as BPF would record them at the rate the controller sets.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "cpu_budget.h"
+
+struct node {
+	int threads;
+	double switches_per_thread;	/* a second */
+	double fixed;			/* share of a core */
+	double record_ns;		/* per recorded switch-out */
+	struct cpu_budget_reading r;
+};
+
+/* One 2 s tick of the model at the given rate; the new reading. */
+static const struct cpu_budget_reading *tick(struct node *n, uint32_t rate)
+{
+	double per_thread = rate && rate < n->switches_per_thread ?
+			    rate : n->switches_per_thread;
+	double recorded = per_thread * n->threads * 2;
+	double record = recorded * n->record_ns;
+
+	n->r.wall_ns += 2000000000ull;
+	n->r.process_ns += (uint64_t)(n->fixed * 2e9 / 2);
+	n->r.bpf_ns += (uint64_t)(n->fixed * 2e9 / 2 + record);
+	n->r.recorded += (uint64_t)recorded;
+	n->r.record_ns += (uint64_t)record;
+	return &n->r;
+}
+
+static uint32_t run(struct cpu_budget *b, struct node *n, int ticks)
+{
+	uint32_t rate = b->rate;
+
+	for (int i = 0; i < ticks; i++)
+		rate = cpu_budget__update(b, tick(n, rate));
+	return rate;
+}
+
+static void test_converges_under_the_budget(void **state)
+{
+	/* 32 threads switching 1000 times a second each, 3 us a recording. */
+	struct node n = { 32, 1000, 0.003, 3000, { 1, 0, 0, 0, 0 } };
+	struct cpu_budget b;
+	uint32_t rate;
+
+	(void)state;
+	cpu_budget__init(&b, 0.01);
+	assert_int_equal(b.rate, CPU_BUDGET_RATE_START);
+	rate = run(&b, &n, 30);
+	/* 0.85% aimed at, 0.3% fixed: 0.55% of 3 us recordings = 1833/s. */
+	assert_true(rate >= 50 && rate <= 65);
+	assert_true(b.spent <= 0.01);
+	assert_true(b.spent >= 0.0075);
+	assert_int_equal(b.ticks_over, 0);
+}
+
+static void test_quiet_node_lets_more_through(void **state)
+{
+	/* Few switches: the rate climbs until every switch-out is recorded. */
+	struct node n = { 4, 50, 0.001, 3000, { 1, 0, 0, 0, 0 } };
+	struct cpu_budget b;
+
+	(void)state;
+	cpu_budget__init(&b, 0.01);
+	assert_true(run(&b, &n, 20) >= 50);
+	assert_true(b.spent < 0.005);
+}
+
+static void test_fixed_cost_over_budget_is_counted(void **state)
+{
+	struct node n = { 64, 2000, 0.02, 3000, { 1, 0, 0, 0, 0 } };
+	struct cpu_budget b;
+
+	(void)state;
+	cpu_budget__init(&b, 0.01);
+	assert_int_equal(run(&b, &n, 30), CPU_BUDGET_RATE_MIN);
+	assert_true(b.ticks_over >= 20);
+}
+
+static void test_off_and_counters_going_back(void **state)
+{
+	struct node n = { 32, 1000, 0.003, 3000, { 1, 0, 0, 0, 0 } };
+	struct cpu_budget_reading back;
+	struct cpu_budget b;
+	uint32_t rate;
+
+	(void)state;
+	cpu_budget__init(&b, 0);
+	assert_int_equal(b.rate, 0);
+	assert_int_equal(run(&b, &n, 5), 0);
+	cpu_budget__init(&b, 0.01);
+	rate = run(&b, &n, 5);
+	/* A reset counter (the programs were loaded again): start over. */
+	back = n.r;
+	back.bpf_ns = 0;
+	back.wall_ns += 1;
+	assert_int_equal(cpu_budget__update(&b, &back), rate);
+	assert_int_equal(cpu_budget__update(&b, &back), rate);	/* no time */
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_converges_under_the_budget),
+		cmocka_unit_test(test_quiet_node_lets_more_through),
+		cmocka_unit_test(test_fixed_cost_over_budget_is_counted),
+		cmocka_unit_test(test_off_and_counters_going_back),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
