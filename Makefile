@@ -212,6 +212,7 @@ bench: deps all workloads
 	$(Q)bench/agent.sh $(OUTPUT)
 	$(Q)bench/unwind.sh $(OUTPUT)
 	$(Q)bench/naming.sh $(OUTPUT)
+	$(Q)bench/python.sh $(OUTPUT)
 	$(Q)bench/budget.py $(OUTPUT)
 	$(Q)bench/clickhouse.sh $(OUTPUT)
 

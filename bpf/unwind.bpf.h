@@ -250,6 +250,8 @@ static long unwind_step(__u32 i, void *data)
 	return 0;
 }
 
+#include "python.bpf.h"
+
 static __always_inline __u64 unwind_hash(const struct ustack *s, __u32 n)
 {
 	__u64 h = 0xcbf29ce484222325ULL;
@@ -295,6 +297,8 @@ static __always_inline __s32 unwind_user_stack(__u32 tgid, bool *tables)
 	*tables = c.proc != NULL;
 	bpf_loop(MAX_STACK_DEPTH, unwind_step, &c, 0);
 	unwind_stat(c.proc ? c.w->regs.stop : UNWIND_STAT_NO_TABLES);
+	if (c.proc && c.proc->py.runtime)
+		python_walk(c.w, &c.proc->py);
 	n = c.w->depth;
 	/* Zero after the last frame: the stack's end, and a stable value. */
 	for (__u32 i = 1; i < MAX_STACK_DEPTH; i++) {
@@ -332,6 +336,9 @@ static __always_inline bool unwind_stack_still(__s32 id, __u64 sp)
 	for (__u32 i = 1; i < MAX_STACK_DEPTH; i++) {
 		if (!u->ips[i])
 			break;
+		/* The same native stack may run other Python code now. */
+		if (PY_FRAME_IS(u->ips[i]))
+			return false;
 		if (bpf_probe_read_user(&ra, sizeof(ra), (void *)(sp + u->at[i])) ||
 		    ra != u->ips[i])
 			return false;

@@ -15,6 +15,8 @@
 #ifndef SYSSCOPE_UNWIND_H
 #define SYSSCOPE_UNWIND_H
 
+#include "python.h"
+
 enum unwind_cfa_kind {
 	UNWIND_CFA_SP = 0,	/* CFA = sp + cfa_off */
 	UNWIND_CFA_FP = 1,	/* CFA = fp (rbp) + cfa_off */
@@ -94,6 +96,7 @@ struct unwind_mapping {
 struct unwind_proc {
 	__u32 nmaps;
 	__u32 remap_asked;	/* BPF asked user space to read the maps again */
+	struct py_proc py;	/* its CPython interpreter, if any (python.h) */
 	struct unwind_mapping maps[UNWIND_MAX_MAPPINGS];
 };
 
@@ -143,6 +146,12 @@ enum unwind_stat {
 	UNWIND_STAT_FP_NO_TABLES,	/* frames by fp: process not loaded yet */
 	UNWIND_STAT_NO_TABLES,		/* walks (by fp) before its tables were in */
 	UNWIND_STAT_REUSED,		/* off-CPU: a stack checked, not walked again */
+	/* Python frame walks (python.bpf.h): how they ended, frames read. */
+	UNWIND_STAT_PY_END,		/* reached the thread's first frame */
+	UNWIND_STAT_PY_NO_THREAD,	/* no PyThreadState for the thread */
+	UNWIND_STAT_PY_BAD_READ,	/* interpreter memory unreadable */
+	UNWIND_STAT_PY_DEPTH,		/* no room left in the stack: cut */
+	UNWIND_STAT_PY_FRAMES,		/* Python frames read */
 	UNWIND_STAT_MAX,
 };
 

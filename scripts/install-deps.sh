@@ -6,6 +6,9 @@
 #               C library) and arm64 multiarch libraries to link with.
 set -eu
 
+# python3.11 (Debian 12's python3), nodejs (18 on Debian 12) and
+# openjdk-17-jdk-headless (javac, jcmd): the interpreters and JITs whose
+# frames tests/e2e/test_lang.py names.
 # prometheus: for promtool, which checks /metrics in tests/e2e/test_agent.py.
 # rustc: Debian's (1.63), which builds tests/workloads/*.rs with v0 names.
 # clickhouse-server, libcurl4 (dlopened), libcurl4-openssl-dev (curl.h):
@@ -14,7 +17,7 @@ PKGS="make gcc clang llvm bpftool libbpf-dev libelf-dev libdw-dev zlib1g-dev
 libcap-dev libseccomp-dev libjson-c-dev libmicrohttpd-dev liblzma-dev pkg-config
 libdebuginfod-dev debuginfod
 libcmocka-dev python3-pytest golang-go libxml2-utils binutils elfutils
-gcc-multilib g++ nodejs libc6-dbg xz-utils
+gcc-multilib g++ nodejs libc6-dbg xz-utils python3.11 openjdk-17-jdk-headless
 linux-perf bpftrace procps util-linux bindfs
 containerd runc podman debootstrap chromium
 prometheus rustc

@@ -37,6 +37,7 @@ enum {
 	OPT_MEMORY_LIMIT,
 	OPT_UNWIND,
 	OPT_UNWIND_TABLES,
+	OPT_NO_PYTHON,
 	OPT_DWARF_BUDGET,
 	OPT_VALIDATE_UNWIND,
 	OPT_DEBUGINFOD,
@@ -89,6 +90,7 @@ static const struct option long_options[] = {
 	{ "max-stacks", required_argument, NULL, OPT_MAX_STACKS },
 	{ "unwind", required_argument, NULL, OPT_UNWIND },
 	{ "unwind-tables", required_argument, NULL, OPT_UNWIND_TABLES },
+	{ "no-python", no_argument, NULL, OPT_NO_PYTHON },
 	{ "dwarf-budget", required_argument, NULL, OPT_DWARF_BUDGET },
 	{ "validate-unwind", required_argument, NULL, OPT_VALIDATE_UNWIND },
 	{ "cpu-budget", required_argument, NULL, OPT_CPU_BUDGET },
@@ -163,6 +165,8 @@ static const char usage[] =
 "                             default), or frame pointers only (fp)\n"
 "      --unwind-tables SIZE   memory for CFI tables, 16M..4G (default 16M,\n"
 "                             about 200 MiB of code); files past it: fp\n"
+"      --no-python            no Python frames (CPython 3.11-3.13 are walked\n"
+"                             in BPF and named function (file.py:LINE))\n"
 "      --dwarf-budget SIZE    DWARF held for source lines and inlined frames\n"
 "                             (default 256M; agent: --memory-limit / 8; 0: none)\n"
 "      --cpu-budget PERCENT   keep profiling (BPF and this process) under\n"
@@ -650,6 +654,9 @@ static enum opts_result parse_one(int c, const char *arg, struct opts *o,
 		if (strcmp(arg, "cfi") && strcmp(arg, "fp"))
 			return fail(err, errlen, "invalid unwind '%s': expected cfi or fp", arg);
 		o->unwind_fp_only = !strcmp(arg, "fp");
+		break;
+	case OPT_NO_PYTHON:
+		o->no_python = true;
 		break;
 	case OPT_VALIDATE_UNWIND:
 		if (!parse_u64(arg, 1, 1000000, &v))

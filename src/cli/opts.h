@@ -61,6 +61,7 @@ struct opts {
 	uint32_t max_entries;		/* distinct (thread, stack) keys */
 	uint32_t max_stacks;		/* distinct stacks */
 	bool unwind_fp_only;		/* --unwind fp: no CFI tables */
+	bool no_python;			/* --no-python: native frames only */
 	uint64_t unwind_table_bytes;	/* --unwind-tables: rows of 4 bytes */
 	uint64_t dwarf_budget;		/* --dwarf-budget, if dwarf_budget_set */
 	bool dwarf_budget_set;

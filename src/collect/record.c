@@ -20,6 +20,7 @@ int recorder__init(struct recorder *r, struct profile *p,
 	r->p = p;
 	r->b.p = p;
 	r->b.sym = sym;
+	r->b.py = NULL;
 	r->res = res;
 	r->host_frame = host_frame;
 	return profile__set_label_keys(p, label_keys, LABEL_MAX);

@@ -6,6 +6,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/types.h>
+#include "python_frames.h"
 #include "stacks.h"
 #include "symbolize.h"
 #include "unwind.h"
@@ -55,32 +56,110 @@ static uint32_t depth_of(const uint64_t *ips, uint32_t n)
 	return d;
 }
 
-int stack_builder__push_user(struct stack_builder *b, uint32_t pid,
-			     uint64_t start_ns, const uint64_t *ips, uint32_t n)
+/* The frame of ip (or its Python run), with its inlined calls, root first. */
+static int push_native(struct stack_builder *b, uint32_t pid, uint64_t start_ns,
+		       uint64_t ip, int i)
 {
 	struct user_frames *uf = &b->user;
 	int err;
 
-	for (int i = (int)depth_of(ips, n) - 1; i >= 0; i--) {
-		/* ips[0] is where the thread was; the others return addresses. */
-		symbolizer__user_frames(b->sym, pid, start_ns, ips[i], i > 0, uf);
-		for (size_t j = uf->n; j-- > 0;) {
-			const struct user_frame *f = &uf->f[j];
-			struct profile_frame pf = {
-				.name = f->name, .kind = FRAME_USER,
-				.file = f->file, .line = f->line,
-				.start_line = f->start_line,
-				.system_name = f->system_name,
-				.inlined = j != uf->n - 1,
-			};
+	symbolizer__user_frames(b->sym, pid, start_ns, ip, i > 0, uf);
+	for (size_t j = uf->n; j-- > 0;) {
+		const struct user_frame *f = &uf->f[j];
+		struct profile_frame pf = {
+			.name = f->name, .kind = FRAME_USER,
+			.file = f->file, .line = f->line,
+			.start_line = f->start_line,
+			.system_name = f->system_name,
+			.inlined = j != uf->n - 1,
+		};
 
-			if (pf.inlined && b->n + (uint32_t)i + STACK_MAX_DEPTH + 8 >=
-					  STACK_MAX_FRAMES)
-				continue;
-			err = push_id(b, profile__frame_at_line(b->p, &pf));
-			if (err)
-				return err;
-		}
+		if (pf.inlined && b->n + (uint32_t)i + STACK_MAX_DEPTH + 8 >=
+				  STACK_MAX_FRAMES)
+			continue;
+		err = push_id(b, profile__frame_at_line(b->p, &pf));
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* Python frames py[from..to) (leaf first), pushed root first. */
+static int push_python(struct stack_builder *b, uint32_t pid,
+		       const uint64_t *py, uint32_t from, uint32_t to)
+{
+	struct py_frame_name nm;
+	int err;
+
+	for (uint32_t k = to; k-- > from;) {
+		struct profile_frame pf = { .kind = FRAME_USER };
+
+		python__name(b->py, pid, py[k], &nm);
+		pf.name = nm.name;
+		pf.file = nm.file;
+		pf.line = nm.line;
+		pf.start_line = nm.start_line;
+		err = push_id(b, profile__frame_at_line(b->p, &pf));
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+#define PY_EVAL_FUNCTION "_PyEval_EvalFrameDefault"
+
+/*
+ * Which native frames (leaf first) are eval-loop calls: run[i] is the
+ * index from the leaf of the run of Python frames frame i runs, or -1.
+ */
+static uint32_t eval_frames(struct stack_builder *b, uint32_t pid,
+			    uint64_t start_ns, const uint64_t *ips,
+			    uint32_t native, int *run)
+{
+	uint32_t k = 0;
+
+	for (uint32_t i = 0; i < native; i++) {
+		const struct user_frames *uf = &b->user;
+
+		symbolizer__user_frames(b->sym, pid, start_ns, ips[i], i > 0,
+					&b->user);
+		run[i] = uf->n && !strcmp(uf->f[uf->n - 1].name,
+					  PY_EVAL_FUNCTION) ? (int)k++ : -1;
+	}
+	return k;
+}
+
+int stack_builder__push_user(struct stack_builder *b, uint32_t pid,
+			     uint64_t start_ns, const uint64_t *ips, uint32_t n)
+{
+	uint32_t depth = depth_of(ips, n), native = 0, nruns = 0, evals = 0;
+	uint32_t run_start[STACK_MAX_DEPTH + 1];
+	int run[STACK_MAX_DEPTH];
+	int err;
+
+	while (native < depth && !PY_FRAME_IS(ips[native]))
+		native++;
+	for (uint32_t i = 0; i < native; i++)
+		run[i] = -1;
+	/* Runs of Python frames, leaf first: each ends at an entry frame. */
+	if (b->py && native < depth) {
+		run_start[0] = native;
+		for (uint32_t k = native; k < depth; k++)
+			if (PY_FRAME_IS_ENTRY(ips[k]) || k + 1 == depth)
+				run_start[++nruns] = k + 1;
+		evals = eval_frames(b, pid, start_ns, ips, native, run);
+		if (evals < nruns)
+			python__count_unplaced(b->py, run_start[nruns] -
+						      run_start[evals]);
+	}
+	for (int i = (int)native - 1; i >= 0; i--) {
+		if (run[i] >= 0 && (uint32_t)run[i] < nruns)
+			err = push_python(b, pid, ips, run_start[run[i]],
+					  run_start[run[i] + 1]);
+		else
+			err = push_native(b, pid, start_ns, ips[i], i);
+		if (err)
+			return err;
 	}
 	return 0;
 }

@@ -8,6 +8,8 @@
 #include "prom.h"
 #include "symbolize.h"
 
+struct python;
+
 #define STACK_MAX_DEPTH 127		/* the kernel's PERF_MAX_STACK_DEPTH */
 /* User and kernel frames, with room for calls inlined into user code. */
 #define STACK_MAX_FRAMES (3 * STACK_MAX_DEPTH + 8)
@@ -18,6 +20,7 @@ struct stack_builder {
 	uint32_t frames[STACK_MAX_FRAMES];
 	uint32_t n;
 	struct user_frames user;	/* scratch: one address's frames */
+	struct python *py;		/* names Python frames; NULL: none */
 };
 
 void stack_builder__reset(struct stack_builder *b);
@@ -30,6 +33,9 @@ int stack_builder__push(struct stack_builder *b, const char *name,
  */
 /*
  * ips are leaf first (as the kernel walks them); 0 ends the list early.
+ * Python frames (bpf/python.h) after the native ones take the place of
+ * the eval-loop frames that run them: the n-th from the leaf runs the
+ * n-th run of Python frames.
  * start_ns tells pid's process from others that had its pid (symbolize.h).
  */
 int stack_builder__push_user(struct stack_builder *b, uint32_t pid,

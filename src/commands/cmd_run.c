@@ -17,6 +17,7 @@
 #include "log.h"
 #include "outdir.h"
 #include "proc_notices.h"
+#include "python_frames.h"
 #include "resolver.h"
 #include "sandbox.h"
 #include "selection.h"
@@ -211,6 +212,16 @@ static size_t unwind_counters(const struct session *s, struct meta_counter *c)
 		c[n++] = (struct meta_counter){ "unwind check: libdw found only the pc", cs->libdw_one_frame };
 		c[n++] = (struct meta_counter){ "unwind check: stack not copied", cs->stack_not_copied };
 	}
+	if (s->python) {
+		const struct python_stats *ps = python__stats(s->python);
+
+		c[n++] = (struct meta_counter){ "python: interpreters found (3.11+)", ps->interpreters };
+		c[n++] = (struct meta_counter){ "python: interpreters not walked (older)", ps->interpreters_unsupported };
+		c[n++] = (struct meta_counter){ "python: process maps with an interpreter", ps->processes };
+		c[n++] = (struct meta_counter){ "python: code objects named", ps->code_read };
+		c[n++] = (struct meta_counter){ "python: code objects unreadable", ps->code_unreadable };
+		c[n++] = (struct meta_counter){ "python: frames without an eval loop to replace", ps->frames_unplaced };
+	}
 	return n;
 }
 
@@ -219,7 +230,7 @@ static size_t unwind_counters(const struct session *s, struct meta_counter *c)
  * collectors' and the walker's, the fields of two stats structs (a few
  * dozen), the unwind check's and the process notices'.
  */
-#define MAX_COUNTERS (ONCPU_STAT_MAX + OFFCPU_STAT_MAX + UNWIND_STAT_MAX + 80)
+#define MAX_COUNTERS (ONCPU_STAT_MAX + OFFCPU_STAT_MAX + UNWIND_STAT_MAX + 90)
 
 static void fill_meta(const struct run *r, struct profile_meta *m,
 		      struct meta_counter *c)

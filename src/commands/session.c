@@ -13,6 +13,7 @@
 #include "log.h"
 #include "privs.h"
 #include "proc_notices.h"
+#include "python_frames.h"
 #include "record.h"
 #include "resolver.h"
 #include "sandbox.h"
@@ -170,36 +171,76 @@ static struct unwind_limits unwind_limits_of(const struct opts *o)
 	};
 }
 
-/* ---- the unwinder sees the files and processes the symbolizer reads ---- */
+/*
+ * ---- the unwinder (and the Python walker) see the files and processes
+ * the symbolizer reads ----
+ */
+
+/* What a mapped file is to them: a CFI table, an interpreter, either. */
+struct hooked_file {
+	struct unwind_file *table;	/* NULL: frame pointers */
+	struct py_file *py;		/* NULL: no interpreter walked */
+};
 
 static void *hook_file_loaded(void *ctx, int fd, const uint8_t *build_id,
 			      size_t build_id_len)
 {
-	return unwinder__load_file(ctx, fd, build_id, build_id_len);
+	struct session *s = ctx;
+	struct hooked_file *h = calloc(1, sizeof(*h));
+
+	if (!h)
+		return NULL;
+	h->table = unwinder__load_file(s->unwinder, fd, build_id, build_id_len);
+	h->py = s->python ? python__file(s->python, fd) : NULL;
+	if (!h->table && !h->py) {
+		free(h);
+		return NULL;
+	}
+	return h;
 }
 
 static void hook_file_dropped(void *ctx, void *file)
 {
-	unwinder__drop_file(ctx, file);
+	struct session *s = ctx;
+	struct hooked_file *h = file;
+
+	if (!h)
+		return;
+	unwinder__drop_file(s->unwinder, h->table);
+	python__file_free(h->py);
+	free(h);
 }
 
 static void hook_process_mapped(void *ctx, uint32_t pid,
 				const struct mapped_region *r, size_t n)
 {
+	struct session *s = ctx;
 	struct unwind_region *u = calloc(n ? n : 1, sizeof(*u));
+	struct py_proc py, *found = NULL;
 
 	if (!u)
 		return;	/* its stacks are walked by frame pointers */
-	for (size_t i = 0; i < n; i++)
-		u[i] = (struct unwind_region){ r[i].start, r[i].end,
-					       r[i].pgoff, r[i].file };
-	unwinder__set_process(ctx, pid, u, n);
+	for (size_t i = 0; i < n; i++) {
+		const struct hooked_file *h = r[i].file;
+
+		u[i] = (struct unwind_region){ r[i].start, r[i].end, r[i].pgoff,
+					       h ? h->table : NULL };
+		if (h && h->py && !found &&
+		    python__process(s->python, pid, h->py, r[i].start,
+				    r[i].pgoff, &py))
+			found = &py;
+	}
+	unwinder__set_process(s->unwinder, pid, u, n, found);
 	free(u);
 }
 
 static void hook_process_dropped(void *ctx, uint32_t pid)
 {
-	unwinder__drop_process(ctx, pid);
+	struct session *s = ctx;
+
+	unwinder__drop_process(s->unwinder, pid);
+	if (s->python)
+		python__drop_process(s->python, pid);
 }
 
 static int start_unwinder(struct session *s, const struct unwind_map_fds *fds)
@@ -213,8 +254,13 @@ static int start_unwinder(struct session *s, const struct unwind_map_fds *fds)
 	}
 	if (s->opts->unwind_fp_only)
 		return 0;	/* no process gets tables: frame pointers only */
+	if (!s->opts->no_python) {
+		s->python = python__new(s->opts->proc_root);
+		if (!s->python)
+			log_warn("python frames: %s", strerror(errno));
+	}
 	symbolizer__set_hooks(s->sym, &(struct symbolizer_hooks){
-		.ctx = s->unwinder,
+		.ctx = s,
 		.file_loaded = hook_file_loaded,
 		.file_dropped = hook_file_dropped,
 		.process_mapped = hook_process_mapped,
@@ -523,6 +569,7 @@ int session__build_profile(struct session *s)
 	if (!s->profile)
 		return -errno;
 	err = recorder__init(&rec, s->profile, s->sym, s->res, s->whole_node);
+	rec.b.py = s->python;
 	if (!err && s->oncpu)
 		err = oncpu__collect(s->oncpu, s->sym, &rec);
 	if (!err && s->offcpu)
@@ -545,6 +592,7 @@ void session__release(struct session *s)
 	symbolizer__free(s->sym);
 	fetcher__finish(s->fetcher);
 	unwinder__free(s->unwinder);
+	python__free(s->python);
 	oncpu__free(s->oncpu);
 	offcpu__free(s->offcpu);
 	profile__free(s->profile);

@@ -47,6 +47,7 @@ struct session {
 	struct offcpu *offcpu;
 	struct proc_notices *notices;
 	struct unwinder *unwinder;	/* CFI tables of the mapped files */
+	struct python *python;		/* interpreters' frames, or NULL */
 	struct unwind_check *check;	/* --validate-unwind, or NULL */
 	struct profile *profile;	/* the last one read */
 	uint64_t on_stats[ONCPU_STAT_MAX];

@@ -121,10 +121,20 @@ out:
 	return err;
 }
 
+/* The walk's native frames: Python frames (bpf/python.h) come after. */
+static uint32_t native_ips(const struct unwind_sample *s)
+{
+	uint32_t n = 0;
+
+	while (n < s->nips && n < MAX_FRAMES && !PY_FRAME_IS(s->ips[n]))
+		n++;
+	return n;
+}
+
 static void compare(struct unwind_check *c, const struct unwind_sample *s,
 		    const struct walk *w)
 {
-	uint32_t n = s->nips < w->n ? s->nips : w->n, same = 0;
+	uint32_t nips = native_ips(s), n = nips < w->n ? nips : w->n, same = 0;
 
 	for (uint32_t i = 0; i < n && i < MAX_FRAMES; i++)
 		same += s->ips[i] == w->pcs[i];
@@ -132,7 +142,7 @@ static void compare(struct unwind_check *c, const struct unwind_sample *s,
 	c->stats.frames += n;
 	c->stats.frames_agree += same;
 	c->stats.samples_agree += same == n;
-	c->stats.bpf_shorter += s->nips < w->n;
+	c->stats.bpf_shorter += nips < w->n;
 	c->stats.libdw_one_frame += w->n == 1;
 }
 

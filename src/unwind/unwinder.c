@@ -86,6 +86,12 @@ static const struct prom_family walks = {
 }, stacks_checked = {
 	"sysscope_unwind_stacks_reused_total", PROM_COUNTER,
 	"Off-CPU user stacks checked in place instead of walked.",
+}, py_walks = {
+	"sysscope_python_walks_total", PROM_COUNTER,
+	"Python frame walks, by how they ended (all but end=\"first_frame\" stopped early).",
+}, py_frames = {
+	"sysscope_python_frames_total", PROM_COUNTER,
+	"Python frames read from interpreters' memory in BPF.",
 }, files = {
 	"sysscope_unwind_files_total", PROM_COUNTER,
 	"Files whose CFI tables were built, and what became of them.",
@@ -124,6 +130,16 @@ static const struct stat_desc stat_descs[UNWIND_STAT_MAX] = {
 		&walks, "end=\"before_tables\"" },
 	[UNWIND_STAT_REUSED] = { "unwind: off-CPU stacks checked, not walked again",
 		&stacks_checked, NULL },
+	[UNWIND_STAT_PY_END] = { "python: walks to the first frame",
+		&py_walks, "end=\"first_frame\"" },
+	[UNWIND_STAT_PY_NO_THREAD] = { "python: walks stopped, no thread state",
+		&py_walks, "end=\"no_thread_state\"" },
+	[UNWIND_STAT_PY_BAD_READ] = { "python: walks stopped, memory unreadable",
+		&py_walks, "end=\"bad_read\"" },
+	[UNWIND_STAT_PY_DEPTH] = { "python: walks cut, stack full",
+		&py_walks, "end=\"depth\"" },
+	[UNWIND_STAT_PY_FRAMES] = { "python: frames read",
+		&py_frames, NULL },
 };
 
 #define UFIELD(field, text, family, labels) \
@@ -549,13 +565,16 @@ void unwinder__drop_file(struct unwinder *u, struct unwind_file *f)
 /* ---- processes ---- */
 
 int unwinder__set_process(struct unwinder *u, uint32_t pid,
-			  const struct unwind_region *r, size_t n)
+			  const struct unwind_region *r, size_t n,
+			  const struct py_proc *py)
 {
 	struct unwind_proc *p = calloc(1, sizeof(*p));
 	int err = 0;
 
 	if (!p)
 		return -ENOMEM;
+	if (py)
+		p->py = *py;
 	for (size_t i = 0; i < n; i++) {
 		struct unwind_mapping *m = &p->maps[p->nmaps];
 		uint64_t bias = 0;

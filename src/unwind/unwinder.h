@@ -112,9 +112,13 @@ struct unwind_region {
 	struct unwind_file *file;
 };
 
-/* Gives BPF pid's mappings (sorted by start). 0 or -errno. */
+/*
+ * Gives BPF pid's mappings (sorted by start), and its interpreter (py,
+ * NULL: none; bpf/python.h). 0 or -errno.
+ */
 int unwinder__set_process(struct unwinder *u, uint32_t pid,
-			  const struct unwind_region *r, size_t n);
+			  const struct unwind_region *r, size_t n,
+			  const struct py_proc *py);
 void unwinder__drop_process(struct unwinder *u, uint32_t pid);
 
 const struct unwinder_stats *unwinder__stats(const struct unwinder *u);

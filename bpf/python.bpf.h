@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * CPython frames, walked after the native ones (see python.h): the sampled
+ * thread's PyThreadState is found among its interpreter's threads by
+ * thread_id (pthread_self(), which is the thread's fs base on x86-64), and
+ * its frame chain is followed leaf first. Each frame is appended to the
+ * stack's ips as one tagged word; the walk ends at the first frame, at an
+ * unreadable word, or when the stack is full, and is counted by how.
+ */
+#ifndef SYSSCOPE_PYTHON_BPF_H
+#define SYSSCOPE_PYTHON_BPF_H
+
+#include "python.h"
+
+struct py_walk {
+	struct unwind_scratch *w;
+	struct py_layout l;
+	__u64 tstate;		/* candidate, then the thread's */
+	__u64 frame;		/* next frame to read */
+	__u64 fsbase;
+	__u32 stop;		/* enum unwind_stat */
+	bool found;
+};
+
+static __always_inline bool py_read_u64(__u64 *dst, __u64 addr)
+{
+	return !bpf_probe_read_user(dst, sizeof(*dst), (void *)addr);
+}
+
+static __always_inline bool py_read_u8(__u8 *dst, __u64 addr)
+{
+	return !bpf_probe_read_user(dst, sizeof(*dst), (void *)addr);
+}
+
+/* One thread state of the interpreter's list: the sampled thread's? */
+static long py_thread_step(__u32 i, void *data)
+{
+	struct py_walk *p = data;
+	__u64 id;
+
+	if (!p->tstate) {
+		p->stop = UNWIND_STAT_PY_NO_THREAD;
+		return 1;
+	}
+	if (!py_read_u64(&id, p->tstate + p->l.tstate_thread_id)) {
+		p->stop = UNWIND_STAT_PY_BAD_READ;
+		return 1;
+	}
+	if (id == p->fsbase) {
+		p->found = true;
+		return 1;
+	}
+	if (!py_read_u64(&p->tstate, p->tstate + p->l.tstate_next)) {
+		p->stop = UNWIND_STAT_PY_BAD_READ;
+		return 1;
+	}
+	return 0;
+}
+
+/* The eval loop's entry frame (3.12+) ends the run of the frame before. */
+static __always_inline void py_mark_entry(struct unwind_scratch *w)
+{
+	__u32 d = w->depth;
+
+	if (d >= 1 && d - 1 < MAX_STACK_DEPTH && PY_FRAME_IS(w->stack.ips[d - 1]))
+		w->stack.ips[d - 1] |= PY_FRAME_ENTRY;
+}
+
+static long py_frame_step(__u32 i, void *data)
+{
+	struct py_walk *p = data;
+	__u64 code, instr, prev, units = 0, bytecode;
+	__u8 owner = 0, entry = 0;
+	__u32 d;
+
+	if (!p->frame) {
+		p->stop = UNWIND_STAT_PY_END;
+		return 1;
+	}
+	if (!py_read_u64(&code, p->frame + p->l.frame_code) ||
+	    !py_read_u64(&prev, p->frame + p->l.frame_previous) ||
+	    !py_read_u64(&instr, p->frame + p->l.frame_instr) ||
+	    !py_read_u8(&owner, p->frame + p->l.frame_owner) ||
+	    (p->l.frame_is_entry != PY_NO_FIELD &&
+	     !py_read_u8(&entry, p->frame + p->l.frame_is_entry))) {
+		p->stop = UNWIND_STAT_PY_BAD_READ;
+		return 1;
+	}
+	p->frame = prev;
+	if (owner == PY_OWNED_BY_CSTACK) {
+		py_mark_entry(p->w);
+		return 0;
+	}
+	d = p->w->depth;
+	if (d >= MAX_STACK_DEPTH) {
+		p->stop = UNWIND_STAT_PY_DEPTH;
+		return 1;
+	}
+	bytecode = code + p->l.code_adaptive;
+	if (instr > bytecode)
+		units = (instr - bytecode) / 2;
+	if (units > PY_FRAME_INSTR_MAX)
+		units = PY_FRAME_INSTR_MAX;
+	p->w->stack.ips[d] = PY_FRAME(code, units, entry);
+	p->w->stack.at[d] = 0;
+	p->w->depth = d + 1;
+	unwind_stat(UNWIND_STAT_PY_FRAMES);
+	return 0;
+}
+
+/*
+ * Appends current's Python frames to the walk in w (its native frames
+ * already there), if its process runs an interpreter py describes.
+ */
+static __always_inline void python_walk(struct unwind_scratch *w,
+					const struct py_proc *py)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct py_walk p = { .w = w, .l = py->l, .stop = UNWIND_STAT_PY_NO_THREAD };
+	__u64 interp, cframe;
+
+	p.fsbase = task->thread.fsbase;
+	if (!py_read_u64(&interp, py->runtime + p.l.runtime_interp_head) ||
+	    !interp ||
+	    !py_read_u64(&p.tstate, interp + p.l.interp_threads_head)) {
+		unwind_stat(UNWIND_STAT_PY_BAD_READ);
+		return;
+	}
+	bpf_loop(PY_MAX_THREADS, py_thread_step, &p, 0);
+	if (!p.found) {
+		unwind_stat(p.stop);
+		return;
+	}
+	cframe = p.tstate;
+	if (p.l.tstate_cframe != PY_NO_FIELD &&
+	    !py_read_u64(&cframe, p.tstate + p.l.tstate_cframe)) {
+		unwind_stat(UNWIND_STAT_PY_BAD_READ);
+		return;
+	}
+	if (!py_read_u64(&p.frame, cframe + p.l.current_frame)) {
+		unwind_stat(UNWIND_STAT_PY_BAD_READ);
+		return;
+	}
+	p.stop = UNWIND_STAT_PY_DEPTH;	/* unless the loop ends first */
+	bpf_loop(PY_MAX_FRAMES, py_frame_step, &p, 0);
+	unwind_stat(p.stop);
+}
+
+#endif
