@@ -188,7 +188,7 @@ test: deps
 	$(Q)$(MAKE) --no-print-directory SAN=1 CC=gcc unit e2e
 	$(Q)$(MAKE) --no-print-directory OUTPUT=build/clang CC=clang all
 	$(Q)$(MAKE) --no-print-directory bpf-arm64
-	$(Q)tests/fuzz/run.sh $(or $(CI_FUZZ_SECONDS),20)
+	$(Q)tests/fuzz/run.sh $(or $(CI_FUZZ_SECONDS),10)
 
 # The BPF objects for arm64 (its vmlinux.h, arch-neutral registers):
 # compile only, seconds; part of make test.
