@@ -2,8 +2,7 @@
 """--cpu-budget: the agent records a share of off-CPU switch-outs, adapted to
 what its BPF programs and its own process cost, and still gets the time
 right. Ground truth from tests/workloads/offcpu_work.c, next to a neighbour
-of 32 threads that each switch about 950 times a second. And the window
-edges: every thread's on- plus off-CPU time adds up to the time covered.
+of 32 threads that each switch about 950 times a second.
 
 The agent here is the build without sanitizers: the budget counts the
 agent's own CPU time, which ASan multiplies."""
@@ -158,41 +157,3 @@ def test_one_shot_run_takes_the_budget(tmp_path, spawn):
     assert "off-CPU: switches recorded" in summary
     bad = run_sysscope(["profile", "-d", "1", "--cpu-budget", "1"], check=False)
     assert bad.returncode != 0 and "--cpu-budget" in bad.stderr
-
-
-# ---- window edges: on + off adds up, per thread, window after window ----
-
-def test_on_plus_off_adds_up_across_windows(spawn):
-    busy = spawn([WORKLOADS / "burn", "-d", "120"])
-    sleepy = spawn([WORK, "spin-sleep", "120"])
-    agent = Agent(["--window", 2, "--retention", 60, "--cpu-budget", 0,
-                   "-f", 199], binary=PLAIN)
-    try:
-        assert wait_for(lambda: len(agent.json("/api/workloads?windows=0")
-                                    ["windows"]) >= 2, 90)
-        n = len(agent.json("/api/workloads?windows=0")["windows"])
-        assert wait_for(lambda: len(agent.json("/api/workloads?windows=0")
-                                    ["windows"]) >= n + 5, 40)
-        # Right after a window closed: the next one is 2 s away.
-        n = len(agent.json("/api/workloads?windows=0")["windows"])
-        assert wait_for(lambda: len(agent.json("/api/workloads?windows=0")
-                                    ["windows"]) > n, 10)
-        wins = agent.json("/api/workloads?windows=5")["windows"]
-        stacks = folded(agent.get("/node.folded?windows=5")[1])
-    finally:
-        agent.stop()
-    covered = sum(w["duration_s"] for w in wins)
-    assert 9.5 < covered < 13, wins
-    for name, proc in (("burn", busy), ("offcpu_work", sleepy)):
-        mine = [(f, v) for f, v in stacks if len(f) > 1 and f[1] == name]
-        on = seconds(mine, lambda f: f[-1].endswith("_[c]"))
-        off = seconds(mine, lambda f: f[-1].endswith("_[o]"))
-        # 199 Hz: on-CPU time is samples x 5 ms (+-2% for the busy one).
-        assert abs(on + off - covered) <= 0.05 * covered, \
-            f"{name}: {on:.2f} s on + {off:.2f} s off, {covered:.2f} s covered"
-        if name == "burn":
-            # Busy: off the CPU only while preempted (the machine decides
-            # how long), never asleep.
-            asleep = seconds(mine, lambda f: f[-1].endswith("_[o]") and
-                             "runqueue" not in f[-1])
-            assert asleep <= 0.02 * covered, f"busy thread asleep {asleep:.2f} s"
