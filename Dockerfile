@@ -17,6 +17,7 @@ RUN apt-get update \
 	make gcc libc6-dev libstdc++-12-dev clang bpftool pkg-config \
 	libbpf-dev libelf-dev libdw-dev zlib1g-dev libcap-dev libseccomp-dev \
 	libjson-c-dev libmicrohttpd-dev liblzma-dev libdebuginfod-dev \
+	libcurl4-openssl-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # Only what the build reads (.dockerignore keeps the rest out), sources
@@ -34,7 +35,7 @@ FROM ${BASE}
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
 	libbpf1 libelf1 libdw1 zlib1g libjson-c5 libcap2 libseccomp2 libmicrohttpd12 \
-	libdebuginfod1 \
+	libdebuginfod1 libcurl4 \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/* /var/cache/debconf/*-old \
 	/var/log/apt /var/log/dpkg.log
 COPY --from=build /sysscope /usr/bin/sysscope
