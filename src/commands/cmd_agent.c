@@ -119,6 +119,9 @@ static const struct prom_family bpf_run_seconds = {
 }, cpu_spent_ratio = {
 	"sysscope_cpu_spent_ratio", PROM_GAUGE,
 	"Share of one core our BPF programs and this process took in the last budget tick (2 s).",
+}, cpu_bpf_timed = {
+	"sysscope_cpu_budget_bpf_timed", PROM_GAUGE,
+	"1: the kernel times our BPF programs (BPF_ENABLE_STATS needs CAP_SYS_ADMIN, or sysctl kernel.bpf_stats_enabled=1); 0: the budget sees only off-CPU recording and the process.",
 }, cpu_over_budget = {
 	"sysscope_cpu_budget_ticks_over_total", PROM_COUNTER,
 	"Budget ticks whose cost beyond off-CPU recording was over the budget by itself.",
@@ -215,6 +218,7 @@ static int agent_metrics(void *ctx, struct prom_page *p)
 	err = err ?: prom_page__add(p, &cpu_budget_ratio, NULL,
 				    copy.budget.budget);
 	err = err ?: prom_page__add(p, &cpu_spent_ratio, NULL, copy.budget.spent);
+	err = err ?: prom_page__add(p, &cpu_bpf_timed, NULL, a->s.bpf_timed);
 	err = err ?: prom_page__add(p, &cpu_over_budget, NULL,
 				    (double)copy.budget.ticks_over);
 	err = err ?: prom_page__add(p, &offcpu_record_seconds, NULL,

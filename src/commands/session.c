@@ -470,24 +470,37 @@ uint64_t session__bpf_run_ns(const struct session *s)
 	       (s->offcpu ? prog_run_ns(offcpu__prog_fd(s->offcpu)) : 0);
 }
 
+/* kernel.bpf_stats_enabled set on the node: the kernel times programs. */
+static bool bpf_stats_sysctl_on(void)
+{
+	char c = '0';
+	FILE *f = fopen("/proc/sys/kernel/bpf_stats_enabled", "re");
+
+	if (f) {
+		if (fread(&c, 1, 1, f) != 1)
+			c = '0';
+		fclose(f);
+	}
+	return c == '1';
+}
+
 int session__start_budget(struct session *s)
 {
 	double pct = s->opts->cpu_budget_pct;
+	int err;
 
 	cpu_budget__init(&s->budget, 0);
 	if (pct <= 0 && s->opts->mode != MODE_AGENT)
 		return 0;	/* one-shot, exact: nothing to time */
 	s->bpf_stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
-	if (s->bpf_stats_fd < 0) {
-		int err = -errno;
-
-		if (pct > 0) {
-			log_error("--cpu-budget: the kernel cannot time BPF programs (BPF_ENABLE_STATS): %s",
-				  strerror(-err));
-			return err;
-		}
-		log_warn("BPF run-time statistics unavailable: %s", strerror(-err));
-	}
+	err = s->bpf_stats_fd < 0 ? errno : 0;
+	s->bpf_timed = s->bpf_stats_fd >= 0 || bpf_stats_sysctl_on();
+	if (!s->bpf_timed)
+		/* CAP_SYS_ADMIN, which a DaemonSet should not hold. */
+		log_warn("BPF programs not timed (BPF_ENABLE_STATS: %s; sysctl kernel.bpf_stats_enabled=1 turns it on): %s",
+			 strerror(err), pct > 0 ?
+			 "--cpu-budget counts off-CPU recording and this process only" :
+			 "no BPF run time in /metrics");
 	cpu_budget__init(&s->budget, s->offcpu ? pct / 100 : 0);
 	if (s->offcpu)
 		offcpu__set_record_rate(s->offcpu, s->budget.rate);
@@ -509,7 +522,9 @@ static void budget_tick(struct session *s)
 		return;
 	r = (struct cpu_budget_reading){
 		.wall_ns = now,
-		.bpf_ns = session__bpf_run_ns(s),
+		/* Untimed: recording is the BPF cost it can see. */
+		.bpf_ns = s->bpf_timed ? session__bpf_run_ns(s) :
+			  s->off_stats[OFFCPU_STAT_RECORD_NS],
 		.process_ns = now_ns(CLOCK_PROCESS_CPUTIME_ID),
 		.recorded = s->off_stats[OFFCPU_STAT_RECORDED],
 		.record_ns = s->off_stats[OFFCPU_STAT_RECORD_NS],

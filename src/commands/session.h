@@ -53,6 +53,7 @@ struct session {
 	uint64_t on_stats[ONCPU_STAT_MAX];
 	uint64_t off_stats[OFFCPU_STAT_MAX];
 	int bpf_stats_fd;		/* held: the kernel times our programs */
+	bool bpf_timed;			/* ... by this fd, or by the sysctl */
 	struct cpu_budget budget;	/* --cpu-budget */
 	uint64_t budget_due_ns;		/* its next tick */
 };
