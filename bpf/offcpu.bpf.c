@@ -101,7 +101,7 @@ struct ustack_slot {
 };
 
 /* An interval off the CPU: when it began, why, where, how much it counts. */
-struct interval {
+struct offcpu_interval {
 	__u64 ts;		/* switch-out time; 0: none */
 	__s32 user_stack_id;
 	__u32 reason;
@@ -110,14 +110,14 @@ struct interval {
 };
 
 struct start {
-	struct interval cur;	/* being recorded; ts 0 while on the CPU or
+	struct offcpu_interval cur;	/* being recorded; ts 0 while on the CPU or
 				   when this switch-out is not recorded */
 	/*
 	 * One that ended after the window's end, before the window was read:
 	 * the dump counts it up to the window's end (and clears it), while
 	 * the thread runs and blocks again meanwhile in cur.
 	 */
-	struct interval ended;
+	struct offcpu_interval ended;
 	struct ustack_slot slots[USTACK_SLOTS];	/* where it blocked lately */
 	__u32 next_slot;	/* the one a new walk replaces */
 	/* Sampled mode (see the top). */
@@ -355,7 +355,7 @@ static __always_inline struct stack_ips *kstack_buf(void)
 }
 
 /* The interval's user stack id, or STACK_ID_STALE if the map was emptied. */
-static __always_inline __s32 user_stack_valid(const struct interval *i)
+static __always_inline __s32 user_stack_valid(const struct offcpu_interval *i)
 {
 	if (i->user_stack_id >= 0 && i->epoch != stack_epoch)
 		return STACK_ID_STALE;
@@ -563,7 +563,7 @@ int BPF_PROG(on_switch_btf, bool preempt, struct task_struct *prev,
  * (false), or has been off the CPU since the run began (or its birth).
  */
 static __always_inline bool open_unseen(struct task_struct *task,
-					struct interval *iv)
+					struct offcpu_interval *iv)
 {
 	if (BPF_CORE_READ(task, on_cpu))
 		return false;
@@ -669,7 +669,7 @@ int seed_open(struct bpf_iter__task *ctx)
 /* Writes one interval of task open at the window's end, up to it. */
 static __always_inline void dump_interval(struct bpf_iter__task *ctx,
 					  struct task_struct *task,
-					  const struct interval *iv)
+					  const struct offcpu_interval *iv)
 {
 	struct offcpu_open *rec;
 	__u32 zero = 0;
@@ -726,7 +726,7 @@ SEC("iter.s/task")
 int dump_open(struct bpf_iter__task *ctx)
 {
 	struct task_struct *task = ctx->task;
-	struct interval unseen;
+	struct offcpu_interval unseen;
 	struct start *s;
 	__u32 tid, tgid;
 

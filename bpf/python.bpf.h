@@ -119,7 +119,14 @@ static __always_inline void python_walk(struct unwind_scratch *w,
 	struct py_walk p = { .w = w, .l = py->l, .stop = UNWIND_STAT_PY_NO_THREAD };
 	__u64 interp, cframe;
 
+#if defined(__TARGET_ARCH_x86)
 	p.fsbase = task->thread.fsbase;
+#else
+	/* pthread_self() is not the arm64 TLS register: not walked there. */
+	(void)task;
+	unwind_stat(UNWIND_STAT_PY_NO_THREAD);
+	return;
+#endif
 	if (!py_read_u64(&interp, py->runtime + p.l.runtime_interp_head) ||
 	    !interp ||
 	    !py_read_u64(&p.tstate, interp + p.l.interp_threads_head)) {
