@@ -152,12 +152,12 @@ def copy_workload(src, dst):
     return dst
 
 
-def wait_for(pred, timeout=5.0):
+def wait_for(pred, timeout=5.0, interval=0.05):
     end = time.time() + timeout
     while time.time() < end:
         if pred():
             return True
-        time.sleep(0.05)
+        time.sleep(interval)
     return False
 
 
