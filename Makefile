@@ -196,15 +196,16 @@ bpf-arm64:
 	$(Q)$(MAKE) --no-print-directory ARCH=arm64 OUTPUT=build/bpf-arm64 \
 		$(patsubst %,build/bpf-arm64/%.skel.h,$(BPF_NAMES))
 
-# The kernel matrix (README: "Kernels and architectures tested"): Debian 12's 6.1 kernel on
+# The kernel matrix (README: "Kernels and architectures tested"): Debian 12's 6.1 and
+# bookworm-backports' 6.12 kernels on
 # x86-64 and arm64 under QEMU TCG. Minutes, so not in make test.
-KERNELS ?= x86 arm64
+KERNELS ?= x86 arm64 x86@6.12 arm64@6.12
 test-kernels:
 	$(Q)scripts/install-deps.sh --kernels
 	$(Q)$(MAKE) --no-print-directory all workloads
-	$(Q)$(if $(filter arm64,$(KERNELS)),$(MAKE) --no-print-directory ARCH=arm64 \
+	$(Q)$(if $(findstring arm64,$(KERNELS)),$(MAKE) --no-print-directory ARCH=arm64 \
 		CROSS_COMPILE=aarch64-linux-gnu- OUTPUT=build/arm64 all build/arm64/workloads/burn)
-	$(Q)scripts/test-kernels.sh $(foreach k,$(KERNELS),$(k):$(if $(filter arm64,$(k)),build/arm64,$(OUTPUT)))
+	$(Q)scripts/test-kernels.sh $(foreach k,$(KERNELS),$(k):$(if $(findstring arm64,$(k)),build/arm64,$(OUTPUT)))
 
 bench: deps all workloads
 	$(Q)bench/oncpu.sh $(OUTPUT)

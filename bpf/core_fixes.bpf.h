@@ -4,6 +4,7 @@
 #define SYSSCOPE_CORE_FIXES_BPF_H
 
 #include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
 
 /* Kernel 5.14 (2f064a59a11f) renamed task_struct::state to __state. */
 struct task_struct___o {
@@ -40,6 +41,19 @@ static __always_inline bool task_throttled(struct task_struct *t)
 	    bpf_core_field_exists(struct sched_entity, cfs_rq))
 		return BPF_CORE_READ(t, se.cfs_rq, throttle_count) > 0;
 	return false;
+}
+
+/*
+ * Inserts key -> value unless the key is there: 0, or -errno (-EEXIST,
+ * -E2BIG when full, -ENOMEM, -EBUSY). Map operations returned int until
+ * kernel 6.4 (d7ba4cc900bf) and the JIT calls them directly, so before it
+ * the upper half of the 64-bit result is not the sign: on 6.1 -EEXIST
+ * reads as 4294967279. Only the low 32 bits are the error.
+ */
+static __always_inline int map_insert(void *map, const void *key,
+				      const void *value)
+{
+	return (int)bpf_map_update_elem(map, key, value, BPF_NOEXIST);
 }
 
 #endif

@@ -277,6 +277,8 @@ static __always_inline __s32 user_stack_id(__u32 tgid, bool *tables)
 		stat_inc(OFFCPU_STAT_USTACK_COLLISION);
 	else if (id == -ENOSPC)
 		stat_inc(OFFCPU_STAT_USTACK_MAP_FULL);
+	else if (id == -ENOMEM)
+		stat_inc(OFFCPU_STAT_USTACK_NO_MEMORY);
 	else if (id < 0)
 		stat_inc(OFFCPU_STAT_USTACK_FAILED);
 	return id;
@@ -331,14 +333,14 @@ static __always_inline __u64 hash_ips(const __u64 *ips)
 static __always_inline __u64 kstack_save(struct stack_ips *k, long len)
 {
 	__u64 h;
-	long err;
+	int err;
 
 	if (len <= 0) {
 		stat_inc(OFFCPU_STAT_KSTACK_FAILED);
 		return 0;
 	}
 	h = hash_ips(k->ips);
-	err = bpf_map_update_elem(&kstacks, &h, k, BPF_NOEXIST);
+	err = map_insert(&kstacks, &h, k);
 	/* -EEXIST: the same stack, kept before. */
 	if (err && err != -EEXIST) {
 		stat_inc(OFFCPU_STAT_KSTACK_MAP_FULL);
@@ -442,13 +444,13 @@ static __always_inline void count_interval(struct offcpu_key *key,
 					   __u64 delta, __u32 weight)
 {
 	struct offcpu_value *val, zero = {};
-	long err;
+	int err;
 
 	val = bpf_map_lookup_elem(&counts, key);
 	if (!val) {
 		BPF_CORE_READ_STR_INTO(&zero.comm, task, comm);
 		BPF_CORE_READ_STR_INTO(&zero.pcomm, task, group_leader, comm);
-		err = bpf_map_update_elem(&counts, key, &zero, BPF_NOEXIST);
+		err = map_insert(&counts, key, &zero);
 		if (err && err != -EEXIST) {
 			stat_inc(OFFCPU_STAT_LOST_MAP_FULL);
 			return;

@@ -158,6 +158,8 @@ static __always_inline __s32 user_stack_id(__u32 tgid)
 		stat_inc(ONCPU_STAT_USTACK_COLLISION);
 	else if (id == -ENOSPC)
 		stat_inc(ONCPU_STAT_USTACK_MAP_FULL);
+	else if (id == -ENOMEM)
+		stat_inc(ONCPU_STAT_USTACK_NO_MEMORY);
 	else if (id < 0)
 		stat_inc(ONCPU_STAT_USTACK_FAILED);
 	return id;
@@ -167,7 +169,7 @@ static __always_inline void count_sample(struct oncpu_key *key,
 					 struct task_struct *task)
 {
 	struct oncpu_value *val, zero = {};
-	long err;
+	int err;
 
 	val = bpf_map_lookup_elem(&counts, key);
 	if (val) {
@@ -178,7 +180,7 @@ static __always_inline void count_sample(struct oncpu_key *key,
 	zero.count = 1;
 	bpf_get_current_comm(zero.comm, sizeof(zero.comm));
 	BPF_CORE_READ_STR_INTO(&zero.pcomm, task, group_leader, comm);
-	err = bpf_map_update_elem(&counts, key, &zero, BPF_NOEXIST);
+	err = map_insert(&counts, key, &zero);
 	if (err == -EEXIST) {
 		/* Another CPU inserted the key between lookup and update. */
 		val = bpf_map_lookup_elem(&counts, key);

@@ -39,6 +39,7 @@ enum oncpu_stat {
 	ONCPU_STAT_USTACK_FAILED,
 	ONCPU_STAT_USTACK_COLLISION,
 	ONCPU_STAT_USTACK_MAP_FULL,
+	ONCPU_STAT_USTACK_NO_MEMORY,	/* its element not allocated at run time */
 	ONCPU_STAT_NOTICE_LOST,	/* ring buffer full: process notice lost */
 	ONCPU_STAT_OUTSIDE_WINDOW,	/* perf events before or between windows */
 	ONCPU_STAT_MAX,

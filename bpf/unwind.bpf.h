@@ -19,6 +19,7 @@
 
 #include <bpf/bpf_tracing.h>
 #include "unwind.h"
+#include "core_fixes.bpf.h"
 
 /*
  * The CFI rules (unwind_step.h, src/unwind/cfi_table.c) are x86-64's:
@@ -46,6 +47,12 @@ static __always_inline bool unwind_read(__u64 *dst, __u64 addr)
 #endif
 #ifndef ENOSPC
 #define ENOSPC 28
+#endif
+#ifndef ENOMEM
+#define ENOMEM 12
+#endif
+#ifndef E2BIG
+#define E2BIG 7
 #endif
 
 /* Sizes are set by user space before load; these are placeholders. */
@@ -264,7 +271,9 @@ static __always_inline __u64 unwind_hash(const struct ustack *s, __u32 n)
 /*
  * Walks the user stack of current from its saved user registers and keeps
  * it in ustacks: its id (>= 0), or -errno (-EFAULT: no stack at all,
- * -EEXIST: collision, -ENOSPC: ustacks full). *tables: the process's
+ * -EEXIST: collision, -ENOSPC: ustacks full, -ENOMEM: no element could be
+ * allocated at run time, e.g. from an empty per-CPU cache in NMI context,
+ * or the bucket was busy). *tables: the process's
  * tables were loaded (else the walk was by frame pointers only: not worth
  * remembering).
  */
@@ -275,7 +284,7 @@ static __always_inline __s32 unwind_user_stack(__u32 tgid, bool *tables)
 	struct unwind_ctx c = {};
 	struct ustack *old;
 	__u32 zero = 0, id, n;
-	long err;
+	int err;
 
 	*tables = false;
 	c.w = bpf_map_lookup_elem(&unwind_scratch, &zero);
@@ -309,13 +318,15 @@ static __always_inline __s32 unwind_user_stack(__u32 tgid, bool *tables)
 	}
 	c.w->stack.hash = unwind_hash(&c.w->stack, n);
 	id = (__u32)(c.w->stack.hash >> 33);	/* 31 bits: a valid id */
-	err = bpf_map_update_elem(&ustacks, &id, &c.w->stack, BPF_NOEXIST);
+	err = map_insert(&ustacks, &id, &c.w->stack);
 	if (err == -EEXIST) {
 		old = bpf_map_lookup_elem(&ustacks, &id);
 		if (old && old->hash != c.w->stack.hash)
 			return -EEXIST;
-	} else if (err) {
+	} else if (err == -E2BIG) {
 		return -ENOSPC;
+	} else if (err) {
+		return -ENOMEM;
 	}
 	return id;
 }

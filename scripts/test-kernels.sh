@@ -6,8 +6,11 @@
 # and its ground-truth workloads, runs tests/kernels/guest-init.sh in the
 # guest and reads its PASS/FAIL lines from the serial console.
 #
-#   scripts/test-kernels.sh ARCH:OUTPUT...    e.g. x86:build arm64:build/arm64
+#   scripts/test-kernels.sh ARCH[@KERNEL]:OUTPUT...
+#	e.g. x86:build arm64:build/arm64 x86@6.12:build
 #
+# KERNEL is 6.1 (the default: Debian 12's own kernel) or 6.12 (Debian 12's
+# bookworm-backports kernel, Debian 13's series).
 # OUTPUT is the build folder holding that architecture's sysscope,
 # workloads/ and *.skel.h. The rootfs (debootstrap minbase) and the kernel
 # package are cached under build/kernels/. No kernel is installed on the
@@ -19,7 +22,7 @@ CACHE=${KERNELS_CACHE:-build/kernels}
 MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 BOOT_TIMEOUT=${KERNELS_TIMEOUT:-1500}	# seconds per guest, boot to power-off
 ROOTFS_PKGS=libbpf1,libdw1,libelf1,zlib1g,libcap2,libjson-c5,libseccomp2,libmicrohttpd12,libstdc++6,liblzma5,procps,iproute2,bpftool
-CHECKS="mode-profile mode-offcputime mode-wallclock wallclock-3to1 agent-healthz agent-metrics programs-loaded agent-stop"
+CHECKS="mode-profile mode-offcputime mode-wallclock wallclock-3to1 user-stacks-kept agent-healthz agent-metrics programs-loaded agent-stop"
 
 die() { echo "test-kernels: $*" >&2; exit 1; }
 trap 'rm -rf "$CACHE/extra-$$"' EXIT
@@ -52,16 +55,38 @@ rootfs_base() {	# rootfs_base DEBARCH -> prints its path
 	echo "$dir"
 }
 
-# Debian 12's kernel image, out of its package.
-kernel_image() {	# kernel_image DEBARCH -> prints the vmlinuz path
-	local pkg dir=$CACHE/kernel-$1
+# The newest linux-image-VERSION* package of bookworm-backports, fetched
+# by its pool path (the host's apt need not list backports).
+download_backports_kernel() {	# DEBARCH VERSION DIR
+	local index=$MIRROR/dists/bookworm-backports/main/binary-$1/Packages.xz file
+	file=$(curl -fsS --max-time 120 "$index" | xz -dc |
+		awk -v re="^linux-image-$2[.0-9]*[+]deb12-$1-unsigned\$" '
+			/^Package: / { p = ($2 ~ re) }
+			/^Filename: / && p { f = $2 }
+			END { print f }')
+	[ -n "$file" ] || die "no linux-image-$2 for $1 in $index"
+	curl -fsS --max-time 600 -o "$3/${file##*/}" "$MIRROR/$file" ||
+		die "download of $MIRROR/$file failed"
+}
+
+# A Debian 12 kernel image, out of its package: 6.1 from the release,
+# 6.12 from backports.
+kernel_image() {	# kernel_image DEBARCH VERSION -> prints the vmlinuz path
+	local pkg dir=$CACHE/kernel-$1-$2
 	if [ ! -e "$dir/.complete" ]; then
-		pkg=$(apt-cache depends "linux-image-$1:$1" 2>/dev/null |
-			awk '/Depends: linux-image-[0-9]/ { sub(/:.*/, "", $2); print $2; exit }')
-		[ -n "$pkg" ] || die "no linux-image-$1 in apt (dpkg --add-architecture $1; apt-get update)"
 		rm -rf "$dir" && mkdir -p "$dir/deb" || return 1
-		(cd "$dir/deb" && apt-get download "$pkg:$1" >/dev/null 2>&1) ||
-			die "apt-get download $pkg:$1 failed"
+		case $2 in
+		6.1)
+			pkg=$(apt-cache depends "linux-image-$1:$1" 2>/dev/null |
+				awk '/Depends: linux-image-[0-9]/ { sub(/:.*/, "", $2); print $2; exit }')
+			[ -n "$pkg" ] || die "no linux-image-$1 in apt (dpkg --add-architecture $1; apt-get update)"
+			(cd "$dir/deb" && apt-get download "$pkg:$1" >/dev/null 2>&1) ||
+				die "apt-get download $pkg:$1 failed" ;;
+		6.12)
+			download_backports_kernel "$1" "$2" "$dir/deb" || exit 1 ;;
+		*)
+			die "kernel $2: 6.1 or 6.12" ;;
+		esac
 		dpkg-deb --fsys-tarfile "$dir"/deb/*.deb |
 			tar -x -C "$dir" --wildcards './boot/vmlinuz-*' ./boot/config-\* ||
 			die "no vmlinuz in $pkg"
@@ -111,30 +136,33 @@ judge() {	# judge LOG
 	return $fail
 }
 
-run_one() {	# run_one ARCH OUTPUT
-	local arch=$1 out=$2 debarch rootfs kernel img log t0 rc
+run_one() {	# run_one ARCH KERNEL OUTPUT
+	local arch=$1 version=$2 out=$3 debarch rootfs kernel img log t0 rc
 	debarch=$(deb_arch "$arch") || die "unknown arch $arch (x86, arm64)"
 	[ -x "$out/sysscope" ] && [ -d "$out/workloads" ] ||
 		die "$out/sysscope or $out/workloads missing: build them first"
 	mkdir -p "$CACHE"
 	rootfs=$(rootfs_base "$debarch") || exit 1
-	kernel=$(kernel_image "$debarch") || exit 1
+	kernel=$(kernel_image "$debarch" "$version") || exit 1
 	img=$CACHE/initramfs-$arch.cpio
-	log=$CACHE/console-$arch.log
+	log=$CACHE/console-$arch-$version.log
 	make_initramfs "$rootfs" "$out" "$img" || die "initramfs for $arch failed"
-	echo "== $arch: $(basename "$kernel") under QEMU TCG (console: $log)"
+	echo "== $arch@$version: $(basename "$kernel") under QEMU TCG (console: $log)"
 	t0=$(date +%s)
 	boot "$arch" "$kernel" "$img" "$log"
 	rc=$?
 	judge "$log"
 	rc=$?
-	echo "== $arch: $([ $rc = 0 ] && echo PASS || echo FAIL) in $(( $(date +%s) - t0 )) s (boot + checks)"
+	echo "== $arch@$version: $([ $rc = 0 ] && echo PASS || echo FAIL) in $(( $(date +%s) - t0 )) s (boot + checks)"
 	return $rc
 }
 
-[ $# -gt 0 ] || die "usage: test-kernels.sh ARCH:OUTPUT..."
+[ $# -gt 0 ] || die "usage: test-kernels.sh ARCH[@KERNEL]:OUTPUT..."
 status=0
 for spec in "$@"; do
-	run_one "${spec%%:*}" "${spec#*:}" || status=1
+	target=${spec%%:*}
+	version=6.1
+	[ "$target" = "${target#*@}" ] || version=${target#*@}
+	run_one "${target%%@*}" "$version" "${spec#*:}" || status=1
 done
 exit $status

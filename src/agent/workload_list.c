@@ -369,11 +369,33 @@ static char *row_labels(const struct row *r)
 	return buf;
 }
 
+/*
+ * Rows under the labels /metrics gives them: a container replaced by one
+ * of the same name (a restart) is one series, its time summed, as the
+ * container id is no label (a new series each restart).
+ */
+static int merge_by_labels(const struct rows *in, struct rows *out)
+{
+	for (size_t i = 0; i < in->n; i++) {
+		struct row key = in->r[i], *r;
+
+		key.id = NULL;
+		r = row_find(out, &key);
+		if (!r)
+			return -ENOMEM;
+		r->on_ns += in->r[i].on_ns;
+		r->off_ns += in->r[i].off_ns;
+	}
+	return 0;
+}
+
 int workload_list__add_metrics(struct window **w, size_t n,
 			       struct prom_page *p)
 {
-	struct rows rs = { 0 };
-	int err = collect_rows(w, n, &rs);
+	struct rows all = { 0 }, rs = { 0 };
+	int err = collect_rows(w, n, &all) ?: merge_by_labels(&all, &rs);
+
+	free(all.r);
 
 	for (int v = 0; v < 2 && !err; v++) {
 		/* Even with no rows: HELP and TYPE say the family exists. */

@@ -67,6 +67,8 @@ static const struct stat_desc stat_descs[OFFCPU_STAT_MAX] = {
 		&stack_failures_family, OFF "stack=\"user\",reason=\"collision\"" },
 	[OFFCPU_STAT_USTACK_MAP_FULL] = { "off-CPU: user stack lost, stack map full",
 		&stack_failures_family, OFF "stack=\"user\",reason=\"map_full\"" },
+	[OFFCPU_STAT_USTACK_NO_MEMORY] = { "off-CPU: user stack lost, not allocated",
+		&stack_failures_family, OFF "stack=\"user\",reason=\"no_memory\"" },
 	[OFFCPU_STAT_USTACK_REUSED] = { "off-CPU: user stacks reused",
 		&stacks_reused, NULL },
 	[OFFCPU_STAT_NOTICE_LOST] = { "off-CPU: process notices lost",

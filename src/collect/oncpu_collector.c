@@ -56,6 +56,8 @@ static const struct stat_desc stat_descs[ONCPU_STAT_MAX] = {
 		&stack_failures_family, ON "stack=\"user\",reason=\"collision\"" },
 	[ONCPU_STAT_USTACK_MAP_FULL] = { "user stack lost: stack map full",
 		&stack_failures_family, ON "stack=\"user\",reason=\"map_full\"" },
+	[ONCPU_STAT_USTACK_NO_MEMORY] = { "user stack lost: not allocated",
+		&stack_failures_family, ON "stack=\"user\",reason=\"no_memory\"" },
 	[ONCPU_STAT_NOTICE_LOST] = { "process notices lost",
 		&notices_lost_family, "collector=\"oncpu\"" },
 	[ONCPU_STAT_OUTSIDE_WINDOW] = { "outside a window (not counted)",

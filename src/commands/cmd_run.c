@@ -172,6 +172,10 @@ static void report(const struct run *r)
 	if (full)
 		log_warn("%llu stacks did not fit the stack maps: raise --max-stacks",
 			 (unsigned long long)full);
+	if (on[ONCPU_STAT_USTACK_NO_MEMORY] + off[OFFCPU_STAT_USTACK_NO_MEMORY])
+		log_warn("%llu user stacks lost: the kernel allocated no room for them",
+			 (unsigned long long)(on[ONCPU_STAT_USTACK_NO_MEMORY] +
+					      off[OFFCPU_STAT_USTACK_NO_MEMORY]));
 }
 
 /* The fields a stats struct has, in c; how many. */

@@ -404,6 +404,41 @@ def test_exited_container_kept_until_it_ages_out_new_one_appears(
         assert a.stop() == 0, a.stderr
 
 
+def test_container_restarted_under_its_name_is_one_series(
+        containerd, builds, tmp_path):
+    """A container replaced by another of the same pod and name (a restart:
+    a new id) inside one window: the API lists both ids, /metrics one
+    series for the name, holding the time of both."""
+    a = Agent(["--window", 6 * WINDOW, "--retention", 60])
+    try:
+        assert wait_for(lambda: len(a.json("/api/workloads?windows=0")
+                                    ["windows"]) >= 1, 6 * WINDOW + 30)
+        n0 = len(a.json("/api/workloads?windows=0")["windows"])
+        # Both inside the next window: it starts once this one closed.
+        assert wait_for(lambda: len(a.json("/api/workloads?windows=0")
+                                    ["windows"]) > n0, 6 * WINDOW + 10)
+        ids = []
+        for i in range(2):
+            c = start_pod(containerd, builds, tmp_path / str(i), "agtrep",
+                          "rep-0", "rep-app")
+            ids.append(c.id)
+            time.sleep(WINDOW)
+            containerd.remove(c)
+        assert wait_for(lambda: len(a.json("/api/workloads?windows=0")
+                                    ["windows"]) > n0 + 1, 6 * WINDOW + 10)
+        rows = [r for r in a.workloads(1) if r["container"] == "rep-app"]
+        assert sorted(r["id"] for r in rows) == sorted(ids), rows
+        m = a.metrics()	# parse_prometheus: no duplicate series
+        series = {l: v for (n, l), v in m.items()
+                  if n == "sysscope_workload_cpu_seconds" and
+                  'container="rep-app"' in l}
+        assert len(series) == 1, series
+        both = sum(r["oncpu_s"] for r in rows)
+        assert both > 0.2 and list(series.values())[0] == pytest.approx(both, rel=1e-6)
+    finally:
+        assert a.stop() == 0, a.stderr
+
+
 # ---- long sleepers, across windows ----
 
 def test_long_sleeper_keeps_its_stack_in_every_window(agent):

@@ -77,6 +77,13 @@ else
 	sed 's/^/  | /' /tmp/wc.log | tail -n 40
 fi
 
+# The same run kept its user stacks: none lost, for any cause, against the
+# on-CPU samples counted (6.1 once lost nearly all, as a misread -EEXIST).
+counted=$(awk '$1 == "counted" { print $2 }' /tmp/wc/summary.txt 2>/dev/null)
+lost=$(awk '/user stack lost/ { n += $NF } END { print n + 0 }' /tmp/wc/summary.txt 2>/dev/null)
+ok=$(awk -v l="$lost" -v c="$counted" 'BEGIN { print (c > 100 && l <= c / 100) ? 0 : 1 }')
+check user-stacks-kept "$ok" "${lost:-?} user stacks lost of ${counted:-?} on-CPU samples (want <= 1%)"
+
 # The agent serves /healthz and /metrics; while it runs, list the
 # programs the kernel verified.
 port=8089
