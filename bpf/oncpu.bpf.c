@@ -45,6 +45,34 @@ struct {
 	__type(value, __u64);
 } stats SEC(".maps");
 
+/* The CPU's cpu-clock count at its last sample, in ns. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} last_clock SEC(".maps");
+
+/*
+ * The time this sample stands for: the CPU's clock since its last sample.
+ * Not ctx->sample_period: after PERF_EVENT_IOC_PERIOD (--cpu-budget
+ * changing the frequency) the kernel still reports the old period for a
+ * cpu-clock event, and the part of the old period before the change would
+ * be lost. The first sample of a CPU counts its period.
+ */
+static __always_inline __u64 sample_ns(struct bpf_perf_event_data *ctx)
+{
+	struct bpf_perf_event_value v;
+	__u32 zero = 0;
+	__u64 *last = bpf_map_lookup_elem(&last_clock, &zero), ns;
+
+	if (!last || bpf_perf_prog_read_value(ctx, &v, sizeof(v)))
+		return ctx->sample_period;
+	ns = *last && v.counter > *last ? v.counter - *last : ctx->sample_period;
+	*last = v.counter;
+	return ns;
+}
+
 static __always_inline void stat_inc(__u32 stat)
 {
 	__u64 *v = bpf_map_lookup_elem(&stats, &stat);
@@ -166,7 +194,7 @@ static __always_inline __s32 user_stack_id(__u32 tgid)
 }
 
 static __always_inline void count_sample(struct oncpu_key *key,
-					 struct task_struct *task)
+					 struct task_struct *task, __u64 period)
 {
 	struct oncpu_value *val, zero = {};
 	int err;
@@ -174,18 +202,22 @@ static __always_inline void count_sample(struct oncpu_key *key,
 	val = bpf_map_lookup_elem(&counts, key);
 	if (val) {
 		__sync_fetch_and_add(&val->count, 1);
+		__sync_fetch_and_add(&val->ns, period);
 		stat_inc(ONCPU_STAT_COUNTED);
 		return;
 	}
 	zero.count = 1;
+	zero.ns = period;
 	bpf_get_current_comm(zero.comm, sizeof(zero.comm));
 	BPF_CORE_READ_STR_INTO(&zero.pcomm, task, group_leader, comm);
 	err = map_insert(&counts, key, &zero);
 	if (err == -EEXIST) {
 		/* Another CPU inserted the key between lookup and update. */
 		val = bpf_map_lookup_elem(&counts, key);
-		if (val)
+		if (val) {
 			__sync_fetch_and_add(&val->count, 1);
+			__sync_fetch_and_add(&val->ns, period);
+		}
 	} else if (err) {
 		stat_inc(ONCPU_STAT_LOST_MAP_FULL);
 		return;
@@ -199,6 +231,7 @@ int do_sample(struct bpf_perf_event_data *ctx)
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	__u64 id = bpf_get_current_pid_tgid();
 	struct oncpu_key key = {};
+	__u64 ns = sample_ns(ctx);
 	bool kthread;
 
 	if (bpf_ktime_get_ns() < window_start_ns) {
@@ -225,7 +258,7 @@ int do_sample(struct bpf_perf_event_data *ctx)
 		user_stack_id(key.tgid) : STACK_ID_NONE;
 	if (!kthread && !notice_proc(key.tgid, key.cgroup_id, key.proc_start_ns))
 		stat_inc(ONCPU_STAT_NOTICE_LOST);
-	count_sample(&key, task);
+	count_sample(&key, task, ns);
 	return 0;
 }
 

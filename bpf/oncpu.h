@@ -18,6 +18,12 @@ struct oncpu_key {
 
 struct oncpu_value {
 	__u64 count;
+	/*
+	 * The time the samples stand for, in ns: each the CPU's clock since
+	 * its last sample (see sample_ns), exact while --cpu-budget changes
+	 * the frequency in the middle of a window.
+	 */
+	__u64 ns;
 	char comm[TASK_COMM_LEN];	/* thread name */
 	char pcomm[TASK_COMM_LEN];	/* process name (thread group leader) */
 };

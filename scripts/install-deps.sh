@@ -24,7 +24,7 @@ prometheus rustc
 clickhouse-server libcurl4 libcurl4-openssl-dev curl"
 
 ARM64_LIBS="libbpf-dev libelf-dev libdw-dev zlib1g-dev libcap-dev libseccomp-dev
-libjson-c-dev libmicrohttpd-dev liblzma-dev"
+libjson-c-dev libmicrohttpd-dev liblzma-dev libcurl4-openssl-dev"
 if [ "${1:-}" = --kernels ]; then
 	PKGS="$PKGS qemu-system-x86 qemu-system-arm qemu-user-static binfmt-support
 cpio e2fsprogs binutils-aarch64-linux-gnu libc6-dev-arm64-cross

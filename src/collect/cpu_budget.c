@@ -7,11 +7,12 @@
 /* How much a new tick weighs in the smoothed inputs. */
 #define ALPHA 0.3
 
-void cpu_budget__init(struct cpu_budget *b, double budget)
+void cpu_budget__init(struct cpu_budget *b, double budget, unsigned int hz)
 {
 	memset(b, 0, sizeof(*b));
 	b->budget = budget > 0 ? budget : 0;
 	b->rate = b->budget > 0 ? CPU_BUDGET_RATE_START : 0;
+	b->hz = b->hz_max = hz;
 }
 
 static double smooth(double old, double now, bool first)
@@ -32,6 +33,41 @@ static uint32_t clamp_rate(double r, double lo, double hi)
 	return (uint32_t)(r + 0.5);
 }
 
+/*
+ * The on-CPU frequency for the next tick (see cpu_budget.h). The cost of
+ * a sample is taken as fixed: the program's share scales with hz.
+ */
+static void set_frequency(struct cpu_budget *b)
+{
+	double aim = b->budget * AIM, over = b->fixed - aim * 0.95, f = 1;
+	unsigned int hz;
+
+	if (!b->hz_max || b->oncpu <= 0)
+		return;		/* no sampler, or its cost unknown */
+	/*
+	 * Over, and samples take more than a quarter of the budget: fewer.
+	 * When the rest alone is over (a node starting many processes), the
+	 * samples end with a quarter of the budget at most.
+	 */
+	if (over > 0 && b->oncpu > b->budget / 4 && b->hz > CPU_BUDGET_HZ_MIN)
+		f = over < b->oncpu / 2 ? (b->oncpu - over) / b->oncpu : 0.5;
+	else if (b->fixed < aim / 2 && b->hz < b->hz_max)
+		f = 1 + (aim * 0.8 - b->fixed) / b->oncpu;
+	if (f > 2)
+		f = 2;
+	hz = (unsigned int)(b->hz * f);
+	if (hz < CPU_BUDGET_HZ_MIN)
+		hz = CPU_BUDGET_HZ_MIN;
+	if (hz > b->hz_max)
+		hz = b->hz_max;
+	if (hz == b->hz)
+		return;
+	f = (double)hz / b->hz;
+	b->fixed += b->oncpu * (f - 1);
+	b->oncpu *= f;
+	b->hz = hz;
+}
+
 uint32_t cpu_budget__update(struct cpu_budget *b,
 			    const struct cpu_budget_reading *r)
 {
@@ -42,7 +78,8 @@ uint32_t cpu_budget__update(struct cpu_budget *b,
 
 	if (!b->have_last || r->wall_ns <= l->wall_ns ||
 	    r->bpf_ns < l->bpf_ns || r->process_ns < l->process_ns ||
-	    r->recorded < l->recorded || r->record_ns < l->record_ns) {
+	    r->recorded < l->recorded || r->record_ns < l->record_ns ||
+	    r->oncpu_bpf_ns < l->oncpu_bpf_ns) {
 		/* The first reading, or counters that went back: start over. */
 		b->last = *r;
 		b->have_last = true;
@@ -57,6 +94,8 @@ uint32_t cpu_budget__update(struct cpu_budget *b,
 			  first);
 	b->recorded_per_s = smooth(b->recorded_per_s, recorded * 1e9 / wall,
 				   first);
+	b->oncpu = smooth(b->oncpu, (r->oncpu_bpf_ns - l->oncpu_bpf_ns) / wall,
+			  first);
 	if (recorded)
 		b->record_cost_ns = smooth(b->record_cost_ns,
 					   record / (double)recorded,
@@ -65,6 +104,7 @@ uint32_t cpu_budget__update(struct cpu_budget *b,
 	b->ticks++;
 	if (b->budget <= 0)
 		return b->rate = 0;
+	set_frequency(b);
 	if (b->record_cost_ns <= 0 || b->recorded_per_s < 1) {
 		/* Nothing recorded to learn from: let more through. */
 		return b->rate = clamp_rate(b->rate * 2.0, 0, CPU_BUDGET_RATE_MAX);

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: MIT
 /* The on-CPU sampler's user side (oncpu_collector.h) and its counters. */
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/perf_event.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -68,7 +70,7 @@ struct oncpu {
 	struct oncpu_bpf *skel;
 	struct bpf_link *exec_link, *exit_link;
 	struct bpf_link **links;
-	int *pmu_fds;
+	int *pmu_fds;			/* the perf events, to change their period */
 	int ncpus;
 	int sync_outer, sync_inner;	/* oncpu__pause's grace period */
 	uint64_t period_ns;
@@ -173,7 +175,12 @@ static int oncpu__attach(struct oncpu *oc, int only_cpu)
 			log_error("cpu %d: attach failed: %s", cpu, strerror(errno));
 			return -errno;
 		}
-		oc->pmu_fds[cpu] = -1;	/* the link owns and closes it now */
+		/* The link owns the event; a copy changes its period. */
+		oc->pmu_fds[cpu] = fcntl(oc->pmu_fds[cpu], F_DUPFD_CLOEXEC, 0);
+		if (oc->pmu_fds[cpu] < 0) {
+			log_error("cpu %d: dup: %s", cpu, strerror(errno));
+			return -errno;
+		}
 		attached++;
 	}
 	if (!attached) {
@@ -378,6 +385,23 @@ uint64_t oncpu__period_ns(const struct oncpu *oc)
 	return oc->period_ns;
 }
 
+unsigned int oncpu__frequency(const struct oncpu *oc)
+{
+	return (unsigned int)(1000000000ULL / oc->period_ns);
+}
+
+int oncpu__set_frequency(struct oncpu *oc, unsigned int hz)
+{
+	uint64_t period = 1000000000ULL / (hz ? hz : 1);
+
+	for (int cpu = 0; cpu < oc->ncpus; cpu++)
+		if (oc->pmu_fds[cpu] >= 0 &&
+		    ioctl(oc->pmu_fds[cpu], PERF_EVENT_IOC_PERIOD, &period))
+			return -errno;
+	oc->period_ns = period;
+	return 0;
+}
+
 /* ---- reading the counts map ---- */
 
 static enum stack_status read_stack(int fd, bool user, __s32 id,
@@ -427,7 +451,7 @@ static int add_sample(struct oncpu *oc, struct recorder *rec,
 	if (oc->value_count >= 0)
 		s.values[oc->value_count] = v->count;
 	if (oc->value_ns >= 0)
-		s.values[oc->value_ns] = v->count * oc->period_ns;
+		s.values[oc->value_ns] = v->ns;
 	return recorder__add(rec, &s);
 }
 

@@ -68,7 +68,14 @@ int oncpu__read_stats(struct oncpu *oc, uint64_t *stats);
 int oncpu__collect(struct oncpu *oc, struct symbolizer *sym,
 		   struct recorder *rec);
 
-/* Period in nanoseconds of one sample. */
+/* Period in nanoseconds of one sample, and the frequency it makes. */
 uint64_t oncpu__period_ns(const struct oncpu *oc);
+unsigned int oncpu__frequency(const struct oncpu *oc);
+/*
+ * Samples hz times a second a CPU from the next sample on (--cpu-budget).
+ * Each sample adds its own period to its stack's time, so a window that
+ * spans a change keeps its seconds. 0 or -errno.
+ */
+int oncpu__set_frequency(struct oncpu *oc, unsigned int hz);
 
 #endif

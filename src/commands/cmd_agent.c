@@ -54,6 +54,7 @@ struct agent {
 	uint64_t collect_growth;	/* RSS a collection adds, decaying max */
 	struct cpu_budget budget;	/* the same */
 	uint32_t record_rate;		/* the same */
+	unsigned int oncpu_hz;		/* the same */
 	uint64_t window_switches[2];	/* switches, recorded: at window start */
 	double window_probability;	/* recorded / switches, newest window */
 };
@@ -136,7 +137,7 @@ static const struct prom_family bpf_run_seconds = {
 	"Off-CPU switch-outs recorded, of those seen, in the newest window.",
 }, oncpu_frequency = {
 	"sysscope_oncpu_frequency_hertz", PROM_GAUGE,
-	"On-CPU samples per second per CPU.",
+	"On-CPU samples per second per CPU at the newest window's end (under -f when --cpu-budget lowered it).",
 };
 
 /* The BPF side: collectors' and walker's counters, programs' run time. */
@@ -184,6 +185,7 @@ static int agent_metrics(void *ctx, struct prom_page *p)
 	copy.res = a->res;
 	copy.budget = a->budget;
 	copy.record_rate = a->record_rate;
+	copy.oncpu_hz = a->oncpu_hz;
 	copy.window_probability = a->window_probability;
 	memcpy(copy.unwind_walks, a->unwind_walks, sizeof(copy.unwind_walks));
 	pthread_mutex_unlock(&a->lock);
@@ -228,7 +230,7 @@ static int agent_metrics(void *ctx, struct prom_page *p)
 	err = err ?: prom_page__add(p, &offcpu_probability, NULL,
 				    copy.window_probability);
 	err = err ?: prom_page__add(p, &oncpu_frequency, NULL,
-				    (double)a->s.opts->frequency);
+				    (double)copy.oncpu_hz);
 	if (a->push)
 		err = err ?: ch_push__metrics(a->push, p);
 	return err;
@@ -244,7 +246,7 @@ static struct window_sampling window_sampling_of(struct agent *a,
 	a->window_switches[0] = off_stats[OFFCPU_STAT_SWITCHES];
 	a->window_switches[1] = off_stats[OFFCPU_STAT_RECORDED];
 	return (struct window_sampling){
-		.oncpu_hz = a->s.opts->frequency,
+		.oncpu_hz = oncpu__frequency(a->s.oncpu),
 		.offcpu_probability = seen ? (double)kept / seen : 1,
 	};
 }
@@ -337,6 +339,7 @@ static int agent_close_window(struct agent *a, uint64_t start,
 	a->res = *resolver__stats(s->res);
 	a->budget = s->budget;
 	a->record_rate = offcpu__record_rate(s->offcpu);
+	a->oncpu_hz = sampling.oncpu_hz;
 	a->window_probability = sampling.offcpu_probability;
 	unwinder__read_walk_stats(s->unwinder, a->unwind_walks);
 	pthread_mutex_unlock(&a->lock);
@@ -450,6 +453,7 @@ int cmd_agent(const struct opts *o)
 	if (err)
 		goto out;
 	a.last_close_ns = now_ns(CLOCK_MONOTONIC);
+	a.oncpu_hz = oncpu__frequency(s->oncpu);
 	a.store = window_store__new((uint64_t)(o->retention_s * 1e9),
 				    o->memory_limit / 2);
 	if (!a.store) {

@@ -489,7 +489,7 @@ int session__start_budget(struct session *s)
 	double pct = s->opts->cpu_budget_pct;
 	int err;
 
-	cpu_budget__init(&s->budget, 0);
+	cpu_budget__init(&s->budget, 0, 0);
 	if (pct <= 0 && s->opts->mode != MODE_AGENT)
 		return 0;	/* one-shot, exact: nothing to time */
 	s->bpf_stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
@@ -501,7 +501,8 @@ int session__start_budget(struct session *s)
 			 strerror(err), pct > 0 ?
 			 "--cpu-budget counts off-CPU recording and this process only" :
 			 "no BPF run time in /metrics");
-	cpu_budget__init(&s->budget, s->offcpu ? pct / 100 : 0);
+	cpu_budget__init(&s->budget, s->offcpu ? pct / 100 : 0,
+			 s->oncpu ? oncpu__frequency(s->oncpu) : 0);
 	if (s->offcpu)
 		offcpu__set_record_rate(s->offcpu, s->budget.rate);
 	s->budget_due_ns = now_ns(CLOCK_MONOTONIC);
@@ -528,8 +529,24 @@ static void budget_tick(struct session *s)
 		.process_ns = now_ns(CLOCK_PROCESS_CPUTIME_ID),
 		.recorded = s->off_stats[OFFCPU_STAT_RECORDED],
 		.record_ns = s->off_stats[OFFCPU_STAT_RECORD_NS],
+		/* Untimed: unknown, and the frequency stays. */
+		.oncpu_bpf_ns = s->bpf_timed && s->oncpu ?
+				prog_run_ns(oncpu__prog_fd(s->oncpu)) : 0,
 	};
 	rate = cpu_budget__update(&s->budget, &r);
+	if (s->oncpu && s->budget.hz != oncpu__frequency(s->oncpu)) {
+		int err = oncpu__set_frequency(s->oncpu, s->budget.hz);
+
+		if (err) {
+			log_warn("on-CPU frequency: %s (stays at %u Hz)",
+				 strerror(-err), oncpu__frequency(s->oncpu));
+			s->budget.hz_max = 0;	/* stop trying */
+			s->budget.hz = oncpu__frequency(s->oncpu);
+		} else {
+			log_debug("cpu budget: on-CPU sampling at %u Hz",
+				  s->budget.hz);
+		}
+	}
 	if (rate != offcpu__record_rate(s->offcpu)) {
 		log_debug("cpu budget: %.2f%% of a core spent, off-CPU record rate %u/s a thread",
 			  s->budget.spent * 100, rate);

@@ -380,6 +380,8 @@ static int allow_args(scmp_filter_ctx ctx)
 	err = err ?: allow_if(ctx, SCMP_SYS(tgkill), 0, getpid());
 	/* Detaching a perf_event link disables the event first. */
 	err = err ?: allow_if(ctx, SCMP_SYS(ioctl), 1, PERF_EVENT_IOC_DISABLE);
+	/* --cpu-budget lowers and raises the on-CPU sampling frequency. */
+	err = err ?: allow_if(ctx, SCMP_SYS(ioctl), 1, PERF_EVENT_IOC_PERIOD);
 	return err;
 }
 

@@ -51,6 +51,47 @@ def cost_now(agent, workload):
             cpu_seconds(workload.pid))
 
 
+def test_oncpu_frequency_comes_down_and_seconds_stay():
+    """Samples costing more than the budget can hold: -f 997 on a thread
+    that never sleeps, against a budget of 0.2% of a core. The frequency
+    comes down (in /metrics and in the windows), and the thread's on-CPU
+    seconds in windows sampled at the lowered frequency are still its CPU
+    time from /proc: each sample counts its own period. Runs before the
+    fixture below starts its neighbours."""
+    spinner = subprocess.Popen([str(WORKLOADS / "burn"), "-d", "90", "-r", "3"],
+                               stdout=subprocess.DEVNULL)
+    agent = Agent(["--window", WINDOW, "-f", 997, "--cpu-budget", 0.2],
+                  binary=PLAIN)
+
+    def windows():
+        return agent.json("/api/workloads?windows=0")["windows"]
+
+    try:
+        assert wait_for(lambda: any(w["oncpu_hz"] < 997 for w in windows()),
+                        8 * WINDOW), f"never lowered: {windows()}"
+        n0 = len(windows())
+        assert wait_for(lambda: len(windows()) > n0, 2 * WINDOW, interval=0.1)
+        c0 = cpu_seconds(spinner.pid)
+        assert wait_for(lambda: len(windows()) >= n0 + 4, 4 * WINDOW,
+                        interval=0.1)
+        c1 = cpu_seconds(spinner.pid)
+        wins = windows()[-3:]
+        hz = metric(agent.metrics(), "sysscope_oncpu_frequency_hertz")
+        stacks = folded(agent.get("/node.folded?windows=3")[1])
+    finally:
+        agent.stop()
+        spinner.kill()
+        spinner.wait()
+    assert all(w["oncpu_hz"] < 997 for w in wins), wins
+    assert 5 <= hz < 997
+    on = seconds(stacks, lambda f: f[:2] == ["[host]", "burn"] and
+                 f[-1].endswith("_[c]"))
+    truth = c1 - c0
+    assert truth > 5, f"the spinner ran {truth:.2f} s"
+    assert abs(on - truth) <= 0.2 * truth, \
+        f"on-CPU {on:.2f} s at {[w['oncpu_hz'] for w in wins]} Hz, true {truth:.2f} s"
+
+
 @pytest.fixture(scope="module")
 def budgeted(tmp_path_factory):
     """The agent at its default budget, a switch-heavy neighbour, a thread
