@@ -10,6 +10,7 @@
 #include <bpf/libbpf.h>
 #include "cgroup.h"
 #include "fetcher.h"
+#include "kernel_check.h"
 #include "log.h"
 #include "privs.h"
 #include "proc_notices.h"
@@ -311,8 +312,10 @@ int session__start_collectors(struct session *s)
 		.value_count = l->on_count, .value_ns = l->on_ns,
 	};
 	struct shared_maps shared;
-	int err;
+	int err = kernel_check();
 
+	if (err)
+		return err;
 	/* The second collector shares the first's notices and tables. */
 	if (l->off_ns >= 0) {
 		s->offcpu = offcpu__start(&off);
