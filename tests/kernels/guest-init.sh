@@ -41,6 +41,26 @@ http_get() {	# http_get PORT PATH FILE
 
 echo "SYSSCOPE-GUEST kernel $(uname -r) arch $(uname -m) btf $([ -r /sys/kernel/btf/vmlinux ] && echo yes || echo no)"
 
+done_and_off() {
+	echo SYSSCOPE-CHECKS-DONE
+	sync
+	echo o >/proc/sysrq-trigger
+	sleep 10
+}
+
+# A kernel older than the programs need (5.18): sysscope refuses it in one
+# line that names what is missing, before any verifier log.
+IFS=. read -r major minor _ <<<"$(uname -r)"
+if [ "$major" -lt 5 ] || { [ "$major" = 5 ] && [ "$minor" -lt 18 ]; }; then
+	timeout 60 $BIN wallclock -d 1 -o /tmp/old >/tmp/old.log 2>&1
+	rc=$?
+	lines=$(wc -l </tmp/old.log)
+	[ $rc != 0 ] && [ "$lines" -le 2 ] && grep -q "lacks the BPF helper .* (Linux 5\.[0-9]*): sysscope needs Linux 5.18" /tmp/old.log
+	check refuses-old-kernel $? "exit $rc, $lines lines: $(tail -n1 /tmp/old.log)"
+	sed 's/^/  | /' /tmp/old.log | head -n 20
+	done_and_off
+fi
+
 # Each mode loads its own BPF objects: a verifier refusal fails the run.
 for mode in profile offcputime wallclock; do
 	out=/tmp/mode-$mode
@@ -131,7 +151,4 @@ for _ in $(seq 60); do kill -0 $agent 2>/dev/null || break; sleep 1; done
 kill -0 $agent 2>/dev/null && { kill -KILL $agent; check agent-stop 1 "no exit 60 s after SIGTERM"; } ||
 	check agent-stop 0 "exited on SIGTERM"
 
-echo SYSSCOPE-CHECKS-DONE
-sync
-echo o >/proc/sysrq-trigger
-sleep 10
+done_and_off
