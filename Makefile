@@ -180,7 +180,7 @@ e2e: all workloads
 	 SYSSCOPE=$(abspath $(OUTPUT)/sysscope) \
 	 SYSSCOPE_WORKLOADS=$(abspath $(OUTPUT)/workloads) \
 	 SYSSCOPE_PLAIN=$(abspath build/sysscope) \
-	 $(PYTEST) -v tests/e2e
+	 $(PYTEST) -v --durations=30 tests/e2e
 
 # The README's test command: everything, sanitized.
 test: deps
