@@ -14,6 +14,7 @@
 
 #include "fuzz_common.h"
 #include "python_layout.h"
+#include "python_lines.h"
 
 /* The unwinder's own (src/unwind/unwinder.c), not under test here. */
 int elf_loads__read(int fd, struct elf_loads *out)

@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 #include "python_layout.h"
+#include "python_lines.h"
 
 #define FIXTURE "tests/unit/fixtures/py313_debug_offsets.bin"
 
