@@ -48,19 +48,18 @@ uint32_t py_linetable310__line(const uint8_t *table, size_t len,
 			       uint32_t first, uint32_t addr)
 {
 	int64_t line = first, range_line;
-	uint64_t start, end = 0;
+	uint64_t end = 0;
 
 	for (size_t i = 0; i + 1 < len; i += 2) {
 		int8_t delta = (int8_t)table[i + 1];
 
-		start = end;
 		end += table[i];
 		range_line = -1;
 		if (delta != -128) {
 			line += delta;
 			range_line = line;
 		}
-		if (start < end && addr < end)
+		if (addr < end)
 			return line_or(range_line, first);
 	}
 	return first;
