@@ -223,6 +223,34 @@ def test_python_in_debian_container(tmp_path, lang_podman):
     check_python_profile(renamed, "container python3")
 
 
+def test_old_python_in_container(tmp_path, lang_podman):
+    """pyenv's 3.10 mounted at another path in a Debian 12 container
+    (/opt/python3.10): its libpython is found in the container's root, its
+    frames walked and named as on the host."""
+    pm, img = lang_podman
+    python = pyenv_python("3.10")
+    assert Path(python).exists(), \
+        f"{python} missing: run scripts/install-pythons.sh"
+    home = Path(python).parent.parent
+    options = ["-v", f"{home}:/opt/python3.10:ro",
+               "-e", "LD_LIBRARY_PATH=/opt/python3.10/lib"]
+    argv = ["/opt/python3.10/bin/python3.10", "-c", APP.read_text()]
+    digest = pm.run("sysscope-e2e-py310-digest", img, argv + ["digest"], options)
+    ratio = pm.run("sysscope-e2e-py310-ratio", img, argv + ["ratio"], options)
+    time.sleep(1.5)
+    maps = Path(f"/proc/{ratio.extra['pid']}/maps").read_text()
+    assert "/opt/python3.10/lib/libpython3.10.so" in maps, \
+        "the container's python3.10 does not map /opt/python3.10's libpython"
+    out = tmp_path / "out"
+    run_sysscope(["profile", "-p", f"{digest.extra['pid']},{ratio.extra['pid']}",
+                  "-d", "4", "-f", "999", "-o", out])
+    stacks = read_folded(out / "stacks.folded")
+    renamed = {tuple(f.replace("(<string>:", "(py_app.py:") for f in s): n
+               for s, n in stacks.items()}
+    assert any(f.startswith("[container ") for s in stacks for f in s)
+    check_python_profile(renamed, "container python3.10", through_c=True)
+
+
 def test_node_in_debian_container(tmp_path, lang_podman):
     """Debian 12's nodejs in a container: its perf map is
     /tmp/perf-NSPID.map in the container's root (pid 1 there)."""
