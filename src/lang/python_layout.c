@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "elfsyms.h"
+#include "python_dwarf.h"
 #include "python_layout.h"
 
 /*
@@ -236,7 +237,7 @@ static int soname_minor(Elf *e)
 
 static int read_old_version(Elf *e, struct py_file *f)
 {
-	int minor = soname_minor(e);
+	int minor = soname_minor(e), err;
 	GElf_Sym s;
 
 	for (size_t i = 0; i < sizeof(api_added) / sizeof(api_added[0]); i++) {
@@ -249,7 +250,12 @@ static int read_old_version(Elf *e, struct py_file *f)
 		return -ENOTSUP;	/* older than 3.8 */
 	if (minor >= 0 && minor != (f->version & 0xff))
 		return -ENOTSUP;	/* its name says another version */
-	return py_layout__of_version(f->version, &f->l, &f->code);
+	err = py_layout__of_version(f->version, &f->l, &f->code);
+	if (err)
+		return err;
+	/* Its own DWARF, if it has some, must agree. */
+	err = py_dwarf__check(e, f->version, &f->l, &f->code);
+	return err == -ENOTSUP ? err : 0;
 }
 
 static int read_version(Elf *e, int fd, struct py_file *f, const GElf_Sym *rt)

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include "python_dwarf.h"
 #include "python_layout.h"
 #include "python_lines.h"
 
@@ -243,6 +244,31 @@ static void test_old_line_tables_odd(void **state)
 				       UINT32_MAX), 5);
 }
 
+/*
+ * The file's DWARF (pyenv builds with -g): agrees with the table, and
+ * tells a layout that is off by a field, or by a string header's size.
+ */
+static void check_dwarf(int fd, const struct py_file *f)
+{
+	struct py_code_layout code = f->code;
+	struct py_layout l = f->l;
+	Elf *e;
+
+	assert_int_not_equal(elf_version(EV_CURRENT), EV_NONE);
+	e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	assert_non_null(e);
+	assert_int_equal(py_dwarf__check(e, f->version, &l, &code), 0);
+	l.frame_instr += 4;
+	assert_int_equal(py_dwarf__check(e, f->version, &l, &code), -ENOTSUP);
+	l = f->l;
+	l.runtime_interp_head += 8;
+	assert_int_equal(py_dwarf__check(e, f->version, &l, &code), -ENOTSUP);
+	l = f->l;
+	code.compact_data = 56;
+	assert_int_equal(py_dwarf__check(e, f->version, &l, &code), -ENOTSUP);
+	elf_end(e);
+}
+
 /* pyenv's 3.8-3.10 libpython, real files: found, and which they are. */
 static void test_pyenv_old_pythons(void **state)
 {
@@ -276,6 +302,7 @@ static void test_pyenv_old_pythons(void **state)
 		assert_int_equal(f.version, libs[i].version);
 		assert_int_equal(f.l.frame_owner, PY_NO_FIELD);
 		assert_true(f.runtime_vaddr != 0);
+		check_dwarf(fd, &f);
 		close(fd);
 	}
 }
@@ -285,6 +312,7 @@ static void test_debian_python(void **state)
 {
 	struct py_file f;
 	int fd = open("/usr/bin/python3.11", O_RDONLY | O_CLOEXEC);
+	Elf *e;
 
 	(void)state;
 	assert_true(fd >= 0);
@@ -292,6 +320,11 @@ static void test_debian_python(void **state)
 	assert_int_equal(f.version, 0x030b);
 	assert_true(f.runtime_vaddr != 0);
 	assert_true(f.loads.n > 0);
+	/* Stripped: no DWARF to check a layout against. */
+	e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	assert_non_null(e);
+	assert_int_equal(py_dwarf__check(e, 0x030a, &f.l, &f.code), -ENOENT);
+	elf_end(e);
 	close(fd);
 	/* Not an interpreter. */
 	fd = open("/bin/sh", O_RDONLY | O_CLOEXEC);
