@@ -166,8 +166,9 @@ def test_python_frames_on_cpu(tmp_path, spawn, python):
     assert counter(summary, "python: walks stopped, memory unreadable") == 0
 
 
-@pytest.mark.parametrize("python", [DEBIAN_PYTHON] + old_interpreters(),
-                         ids=python_id)
+# 3.9 reads its frames and lines as 3.8 does: its sleep is left to 3.8.
+@pytest.mark.parametrize("python", [DEBIAN_PYTHON, pyenv_python("3.8"),
+                                    pyenv_python("3.10")], ids=python_id)
 def test_python_blocked_in_sleep(tmp_path, spawn, python):
     """Off-CPU: the thread in time.sleep shows the function that slept."""
     assert Path(python).exists(), \
