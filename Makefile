@@ -6,6 +6,7 @@
 #   make bench      overhead benchmarks (not a test; prints a table)
 #   make fuzz       run each libFuzzer target FUZZ_SECONDS (default 60)
 #   make deps       install the Debian packages the build and tests need
+#   make pythons    build CPython 3.8-3.10 with pyenv for the tests (network)
 #   make vmlinux    regenerate the vendored bpf/vmlinux/$(ARCH)/vmlinux.h
 #   V=1             show full commands;  SAN=1  sanitized build in build/san
 #   CC=clang        build the user space with clang (default: cc)
@@ -76,7 +77,7 @@ endif
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps run test unit e2e bench fuzz clean vmlinux workloads \
+.PHONY: all deps pythons run test unit e2e bench fuzz clean vmlinux workloads \
 	test-kernels bpf-arm64
 
 all: $(OUTPUT)/sysscope
@@ -164,6 +165,10 @@ workloads: $(RUST_WORKLOADS)
 deps:
 	$(Q)scripts/install-deps.sh
 
+# CPython 3.8-3.10 for the Python frame tests (pyenv; see the script).
+pythons: deps
+	$(Q)scripts/install-pythons.sh
+
 run: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)scripts/run-node-profile.sh $(OUTPUT)/sysscope
@@ -183,7 +188,7 @@ e2e: all workloads
 	 $(PYTEST) -v --durations=30 tests/e2e
 
 # The README's test command: everything, sanitized.
-test: deps
+test: deps pythons
 	$(Q)$(MAKE) --no-print-directory CC=gcc all
 	$(Q)$(MAKE) --no-print-directory SAN=1 CC=gcc unit e2e
 	$(Q)$(MAKE) --no-print-directory OUTPUT=build/clang CC=clang all
@@ -207,7 +212,7 @@ test-kernels:
 		CROSS_COMPILE=aarch64-linux-gnu- OUTPUT=build/arm64 all build/arm64/workloads/burn)
 	$(Q)scripts/test-kernels.sh $(foreach k,$(KERNELS),$(k):$(if $(findstring arm64,$(k)),build/arm64,$(OUTPUT)))
 
-bench: deps all workloads
+bench: deps pythons all workloads
 	$(Q)bench/oncpu.sh $(OUTPUT)
 	$(Q)bench/offcpu.sh $(OUTPUT)
 	$(Q)bench/agent.sh $(OUTPUT)

@@ -2,14 +2,17 @@
 # SPDX-License-Identifier: MIT
 #
 # What walking Python frames costs: BPF run time per on-CPU sample of a
-# CPython 3.11 process (Debian's python3.11, main -> outer -> inner ->
-# hashlib, tests/e2e/lang/py_app.py) with the Python walk and without
-# (--no-python), and Python frames per sample. A benchmark, not a test: it
-# prints a Markdown table and never fails on timing.
+# CPython process (main -> outer -> inner -> hashlib,
+# tests/e2e/lang/py_app.py) with the Python walk and without
+# (--no-python), and Python frames per sample, for Debian's python3.11
+# (_PyInterpreterFrame chains) and pyenv's python3.10 (PyFrameObject
+# chains). A benchmark, not a test: it prints a Markdown table and never
+# fails on timing.
 #
 #   bench/python.sh [OUTPUT]          OUTPUT: build dir holding sysscope
 #
-# Environment: ROUNDS=3 interleaved rounds, COST_SECONDS=5 per window.
+# Environment: ROUNDS=3 interleaved rounds, COST_SECONDS=5 per window,
+# PYTHONS="/usr/bin/python3.11 PYENV_3.10" the interpreters measured.
 # shellcheck disable=SC2119 # median reads stdin without args
 set -eu
 
@@ -22,11 +25,16 @@ OUTPUT=${1:-build}
 ROUNDS=${ROUNDS:-3}
 COST_SECONDS=${COST_SECONDS:-5}
 SYSSCOPE=$OUTPUT/sysscope
-PYTHON=/usr/bin/python3.11
+PYENV_310=""
+for f in /root/.pyenv/versions/3.10.*/bin/python3.10; do
+	[ -x "$f" ] && PYENV_310=$f
+done
+PYTHONS=${PYTHONS:-/usr/bin/python3.11 ${PYENV_310:-/root/.pyenv/versions/3.10/bin/python3.10}}
 APP=$ROOT/tests/e2e/lang/py_app.py
 
 require_root
-require_tools "$SYSSCOPE" "$PYTHON" bpftool
+# shellcheck disable=SC2086 # a list of paths
+require_tools "$SYSSCOPE" $PYTHONS bpftool
 bench_init
 
 start_app() {
@@ -62,23 +70,34 @@ cost_run() {
 	log "$cond: $(tail -n 1 "$BENCH_TMP/cost-$cond") (ns/sample, Python frames/walk)"
 }
 
-start_app cost
-bpf_stats_on
-for round in $(seq "$ROUNDS"); do
-	for cond in $(shuf -e python native); do
-		log "round $round/$ROUNDS: $cond"
-		cost_run "$cond"
+# measure PYTHON: the rounds, then one row of the table.
+measure() {
+	local py_ns nat_ns py_frames
+
+	PYTHON=$1
+	rm -f "$BENCH_TMP/cost-python" "$BENCH_TMP/cost-native"
+	start_app cost
+	for round in $(seq "$ROUNDS"); do
+		for cond in $(shuf -e python native); do
+			log "$PYTHON round $round/$ROUNDS: $cond"
+			cost_run "$cond"
+		done
 	done
+	stop_pid "$APP_PID" 5
+	py_ns=$(awk '{ print $1 }' "$BENCH_TMP/cost-python" | median)
+	nat_ns=$(awk '{ print $1 }' "$BENCH_TMP/cost-native" | median)
+	py_frames=$(awk '{ print $2 }' "$BENCH_TMP/cost-python" | median)
+	ROWS="$ROWS| ${PYTHON##*/} | $py_ns | $nat_ns | $(calc "$py_ns - $nat_ns") | $py_frames |
+"
+}
+
+ROWS=""
+bpf_stats_on
+for python in $PYTHONS; do
+	measure "$python"
 done
 bpf_stats_restore
-stop_pid "$APP_PID" 5
 
-py_ns=$(awk '{ print $1 }' "$BENCH_TMP/cost-python" | median)
-nat_ns=$(awk '{ print $1 }' "$BENCH_TMP/cost-native" | median)
-py_frames=$(awk '{ print $2 }' "$BENCH_TMP/cost-python" | median)
-echo "| BPF ns per on-CPU sample (median of $ROUNDS) | value |"
-echo "|---|---|"
-echo "| with the Python walk | $py_ns |"
-echo "| --no-python | $nat_ns |"
-echo "| Python walk | $(calc "$py_ns - $nat_ns") |"
-echo "| Python frames per walk | $py_frames |"
+echo "| BPF ns per on-CPU sample (median of $ROUNDS) | with the Python walk | --no-python | Python walk | Python frames per walk |"
+echo "|---|---|---|---|---|"
+printf '%s' "$ROWS"

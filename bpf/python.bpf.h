@@ -3,7 +3,8 @@
  * CPython frames, walked after the native ones (see python.h): the sampled
  * thread's PyThreadState is found among its interpreter's threads by
  * thread_id (pthread_self(), which is the thread's fs base on x86-64), and
- * its frame chain is followed leaf first. Each frame is appended to the
+ * its frame chain is followed leaf first: _PyInterpreterFrames on 3.11+,
+ * PyFrameObjects on 3.8-3.10. Each frame is appended to the
  * stack's ips as one tagged word; the walk ends at the first frame, at an
  * unreadable word, or when the stack is full, and is counted by how.
  */
@@ -19,6 +20,7 @@ struct py_walk {
 	__u64 frame;		/* next frame to read */
 	__u64 fsbase;
 	__u32 stop;		/* enum unwind_stat */
+	__u16 version;
 	bool found;
 };
 
@@ -66,12 +68,27 @@ static __always_inline void py_mark_entry(struct unwind_scratch *w)
 		w->stack.ips[d - 1] |= PY_FRAME_ENTRY;
 }
 
+/* Appends a frame word at the stack's next slot; false when full. */
+static __always_inline bool py_push(struct py_walk *p, __u64 word)
+{
+	__u32 d = p->w->depth;
+
+	if (d >= MAX_STACK_DEPTH) {
+		p->stop = UNWIND_STAT_PY_DEPTH;
+		return false;
+	}
+	p->w->stack.ips[d] = word;
+	p->w->stack.at[d] = 0;
+	p->w->depth = d + 1;
+	unwind_stat(UNWIND_STAT_PY_FRAMES);
+	return true;
+}
+
 static long py_frame_step(__u32 i, void *data)
 {
 	struct py_walk *p = data;
 	__u64 code, instr, prev, units = 0, bytecode;
 	__u8 owner = 0, entry = 0;
-	__u32 d;
 
 	if (!p->frame) {
 		p->stop = UNWIND_STAT_PY_END;
@@ -91,21 +108,41 @@ static long py_frame_step(__u32 i, void *data)
 		py_mark_entry(p->w);
 		return 0;
 	}
-	d = p->w->depth;
-	if (d >= MAX_STACK_DEPTH) {
-		p->stop = UNWIND_STAT_PY_DEPTH;
-		return 1;
-	}
 	bytecode = code + p->l.code_adaptive;
 	if (instr > bytecode)
 		units = (instr - bytecode) / 2;
 	if (units > PY_FRAME_INSTR_MAX)
 		units = PY_FRAME_INSTR_MAX;
-	p->w->stack.ips[d] = PY_FRAME(code, units, entry);
-	p->w->stack.at[d] = 0;
-	p->w->depth = d + 1;
-	unwind_stat(UNWIND_STAT_PY_FRAMES);
-	return 0;
+	return py_push(p, PY_FRAME(code, units, entry)) ? 0 : 1;
+}
+
+/*
+ * 3.8-3.10: one PyFrameObject, run by its own eval-loop call (so each is
+ * an entry). f_lasti is the last instruction started, -1 before the first.
+ */
+static long py_object_step(__u32 i, void *data)
+{
+	struct py_walk *p = data;
+	__u64 code, back, units = 0;
+	__s32 lasti = -1;
+
+	if (!p->frame) {
+		p->stop = UNWIND_STAT_PY_END;
+		return 1;
+	}
+	if (!py_read_u64(&code, p->frame + p->l.frame_code) ||
+	    !py_read_u64(&back, p->frame + p->l.frame_previous) ||
+	    bpf_probe_read_user(&lasti, sizeof(lasti),
+				(void *)(p->frame + p->l.frame_instr))) {
+		p->stop = UNWIND_STAT_PY_BAD_READ;
+		return 1;
+	}
+	p->frame = back;
+	if (lasti > 0)
+		units = PY_LASTI_UNITS(p->version) ? (__u64)lasti : (__u64)lasti / 2;
+	if (units > PY_FRAME_INSTR_MAX)
+		units = PY_FRAME_INSTR_MAX;
+	return py_push(p, PY_FRAME(code, units, 1)) ? 0 : 1;
 }
 
 /*
@@ -116,7 +153,8 @@ static __always_inline void python_walk(struct unwind_scratch *w,
 					const struct py_proc *py)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
-	struct py_walk p = { .w = w, .l = py->l, .stop = UNWIND_STAT_PY_NO_THREAD };
+	struct py_walk p = { .w = w, .l = py->l, .version = py->version,
+			     .stop = UNWIND_STAT_PY_NO_THREAD };
 	__u64 interp, cframe;
 
 #if defined(__TARGET_ARCH_x86)
@@ -149,7 +187,10 @@ static __always_inline void python_walk(struct unwind_scratch *w,
 		return;
 	}
 	p.stop = UNWIND_STAT_PY_DEPTH;	/* unless the loop ends first */
-	bpf_loop(PY_MAX_FRAMES, py_frame_step, &p, 0);
+	if (PY_FRAME_OBJECTS(p.version))
+		bpf_loop(PY_MAX_FRAMES, py_object_step, &p, 0);
+	else
+		bpf_loop(PY_MAX_FRAMES, py_frame_step, &p, 0);
 	unwind_stat(p.stop);
 }
 

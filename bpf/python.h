@@ -11,6 +11,10 @@
  * fs base), follows its frame chain and appends one word per Python frame
  * after the native frames of the stack: the code object and the
  * instruction offset. User space names them from the code object.
+ *
+ * 3.11+ chain _PyInterpreterFrames (several to one eval-loop call); 3.8 to
+ * 3.10 chain PyFrameObjects (tstate->frame, f_back, f_code, the int
+ * f_lasti), each run by its own _PyEval_EvalFrameDefault call.
  */
 #ifndef SYSSCOPE_PYTHON_H
 #define SYSSCOPE_PYTHON_H
@@ -23,15 +27,21 @@ struct py_layout {
 	__u16 interp_threads_head;	/* PyInterpreterState.threads.head */
 	__u16 tstate_next;
 	__u16 tstate_thread_id;		/* pthread_self() of the thread */
-	__u16 tstate_cframe;		/* 3.11, 3.12; PY_NO_FIELD on 3.13+ */
+	__u16 tstate_cframe;		/* 3.11, 3.12; PY_NO_FIELD else */
 	__u16 current_frame;		/* in the cframe, or in the tstate */
 	__u16 frame_code;		/* f_code / f_executable */
-	__u16 frame_previous;
-	__u16 frame_instr;		/* prev_instr (3.11, 3.12), instr_ptr */
-	__u16 frame_owner;		/* a byte */
-	__u16 frame_is_entry;		/* 3.11's byte; PY_NO_FIELD after */
+	__u16 frame_previous;		/* previous / f_back */
+	__u16 frame_instr;		/* prev_instr (3.11, 3.12), instr_ptr;
+					 * f_lasti before 3.11 */
+	__u16 frame_owner;		/* a byte; PY_NO_FIELD before 3.11 */
+	__u16 frame_is_entry;		/* 3.11's byte; PY_NO_FIELD else */
 	__u16 code_adaptive;		/* co_code_adaptive: the bytecode */
 };
+
+/* PyFrameObjects (3.8-3.10), not _PyInterpreterFrames. */
+#define PY_FRAME_OBJECTS(version) ((version) < 0x030b)
+/* f_lasti counts instructions (3.10), not bytes (3.8, 3.9). */
+#define PY_LASTI_UNITS(version) ((version) >= 0x030a)
 
 /* _PyInterpreterFrame.owner of the eval loop's own entry frame (3.12+). */
 #define PY_OWNED_BY_CSTACK 3
@@ -40,16 +50,16 @@ struct py_layout {
 struct py_proc {
 	__u64 runtime;			/* address of _PyRuntime */
 	struct py_layout l;
-	__u16 version;			/* 0x030b: 3.11 */
+	__u16 version;			/* 0x030b: 3.11, 0x0308: 3.8 */
 	__u16 pad[3];
 };
 
 /*
  * One Python frame in a stack's ips, after the native ones: bit 63 tells
  * it from a native address (user addresses are below 2^47), bit 62 that
- * it is the outermost frame its _PyEval_EvalFrameDefault call runs, bits
- * 47..61 the instruction offset in code units (capped), bits 0..46 the
- * code object.
+ * it is the outermost frame its _PyEval_EvalFrameDefault call runs (every
+ * frame before 3.11), bits 47..61 the instruction offset in code units of
+ * two bytes (capped), bits 0..46 the code object.
  */
 #define PY_FRAME_TAG (1ULL << 63)
 #define PY_FRAME_ENTRY (1ULL << 62)

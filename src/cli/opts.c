@@ -165,7 +165,7 @@ static const char usage[] =
 "                             default), or frame pointers only (fp)\n"
 "      --unwind-tables SIZE   memory for CFI tables, 16M..4G (default 16M,\n"
 "                             about 200 MiB of code); files past it: fp\n"
-"      --no-python            no Python frames (CPython 3.11-3.13 are walked\n"
+"      --no-python            no Python frames (CPython 3.8-3.13 are walked\n"
 "                             in BPF and named function (file.py:LINE))\n"
 "      --dwarf-budget SIZE    DWARF held for source lines and inlined frames\n"
 "                             (default 256M; agent: --memory-limit / 8; 0: none)\n"

@@ -219,8 +219,8 @@ static size_t unwind_counters(const struct session *s, struct meta_counter *c)
 	if (s->python) {
 		const struct python_stats *ps = python__stats(s->python);
 
-		c[n++] = (struct meta_counter){ "python: interpreters found (3.11+)", ps->interpreters };
-		c[n++] = (struct meta_counter){ "python: interpreters not walked (older)", ps->interpreters_unsupported };
+		c[n++] = (struct meta_counter){ "python: interpreters found (3.8+)", ps->interpreters };
+		c[n++] = (struct meta_counter){ "python: interpreters not walked (older than 3.8, or unknown)", ps->interpreters_unsupported };
 		c[n++] = (struct meta_counter){ "python: process maps with an interpreter", ps->processes };
 		c[n++] = (struct meta_counter){ "python: code objects named", ps->code_read };
 		c[n++] = (struct meta_counter){ "python: code objects unreadable", ps->code_unreadable };

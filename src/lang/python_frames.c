@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "python_frames.h"
+#include "python_lines.h"
 
 /* Code objects named, at most, and the bytes they may hold. */
 #define CODE_SLOTS 8192			/* a power of two */
@@ -26,6 +27,7 @@ struct code_name {
 
 struct py_proc_entry {
 	uint32_t pid;
+	uint16_t version;		/* which line table format */
 	struct py_code_layout code;
 };
 
@@ -127,6 +129,7 @@ bool python__process(struct python *py, uint32_t pid, const struct py_file *f,
 	if (!e)
 		return false;	/* its frames would go unnamed */
 	e->pid = pid;
+	e->version = f->version;
 	e->code = f->code;
 	*out = (struct py_proc){ .runtime = f->runtime_vaddr + bias,
 				 .l = f->l, .version = f->version };
@@ -305,6 +308,7 @@ static struct code_name *code_get(struct python *py, uint32_t pid,
 int python__name(struct python *py, uint32_t pid, uint64_t w,
 		 struct py_frame_name *out)
 {
+	const struct py_proc_entry *e = proc_find(py, pid);
 	const struct code_name *c = code_get(py, pid, PY_FRAME_CODE(w));
 	const char *base;
 
@@ -317,8 +321,8 @@ int python__name(struct python *py, uint32_t pid, uint64_t w,
 	}
 	out->file = c->filename;
 	out->start_line = c->firstlineno;
-	out->line = py_linetable__line(c->linetable, c->linetable_len,
-				       c->firstlineno, (uint32_t)PY_FRAME_INSTR(w));
+	out->line = py_code__line(e->version, c->linetable, c->linetable_len,
+				  c->firstlineno, (uint32_t)PY_FRAME_INSTR(w));
 	base = c->filename ? strrchr(c->filename, '/') : NULL;
 	base = base ? base + 1 : c->filename ? c->filename : "?";
 	snprintf(out->name, sizeof(out->name), "%s (%s:%u)", c->qualname, base,

@@ -4,7 +4,8 @@
  * BPF with the unwinder's mappings), and the names of the frames BPF
  * walked, read from their code objects in the process's memory
  * (/proc/PID/mem, read-only, which the sandbox allows with
- * CAP_SYS_PTRACE): "function (file.py:LINE)", the qualified name on 3.11+.
+ * CAP_SYS_PTRACE): "function (file.py:LINE)", the qualified name on 3.11+
+ * (co_name before).
  */
 #ifndef SYSSCOPE_PYTHON_FRAMES_H
 #define SYSSCOPE_PYTHON_FRAMES_H
@@ -17,7 +18,7 @@ struct python;
 
 struct python_stats {
 	uint64_t interpreters;		/* files with an interpreter walked */
-	uint64_t interpreters_unsupported;	/* older than 3.11, or unknown */
+	uint64_t interpreters_unsupported;	/* older than 3.8, or unknown */
 	uint64_t processes;		/* processes given to BPF */
 	uint64_t code_read;		/* code objects read and named */
 	uint64_t code_unreadable;	/* code objects not read: unnamed */

@@ -2,17 +2,39 @@
 #include <errno.h>
 #include <gelf.h>
 #include <libelf.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 #include "elfsyms.h"
+#include "python_dwarf.h"
 #include "python_layout.h"
 
-/* The fields of 3.11 and 3.12 (from their headers, x86-64). */
+/*
+ * 3.8-3.10 (PyFrameObjects) and 3.11, 3.12 (_PyInterpreterFrames): the
+ * fields from their headers, x86-64, as offsetof() gives them in pyenv's
+ * builds' DWARF (tests/unit/fixtures/py_old.h checks the older three).
+ * f_lasti is frame_instr; qualname is co_name before 3.11 (no
+ * co_qualname), linetable co_lnotab (3.8, 3.9) or co_linetable (3.10).
+ */
+#define PY_OBJECT_FRAMES(lasti) \
+	.runtime_interp_head = 32, .interp_threads_head = 8,		\
+	.tstate_next = 8, .tstate_thread_id = 176,			\
+	.tstate_cframe = PY_NO_FIELD, .current_frame = 24,		\
+	.frame_code = 32, .frame_previous = 24, .frame_instr = (lasti),	\
+	.frame_owner = PY_NO_FIELD, .frame_is_entry = PY_NO_FIELD,	\
+	.code_adaptive = PY_NO_FIELD
+#define PY_OBJECT_CODE \
+	.qualname = 112, .filename = 104, .firstlineno = 40,		\
+	.linetable = 120, .ascii_data = 48, .compact_data = 72
+
 static const struct {
 	uint16_t version;
 	struct py_layout l;
 	struct py_code_layout code;
 } known[] = {
+	{ 0x0308, { PY_OBJECT_FRAMES(104) }, { PY_OBJECT_CODE } },
+	{ 0x0309, { PY_OBJECT_FRAMES(104) }, { PY_OBJECT_CODE } },
+	{ 0x030a, { PY_OBJECT_FRAMES(96) }, { PY_OBJECT_CODE } },
 	{ 0x030b, {
 		.runtime_interp_head = 40, .interp_threads_head = 16,
 		.tstate_next = 8, .tstate_thread_id = 152,
@@ -171,6 +193,71 @@ static int sym_bytes(Elf *e, int fd, const GElf_Sym *sym, void *buf, size_t len)
 	return 0;
 }
 
+/*
+ * 3.8-3.10 have no Py_Version: the newest function of the C API the file
+ * exports says which (each was added in that version and kept since).
+ */
+static const struct {
+	const char *name;
+	uint16_t version;
+} api_added[] = {
+	{ "Py_IsNone", 0x030a },
+	{ "PyThreadState_GetFrame", 0x0309 },
+	{ "PyCode_NewWithPosOnlyArgs", 0x0308 },
+};
+
+/* The minor version a "libpython3.N..." soname names, or -1. */
+static int soname_minor(Elf *e)
+{
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+
+	while ((scn = elf_nextscn(e, scn))) {
+		Elf_Data *d;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_DYNAMIC ||
+		    !sh.sh_entsize)
+			continue;
+		d = elf_getdata(scn, NULL);
+		for (size_t i = 0; d && i < sh.sh_size / sh.sh_entsize; i++) {
+			const char *name;
+			GElf_Dyn dyn;
+			unsigned minor;
+
+			if (!gelf_getdyn(d, (int)i, &dyn) || dyn.d_tag != DT_SONAME)
+				continue;
+			name = elf_strptr(e, sh.sh_link, dyn.d_un.d_val);
+			if (name && sscanf(name, "libpython3.%u", &minor) == 1 &&
+			    minor < 100)
+				return (int)minor;
+		}
+	}
+	return -1;
+}
+
+static int read_old_version(Elf *e, struct py_file *f)
+{
+	int minor = soname_minor(e), err;
+	GElf_Sym s;
+
+	for (size_t i = 0; i < sizeof(api_added) / sizeof(api_added[0]); i++) {
+		if (dynsym_find(e, api_added[i].name, &s)) {
+			f->version = api_added[i].version;
+			break;
+		}
+	}
+	if (!f->version)
+		return -ENOTSUP;	/* older than 3.8 */
+	if (minor >= 0 && minor != (f->version & 0xff))
+		return -ENOTSUP;	/* its name says another version */
+	err = py_layout__of_version(f->version, &f->l, &f->code);
+	if (err)
+		return err;
+	/* Its own DWARF, if it has some, must agree. */
+	err = py_dwarf__check(e, f->version, &f->l, &f->code);
+	return err == -ENOTSUP ? err : 0;
+}
+
 static int read_version(Elf *e, int fd, struct py_file *f, const GElf_Sym *rt)
 {
 	uint8_t dbg[PY_DEBUG_OFFSETS_LEN];
@@ -180,7 +267,7 @@ static int read_version(Elf *e, int fd, struct py_file *f, const GElf_Sym *rt)
 
 	f->version = 0;
 	if (!dynsym_find(e, "Py_Version", &vs))
-		return -ENOTSUP;	/* older than 3.11 */
+		return read_old_version(e, f);	/* older than 3.11 */
 	err = sym_bytes(e, fd, &vs, &hex, sizeof(hex));
 	if (err)
 		return err;
@@ -212,87 +299,4 @@ int py_file__read(int fd, struct py_file *f)
 	err = read_version(e, fd, f, &rt);
 	elf_end(e);
 	return err ?: elf_loads__read(fd, &f->loads);
-}
-
-/* ---- location tables (3.11+, Objects/locations.md) ---- */
-
-struct cursor {
-	const uint8_t *p, *end;
-};
-
-static bool varint(struct cursor *c, uint32_t *out)
-{
-	uint32_t v = 0;
-
-	for (int shift = 0; shift < 32 && c->p < c->end; shift += 6) {
-		uint8_t b = *c->p++;
-
-		v |= (uint32_t)(b & 63) << shift;
-		if (!(b & 64)) {
-			*out = v;
-			return true;
-		}
-	}
-	return false;
-}
-
-static bool svarint(struct cursor *c, int32_t *out)
-{
-	uint32_t v;
-
-	if (!varint(c, &v))
-		return false;
-	*out = v & 1 ? -(int32_t)(v >> 1) : (int32_t)(v >> 1);
-	return true;
-}
-
-/* Moves past one entry's extra bytes; its line delta into *delta. */
-static bool entry_delta(struct cursor *c, int code, int32_t *delta)
-{
-	uint32_t skip;
-
-	*delta = 0;
-	switch (code) {
-	case 15:	/* no location */
-		return true;
-	case 14:	/* long form: line, end line, column, end column */
-		return svarint(c, delta) && varint(c, &skip) &&
-		       varint(c, &skip) && varint(c, &skip);
-	case 13:	/* no column */
-		return svarint(c, delta);
-	case 12: case 11: case 10:	/* one line: two column bytes */
-		*delta = code - 10;
-		if (c->end - c->p < 2)
-			return false;
-		c->p += 2;
-		return true;
-	default:	/* short form: one column byte */
-		if (c->p >= c->end)
-			return false;
-		c->p++;
-		return true;
-	}
-}
-
-uint32_t py_linetable__line(const uint8_t *table, size_t len, uint32_t first,
-			    uint32_t instr)
-{
-	struct cursor c = { table, table + len };
-	int64_t line = first;
-	uint32_t addr = 0;
-
-	while (c.p < c.end) {
-		uint8_t b = *c.p++;
-		int code = (b >> 3) & 15;
-		uint32_t units = (b & 7) + 1;
-		int32_t delta;
-
-		if (!(b & 0x80) || !entry_delta(&c, code, &delta))
-			return first;
-		line += delta;
-		if (instr < addr + units)
-			return code == 15 || line <= 0 ? first : (uint32_t)line;
-		addr += units;
-	}
-	return first;
 }

@@ -3,8 +3,9 @@
  * Which CPython a file is, and where its structs keep what the frame walk
  * needs: the offsets BPF follows (bpf/python.h) and those user space reads
  * code objects with. 3.13+ say it themselves (_Py_DebugOffsets at the
- * start of _PyRuntime); 3.11 and 3.12 come from a table per minor version
- * (their structs only change between minor versions).
+ * start of _PyRuntime); 3.8 to 3.12 come from a table per minor version
+ * (their structs only change between minor versions). Line tables:
+ * python_lines.h.
  */
 #ifndef SYSSCOPE_PYTHON_LAYOUT_H
 #define SYSSCOPE_PYTHON_LAYOUT_H
@@ -25,18 +26,18 @@ struct py_code_layout {
 /* An interpreter found in an ELF file. */
 struct py_file {
 	uint64_t runtime_vaddr;		/* _PyRuntime's ELF address */
-	uint16_t version;		/* 0x030b for 3.11 */
+	uint16_t version;		/* 0x030b for 3.11, 0x0308 for 3.8 */
 	struct py_layout l;
 	struct py_code_layout code;
 	struct elf_loads loads;
 };
 
 /* Oldest and newest minor versions walked. */
-#define PY_VERSION_FIRST 0x030b
+#define PY_VERSION_FIRST 0x0308
 #define PY_VERSION_LAST 0x030d
 
 /*
- * The known layouts of 3.11 and 3.12 (version 0x030b...): 0, or -ENOTSUP
+ * The known layouts of 3.8 to 3.12 (version 0x0308...): 0, or -ENOTSUP
  * for another version.
  */
 int py_layout__of_version(uint16_t version, struct py_layout *l,
@@ -57,17 +58,11 @@ int py_layout__from_debug_offsets(const uint8_t *buf, size_t len,
 
 /*
  * Looks for an interpreter in the ELF file at fd (its .dynsym: _PyRuntime,
- * Py_Version). 0, -ENOENT (not an interpreter), -ENOTSUP (a version not
- * walked: f->version says which, 0 when older than 3.11), or -errno.
+ * Py_Version on 3.11+, the C API functions added by 3.8, 3.9 and 3.10
+ * before, checked against a libpython3.N soname). 0, -ENOENT (not an
+ * interpreter), -ENOTSUP (a version not walked: f->version says which, 0
+ * when older than 3.8), or -errno.
  */
 int py_file__read(int fd, struct py_file *f);
-
-/*
- * The line of instruction offset instr (code units) from a 3.11+ location
- * table (co_linetable), the code's first line being first; first when the
- * table has no line for it or is malformed.
- */
-uint32_t py_linetable__line(const uint8_t *table, size_t len, uint32_t first,
-			    uint32_t instr);
 
 #endif

@@ -330,12 +330,13 @@ class Podman:
         self.podman("import", tar, tag)
         return tag
 
-    def run(self, name, image, argv):
+    def run(self, name, image, argv, options=()):
+        """options: more `podman run` options (-v, -e ...)."""
         res = self.podman("run", "-d", "--runtime", "runc", "--network",
                           "none", "--ulimit", "nofile=1024:1024",
                           "--ulimit", "nproc=1024:1024", "--label",
                           f"{OWNER_LABEL}={os.getpid()}", "--name", name,
-                          image, *argv)
+                          *options, image, *argv)
         cid = res.stdout.strip().splitlines()[-1]
         c = Container("podman", cid, name)
         self.containers.append(c)

@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: MIT
 """Frames of interpreters and JITs, with real ones: CPython walked in BPF
-(Debian 12's python3.11, and pyenv's 3.11-3.13 where present: the test
-ids say which ran), on and off the CPU and in a Debian container; Node.js
+(Debian 12's python3.11 and pyenv's 3.8, 3.9 and 3.10, which must be there
+(scripts/install-pythons.sh), and pyenv's 3.11-3.13 where present: the
+test ids say which ran), on and off the CPU and in a Debian container; Node.js
 with --perf-basic-prof and a JVM with -XX:+PreserveFramePointer and its
 perf map, named through their perf maps and walked by frame pointers down
 to the program's start. Tolerances: see each test."""
@@ -31,16 +32,38 @@ def app_line(tag):
     raise AssertionError(f"no line marked {tag} in {APP}")
 
 
+# Older interpreters (PyFrameObject chains), always tested: missing, the
+# test fails. scripts/install-pythons.sh builds them with pyenv.
+OLD_MINORS = ("3.8", "3.9", "3.10")
+
+
+def pyenv_python(minor):
+    """pyenv's newest python3.N, or where it would be."""
+    found = [d / "bin" / f"python{minor}" for d in sorted(PYENV.glob(f"{minor}.*"))
+             if d.name.count(".") == 2]
+    found = [e for e in found if e.exists()]
+    return str(found[-1]) if found else str(PYENV / f"{minor}.missing/bin/python{minor}")
+
+
+def old_interpreters():
+    return [pyenv_python(m) for m in OLD_MINORS]
+
+
 def interpreters():
-    """Debian's python3.11 always (missing: the test fails), then pyenv's
-    3.11-3.13 found on this machine."""
-    found = [DEBIAN_PYTHON]
+    """Debian's python3.11 and pyenv's 3.8-3.10 always (missing: the test
+    fails), then pyenv's 3.11-3.13 found on this machine."""
+    found = [DEBIAN_PYTHON] + old_interpreters()
     for d in sorted(PYENV.glob("3.1[1-3].*")):
         minor = d.name.rsplit(".", 1)[0]
         exe = d / "bin" / f"python{minor}"
         if exe.exists():
             found.append(str(exe))
     return found
+
+
+def python_id(p):
+    return (p.split("/versions/")[-1].split("/")[0] if "/versions/" in p
+            else "debian-" + Path(p).name)
 
 
 def start_ready(spawn, argv, cwd=None):
@@ -65,10 +88,26 @@ def is_python_frame(frame):
     return re.search(r" \([^()]+\.py:\d+\)$", frame) is not None
 
 
-def check_python_profile(stacks, label):
+def is_old_python(python):
+    """3.8-3.10: a Python call goes through C (one eval-loop call a frame)."""
+    return any(f"/versions/{m}." in python for m in OLD_MINORS)
+
+
+def calls(s, caller, callee, through_c):
+    """caller -> callee in stack s: adjacent, or (through_c) with only
+    native frames (the interpreter's call path) between them."""
+    if caller not in s or callee not in s[s.index(caller) + 1:]:
+        return False
+    between = s[s.index(caller) + 1:s.index(callee, s.index(caller) + 1)]
+    if not through_c:
+        return not between
+    return not any(is_python_frame(f) for f in between)
+
+
+def check_python_profile(stacks, label, through_c=False):
     """The digest process's outer -> inner -> hashlib, the ratio process's
     heavy and light in the ratio of their work, and no eval loop left
-    unnamed."""
+    unnamed. through_c: 3.8-3.10, whose Python calls go through C."""
     outer, inner = py_frame("outer", "OUTER_LINE"), py_frame("inner", "INNER_LINE")
     heavy, light = py_frame("heavy", "HEAVY_LINE"), py_frame("light", "LIGHT_LINE")
     total = sum(stacks.values())
@@ -88,8 +127,7 @@ def check_python_profile(stacks, label):
                if py_frame("main", "MAIN_LINE") in s}
     n_main = sum(in_main.values())
     nested = {s: c for s, c in in_main.items()
-              if inner in s and outer in s and
-              s.index(inner) == s.index(outer) + 1}
+              if calls(s, outer, inner, through_c)}
     n_nested = sum(nested.values())
     assert n_main > 0 and n_nested >= 0.9 * n_main, \
         f"{label}: outer -> inner on {n_nested} of {n_main} main-thread samples"
@@ -109,36 +147,43 @@ def check_python_profile(stacks, label):
         f"{label}: heavy/(heavy+light) = {ratio:.3f} ({n_heavy}:{n_light}), expected 0.75"
 
 
-@pytest.mark.parametrize("python", interpreters(),
-                         ids=lambda p: p.split("/versions/")[-1].split("/")[0]
-                         if "/versions/" in p else "debian-" + Path(p).name)
+@pytest.mark.parametrize("python", interpreters(), ids=python_id)
 def test_python_frames_on_cpu(tmp_path, spawn, python):
     """Python frames named function (file.py:LINE) in place of the eval
     loop, C extension frames above them; counted in summary.txt."""
-    assert Path(python).exists(), f"{python} missing: run scripts/install-deps.sh"
+    assert Path(python).exists(), \
+        f"{python} missing: run scripts/install-deps.sh and scripts/install-pythons.sh"
     digest = start_ready(spawn, [python, APP, "digest"])
     ratio = start_ready(spawn, [python, APP, "ratio"])
     out = tmp_path / "out"
     run_sysscope(["profile", "-p", f"{digest.pid},{ratio.pid}", "-d", "4",
                   "-f", "999", "-o", out])
-    check_python_profile(read_folded(out / "stacks.folded"), python)
+    check_python_profile(read_folded(out / "stacks.folded"), python,
+                         through_c=is_old_python(python))
     summary = (out / "summary.txt").read_text()
     assert counter(summary, "python: frames read") > 0
     assert counter(summary, "python: walks to the first frame") > 0
     assert counter(summary, "python: walks stopped, memory unreadable") == 0
 
 
-def test_python_blocked_in_sleep(tmp_path, spawn):
+# 3.9 reads its frames and lines as 3.8 does: its sleep is left to 3.8.
+@pytest.mark.parametrize("python", [DEBIAN_PYTHON, pyenv_python("3.8"),
+                                    pyenv_python("3.10")], ids=python_id)
+def test_python_blocked_in_sleep(tmp_path, spawn, python):
     """Off-CPU: the thread in time.sleep shows the function that slept."""
-    p = start_ready(spawn, [DEBIAN_PYTHON, APP, "digest"])
+    assert Path(python).exists(), \
+        f"{python} missing: run scripts/install-deps.sh and scripts/install-pythons.sh"
+    p = start_ready(spawn, [python, APP, "digest"])
     out = tmp_path / "out"
     run_sysscope(["offcputime", "-p", p.pid, "-d", "3", "-o", out])
     stacks = read_folded(out / "stacks.folded")
     sleeper = py_frame("sleeper", "SLEEP_LINE")
     # Above it time.sleep's native frames (static in Debian's stripped
-    # python3.11: unnamed) down to the system call.
+    # python3.11: unnamed) down to the system call: clock_nanosleep, or
+    # select before 3.11.
+    wait = "__select" if is_old_python(python) else "clock_nanosleep"
     slept = sum(c for s, c in stacks.items()
-                if sleeper in s and "clock_nanosleep" in s[s.index(sleeper):])
+                if sleeper in s and wait in s[s.index(sleeper):])
     # Values are ns; the thread sleeps the whole 3 s in 50 ms naps.
     top = sorted(stacks.items(), key=lambda kv: -kv[1])[:3]
     assert slept >= 1.5e9, (f"{slept / 1e9:.2f} s under {sleeper}; top: "
@@ -177,6 +222,34 @@ def test_python_in_debian_container(tmp_path, lang_podman):
                for s, n in stacks.items()}
     assert any(f.startswith("[container ") for s in stacks for f in s)
     check_python_profile(renamed, "container python3")
+
+
+def test_old_python_in_container(tmp_path, lang_podman):
+    """pyenv's 3.10 mounted at another path in a Debian 12 container
+    (/opt/python3.10): its libpython is found in the container's root, its
+    frames walked and named as on the host."""
+    pm, img = lang_podman
+    python = pyenv_python("3.10")
+    assert Path(python).exists(), \
+        f"{python} missing: run scripts/install-pythons.sh"
+    home = Path(python).parent.parent
+    options = ["-v", f"{home}:/opt/python3.10:ro",
+               "-e", "LD_LIBRARY_PATH=/opt/python3.10/lib"]
+    argv = ["/opt/python3.10/bin/python3.10", "-c", APP.read_text()]
+    digest = pm.run("sysscope-e2e-py310-digest", img, argv + ["digest"], options)
+    ratio = pm.run("sysscope-e2e-py310-ratio", img, argv + ["ratio"], options)
+    time.sleep(1.5)
+    maps = Path(f"/proc/{ratio.extra['pid']}/maps").read_text()
+    assert "/opt/python3.10/lib/libpython3.10.so" in maps, \
+        "the container's python3.10 does not map /opt/python3.10's libpython"
+    out = tmp_path / "out"
+    run_sysscope(["profile", "-p", f"{digest.extra['pid']},{ratio.extra['pid']}",
+                  "-d", "4", "-f", "999", "-o", out])
+    stacks = read_folded(out / "stacks.folded")
+    renamed = {tuple(f.replace("(<string>:", "(py_app.py:") for f in s): n
+               for s, n in stacks.items()}
+    assert any(f.startswith("[container ") for s in stacks for f in s)
+    check_python_profile(renamed, "container python3.10", through_c=True)
 
 
 def test_node_in_debian_container(tmp_path, lang_podman):

@@ -2,8 +2,9 @@
 /*
  * libFuzzer target: CPython layouts (src/lang/python_layout.c) from
  * hostile input. The first byte picks: an ELF file (through a memfd) for
- * py_file__read(), the bytes of _Py_DebugOffsets, or a location table
- * looked up at every instruction offset it could cover.
+ * py_file__read(), the bytes of _Py_DebugOffsets, or a line table
+ * (3.11+'s location table, co_lnotab, 3.10's co_linetable) looked up at
+ * the instruction offsets it could cover.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -14,6 +15,7 @@
 
 #include "fuzz_common.h"
 #include "python_layout.h"
+#include "python_lines.h"
 
 /* The unwinder's own (src/unwind/unwinder.c), not under test here. */
 int elf_loads__read(int fd, struct elf_loads *out)
@@ -51,10 +53,19 @@ static void debug_offsets_input(const uint8_t *data, size_t size)
 
 static void linetable_input(const uint8_t *data, size_t size)
 {
+	static const uint16_t versions[] = { 0x0308, 0x030a, 0x030b };
+
 	/* At most 8 code units an entry byte: nothing past 8 * size + 8. */
 	for (uint32_t u = 0; u < 8 * size + 8 && u < 70000; u++)
 		(void)py_linetable__line(data, size, 1, u);
 	FUZZ_CHECK(py_linetable__line(data, size, 7, UINT32_MAX) >= 1);
+	/* co_lnotab (3.8, 3.9), 3.10's co_linetable: 255 bytes an entry. */
+	for (size_t v = 0; v < sizeof(versions) / sizeof(versions[0]); v++) {
+		for (uint32_t u = 0; u < 128 * size + 8 && u < 20000; u += 13)
+			FUZZ_CHECK(py_code__line(versions[v], data, size, 3, u) >= 1);
+		FUZZ_CHECK(py_code__line(versions[v], data, size, 3,
+					 UINT32_MAX) >= 1);
+	}
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

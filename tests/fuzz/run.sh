@@ -41,7 +41,7 @@ elf		16384	src/symbols/elfsyms.c src/symbols/minidebug.c
 dwarf		65536	src/symbols/dwarf_frames.c src/symbols/dwarf_image.c src/symbols/elfsyms.c src/symbols/minidebug.c
 ksyms		8192	src/symbols/ksyms.c
 perfmap		16384	src/symbols/perfmap.c
-python		16384	src/lang/python_layout.c src/symbols/elfsyms.c src/symbols/minidebug.c
+python		16384	src/lang/python_layout.c src/lang/python_lines.c src/lang/python_dwarf.c src/symbols/elfsyms.c src/symbols/minidebug.c
 demangle_rust	4200	src/symbols/demangle_rust.c src/symbols/demangle_rust_v0.c src/symbols/rust_text.c src/symbols/punycode.c
 ch_rows		65536	src/store/ch_rows.c src/store/ch_batch.c src/store/ch_query.c src/store/ch_http.c src/profile/profile.c
 "
