@@ -153,7 +153,9 @@ def test_two_nodes_push_query_keeps_3_to_1_and_matches_the_agent(
     assert total == pytest.approx(served["oncpu_ns"], rel=0.02), \
         (total, served["oncpu_ns"])
     ratio = leaves["leaf_hot"] / leaves["leaf_cold"]
-    assert 2.4 < ratio < 3.75, leaves
+    # About 390 samples at 49 Hz, 3:1: the ratio's sampling spread alone is
+    # +-0.35 (1 sigma); 3 sigma each side.
+    assert 2.0 < ratio < 4.1, leaves
     assert "burn-0" in (out / "flamegraph.svg").read_text()
 
     # --node selects; no flag sums both nodes, over the same range.
