@@ -228,7 +228,7 @@ def test_svg_is_wellformed_and_names_leaves(tmp_path, spawn, burn):
 def test_full_map_is_counted_and_reported(tmp_path, spawn, burn):
     # 32 threads x 2 leaves at 999 Hz make well over 64 distinct keys.
     # Long-lived: it must outlast a slow start; teardown kills it.
-    w = spawn([burn, "-d", "30", "-t", "32"])
+    w = spawn([burn, "-d", "120", "-t", "32"])
     out = tmp_path / "out"
     res = run_sysscope(["profile", "-p", w.pid, "-d", "3", "-f", "999",
                         "--max-entries", "64", "-o", out])
