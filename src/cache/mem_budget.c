@@ -34,6 +34,13 @@ static size_t kind_room(const struct mem_budget *b, enum cache_kind k)
 	return b->kind_limit[k] ? b->kind_limit[k] : b->limit;
 }
 
+size_t mem_budget__kind_room(const struct mem_budget *b, enum cache_kind k)
+{
+	size_t room = kind_room(b, k);
+
+	return b->stats.bytes[k] < room ? room - b->stats.bytes[k] : 0;
+}
+
 /* Would bytes more of kind k (give_back bytes of it going) pass a limit? */
 static bool over(const struct mem_budget *b, enum cache_kind k, size_t add,
 		 size_t give_back)
@@ -84,9 +91,7 @@ static bool make_room(struct mem_budget *b, const struct cache_entry *keep,
 		if (!v)
 			return false;
 		b->stats.evictions[v->kind]++;
-		v->evict(v);
-		if (cache_entry__charged(v))	/* a callback that did not */
-			mem_budget__uncharge(b, v);
+		v->evict(v);	/* uncharges v, and may free it */
 	}
 	return true;
 }
@@ -162,7 +167,6 @@ static void trim(struct mem_budget *b)
 				break;
 			b->stats.evictions[k]++;
 			v->evict(v);
-			mem_budget__uncharge(b, v);
 		}
 	}
 	while (b->bytes > b->limit) {
@@ -172,7 +176,6 @@ static void trim(struct mem_budget *b)
 			break;
 		b->stats.evictions[v->kind]++;
 		v->evict(v);
-		mem_budget__uncharge(b, v);
 	}
 }
 
@@ -188,6 +191,19 @@ void mem_budget__set_kind_limit(struct mem_budget *b, enum cache_kind k,
 {
 	b->kind_limit[k] = limit;
 	trim(b);
+}
+
+bool mem_budget__evict_first(struct mem_budget *b,
+			     bool (*match)(const struct cache_entry *e))
+{
+	for (struct cache_entry *e = b->lru.next; e != &b->lru; e = e->next) {
+		if (!e->evictable || !match(e))
+			continue;
+		b->stats.evictions[e->kind]++;
+		e->evict(e);
+		return true;
+	}
+	return false;
 }
 
 void mem_budget__hit(struct mem_budget *b, enum cache_kind k)

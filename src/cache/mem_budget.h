@@ -59,6 +59,8 @@ struct mem_budget {
 void mem_budget__init(struct mem_budget *b, size_t limit);
 /* A new budget: entries evicted down to it (those pinned stay). */
 void mem_budget__set_limit(struct mem_budget *b, size_t limit);
+/* Bytes of kind k that fit now without evicting anything of kind k. */
+size_t mem_budget__kind_room(const struct mem_budget *b, enum cache_kind k);
 /* A cap on one kind within the budget (0: none but the budget). */
 void mem_budget__set_kind_limit(struct mem_budget *b, enum cache_kind k,
 				size_t limit);
@@ -83,6 +85,13 @@ static inline bool cache_entry__charged(const struct cache_entry *e)
 {
 	return e->next != NULL;
 }
+
+/*
+ * Evicts the least recently used evictable entry that match accepts
+ * (room somewhere else: an unwind table's in BPF). false: none.
+ */
+bool mem_budget__evict_first(struct mem_budget *b,
+			     bool (*match)(const struct cache_entry *e));
 
 void mem_budget__hit(struct mem_budget *b, enum cache_kind k);
 void mem_budget__miss(struct mem_budget *b, enum cache_kind k);

@@ -749,6 +749,14 @@ cleanup:
 	return ld.s;
 }
 
+size_t elf_symtab__bytes(const struct elf_symtab *s)
+{
+	if (!s)
+		return 0;
+	return sizeof(*s) + s->nsyms * sizeof(*s->syms) + s->names_len +
+	       s->nsegs * sizeof(*s->segs);
+}
+
 void elf_symtab__free(struct elf_symtab *s)
 {
 	if (!s)

@@ -83,4 +83,7 @@ int elf_symtab__dwarf_fd(const struct elf_symtab *s);
 /* Number of function symbols kept (after de-duplication by address). */
 size_t elf_symtab__count(const struct elf_symtab *s);
 
+/* The heap s holds (its symbols, names, segments). */
+size_t elf_symtab__bytes(const struct elf_symtab *s);
+
 #endif
