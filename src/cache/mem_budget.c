@@ -36,7 +36,7 @@ static size_t kind_room(const struct mem_budget *b, enum cache_kind k)
 
 size_t mem_budget__kind_room(const struct mem_budget *b, enum cache_kind k)
 {
-	size_t room = kind_room(b, k);
+	size_t room = kind_room(b, k) < b->limit ? kind_room(b, k) : b->limit;
 
 	return b->stats.bytes[k] < room ? room - b->stats.bytes[k] : 0;
 }

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "cgroup.h"
@@ -210,11 +212,16 @@ static void *hook_file_loaded(void *ctx, int fd, const uint8_t *build_id,
 {
 	struct session *s = ctx;
 	struct hooked_file *h = calloc(1, sizeof(*h));
+	struct stat st;
 
 	if (!h)
 		return NULL;
 	h->table = unwinder__load_file(s->unwinder, fd, build_id, build_id_len);
 	h->py = s->python ? python__file(s->python, fd) : NULL;
+	if (log_verbosity >= 2 && !fstat(fd, &st))
+		log_debug("files: read %u:%u inode %llu (unwind table: %s)",
+			  major(st.st_dev), minor(st.st_dev),
+			  (unsigned long long)st.st_ino, h->table ? "yes" : "no");
 	if (!h->table && !h->py) {
 		free(h);
 		return NULL;

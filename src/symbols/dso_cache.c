@@ -269,9 +269,25 @@ static struct dso *dso__reuse(struct dso_cache *c, struct dso *d)
 }
 
 /*
+ * No room for d's symbols: it stays a stub, with none, so that the next
+ * process mapping its file does not read it again (the refusal is
+ * counted; the stub is evicted like any file). false: not even that.
+ */
+static bool dso__stub(struct dso_cache *c, struct dso *d)
+{
+	elf_symtab__free(d->syms);
+	d->syms = NULL;
+	func_ranges__free(d->funcs);
+	d->funcs = NULL;
+	d->over_budget = true;
+	return !mem_budget__charge(c->budget, &d->cached, CACHE_SYMBOLS,
+				   dso__bytes(d));
+}
+
+/*
  * Reads the file open at fd (pid's mapping m) and charges it to the
  * budget, pinned, before the hooks build on it: a file there is no room
- * for costs no table. NULL: no memory, or no room.
+ * for costs no table. NULL: no memory, or no room even for a stub.
  */
 static struct dso *dso__read(struct dso_cache *c, uint32_t pid,
 			     const struct procmap *m, int fd)
@@ -293,11 +309,11 @@ static struct dso *dso__read(struct dso_cache *c, uint32_t pid,
 		d->funcs = func_ranges__from_fd(fd);
 	mem_budget__miss(c->budget, CACHE_SYMBOLS);
 	if (mem_budget__charge(c->budget, &d->cached, CACHE_SYMBOLS,
-			       dso__bytes(d))) {
+			       dso__bytes(d)) && !dso__stub(c, d)) {
 		dso__free(c, d);
 		return NULL;
 	}
-	if (c->hooks->file_loaded) {
+	if (c->hooks->file_loaded && !d->over_budget) {
 		size_t len = 0;
 		const uint8_t *id = d->syms ? elf_symtab__build_id(d->syms, &len) : NULL;
 
@@ -332,7 +348,7 @@ struct dso *dso_cache__get(struct dso_cache *c, uint32_t pid,
 	if (d->syms) {
 		c->stats->files++;
 		dso__share_by_build_id(c, d);
-	} else {
+	} else if (!d->over_budget) {
 		c->stats->files_failed++;
 	}
 	/* Again: making room evicted files, which moves others. */
@@ -418,6 +434,8 @@ size_t dso_cache__sweep(struct dso_cache *c)
 
 		if (!d)
 			continue;
+		if (!d->dwarf)
+			d->dwarf_tried = false;	/* evicted or refused: once more */
 		mem_budget__set_evictable(c->budget, &d->cached, dso__idle(d));
 		idle += dso__idle(d);
 	}
@@ -536,13 +554,19 @@ enum frame_naming dso__naming(const struct dso *d)
 	return d->owns_syms || !d->syms_owner ? d->naming : d->syms_owner->naming;
 }
 
-/* The budget wants the room of d's DWARF: it is read again if needed. */
+/*
+ * The budget wants the room of d's DWARF. It is read again if needed, but
+ * not before the next sweep (the agent's next window): two files' DWARF
+ * that do not fit together would otherwise evict each other at every
+ * sample.
+ */
 static void dso__evict_dwarf(struct cache_entry *e)
 {
 	struct dso *d = dso_of(e, dwarf_cached);
 
 	d->cache->stats->dwarf_evicted++;
 	dso__drop_dwarf(d->cache, d);
+	d->dwarf_tried = true;
 }
 
 /* Least recently used DWARF (or idle files) make room; refused: not kept. */

@@ -43,6 +43,7 @@ struct dso {
 	bool dwarf_tried;
 	void *hooked;			/* hooks->file_loaded's handle */
 	uint32_t sharers;		/* dsos sharing its table: it stays */
+	bool over_budget;		/* a stub: no room for its symbols */
 	struct dso_cache *cache;	/* whose budget it is charged to */
 	struct cache_entry cached;	/* the dso and its symbols */
 	struct cache_entry dwarf_cached;	/* its DWARF */
