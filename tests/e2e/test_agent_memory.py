@@ -3,8 +3,8 @@
 processes with ~50 MiB perf maps, a process that maps a 64 MiB sparse
 file as code, and a cgroup tree 2,000 cgroups wide and 30 deep, all
 created and removed again while it runs. Its resident memory stays under
---memory-limit window after window, it keeps serving, and the hot JIT
-frame is still named."""
+--memory-limit window after window, the bytes of its cache budget stay
+under the budget, it keeps serving, and the hot JIT frame is still named."""
 import os
 import shutil
 import time
@@ -77,10 +77,17 @@ def test_agent_rss_stays_under_its_limit_with_hostile_tenants(tmp_path, spawn):
         peak, start = 0, time.monotonic()
         n0 = metric(agent.metrics(), "sysscope_windows_total", result="ok")
         # Eight windows with it all in place, then the tree goes and comes.
-        while metric(agent.metrics(), "sysscope_windows_total",
+        cache_peak = 0
+        while metric(m := agent.metrics(), "sysscope_windows_total",
                      result="ok") < n0 + 8:
             assert time.monotonic() - start < 180, "windows stopped closing"
             peak = max(peak, rss_mib(agent.proc.pid))
+            held = sum(v for (n, _), v in m.items()
+                       if n == "sysscope_cache_bytes")
+            budget = metric(m, "sysscope_cache_budget_bytes")
+            assert 0 < budget <= LIMIT_MIB << 20
+            assert held <= budget, f"cache {held} B over its budget {budget} B"
+            cache_peak = max(cache_peak, held)
             if tree.exists() and time.monotonic() - start > 12:
                 remove_tree(tree)
                 cgroup_tree(tree, 2000, 30)
@@ -92,7 +99,8 @@ def test_agent_rss_stays_under_its_limit_with_hostile_tenants(tmp_path, spawn):
         for pid in jits:
             Path(f"/tmp/perf-{pid}.map").unlink(missing_ok=True)
         assert agent.stop() == 0, agent.stderr
-    print(f"agent peak RSS {peak} MiB (limit {LIMIT_MIB})")
+    print(f"agent peak RSS {peak} MiB (limit {LIMIT_MIB}), cache peak "
+          f"{cache_peak / 2**20:.1f} MiB of {budget / 2**20:.0f} MiB")
     assert peak <= LIMIT_MIB, f"agent RSS {peak} MiB over --memory-limit {LIMIT_MIB}M"
     assert metric(m, "sysscope_agent_resident_bytes") <= LIMIT_MIB << 20
     assert b"hostile_jit_spin" in body, "the hot JIT frame lost its name"
