@@ -9,11 +9,14 @@ A benchmark, not a test: it prints a Markdown table (stdout, and
 OUTPUT/bench/cache_churn.md) and never fails on a figure; it fails when
 not run as root or when an agent dies.
 
-The neighbour, from private copies of sleep(1) and python3 (no other
-process on the node maps them), starts every 50 ms, in turn,
-`sleep 0.3` and `python3 -c 'import time; time.sleep(0.3)'`. The agent
-(plain build, 5 s windows) warms up for WARM seconds and two windows, then
-over MEASURE seconds:
+The neighbour, from private copies of gcc's cc1 (33 MB, 2.3 MB of
+.eh_frame; sleep(1) where there is no gcc 12) and python3 (no other process
+on the node maps them), starts one process every 50 ms, in turn `cc1` on a
+one-line C file and `python3 -c pass`, each waited for: between two windows
+the binaries are often mapped by no process, as in a build whose compiler
+runs are short. The agent (plain build, WINDOW s windows, default 2: a
+file no process maps is dropped, before the cache, at each window's end)
+warms up for WARM seconds and two windows, then over MEASURE seconds:
   cpu %       the agent process's CPU time (utime + stime), % of one core
   built       unwind tables built (sysscope_unwind_files_total loaded)
   build s     seconds spent building them (sysscope_unwind_build_seconds)
@@ -38,7 +41,8 @@ from pathlib import Path
 ROUNDS = int(os.environ.get("ROUNDS", "3"))
 WARM = float(os.environ.get("WARM", "15"))
 MEASURE = float(os.environ.get("MEASURE", "30"))
-WINDOW = 5
+WINDOW = float(os.environ.get("WINDOW", "2"))
+CC1 = "/usr/lib/gcc/x86_64-linux-gnu/12/cc1"
 PERIOD = 0.05
 
 
@@ -77,29 +81,31 @@ def wait_windows(port, n):
 
 def neighbour(tmp, stop_at):
     """Starts the short processes until stop_at; returns how many."""
-    sleep = tmp / "churn-sleep"
     py = tmp / "churn-python3"
-    shutil.copy(shutil.which("sleep"), sleep)
     shutil.copy(os.path.realpath(shutil.which("python3")), py)
-    argvs = [[str(sleep), "0.3"],
-             [str(py), "-c", "import time; time.sleep(0.3)"]]
-    procs, n = [], 0
+    argvs = [[str(py), "-c", "pass"]]
+    if Path(CC1).exists():
+        src = tmp / "churn.c"
+        src.write_text("int twice(int x) { return 2 * x; }\n")
+        shutil.copy(CC1, tmp / "churn-cc1")
+        argvs.append([str(tmp / "churn-cc1"), "-quiet", str(src), "-o", "/dev/null"])
+    else:
+        shutil.copy(shutil.which("sleep"), tmp / "churn-sleep")
+        argvs.append([str(tmp / "churn-sleep"), "0.01"])
+    n = 0
     next_at = time.monotonic()
     while time.monotonic() < stop_at:
-        procs.append(subprocess.Popen(argvs[n % 2], stdout=subprocess.DEVNULL))
+        subprocess.run(argvs[n % 2], stdout=subprocess.DEVNULL, check=True)
         n += 1
-        procs = [p for p in procs if p.poll() is None]
         next_at += PERIOD
         time.sleep(max(0, next_at - time.monotonic()))
-    for p in procs:
-        p.wait()
     return n
 
 
 def one_run(binary, tmp):
     port = free_port()
     agent = subprocess.Popen([str(binary), "agent", "--listen",
-                              f"127.0.0.1:{port}", "--window", str(WINDOW)],
+                              f"127.0.0.1:{port}", "--window", f"{WINDOW:g}"],
                              stderr=subprocess.DEVNULL)
     try:
         time.sleep(WARM)
