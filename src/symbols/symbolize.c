@@ -122,7 +122,10 @@ static struct proc *proc_lookup(const struct symbolizer *s, uint32_t pid,
 static void proc__drop_jit(struct symbolizer *s, struct proc *p)
 {
 	s->jit_bytes -= perfmap__bytes(p->jit);
-	mem_budget__resize(&s->budget, &s->jit_cached, s->jit_bytes);
+	if (s->jit_bytes)
+		mem_budget__resize(&s->budget, &s->jit_cached, s->jit_bytes);
+	else
+		mem_budget__uncharge(&s->budget, &s->jit_cached);
 	perfmap__free(p->jit);
 	p->jit = NULL;
 }
