@@ -644,6 +644,11 @@ static int check_section_count(read_fn rd, void *ctx)
 	return shnum > SECTIONS_MAX ? -EFBIG : 0;
 }
 
+int elf_file__check_sections(int fd)
+{
+	return check_section_count(read_fd, &fd);
+}
+
 /*
  * .gnu_debugdata: inflate it, load its .symtab as a file of its own, and
  * add its functions. Any failure leaves s as it was: names are a bonus.

@@ -331,6 +331,9 @@ int elf_loads__read(int fd, struct elf_loads *out)
 	out->n = 0;
 	if (elf__init())
 		return -ENOTSUP;
+	err = elf_file__check_sections(fd);
+	if (err)
+		return err;
 	e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
 	if (!e)
 		return -EINVAL;
