@@ -220,6 +220,7 @@ bench: deps pythons all workloads
 	$(Q)bench/naming.sh $(OUTPUT)
 	$(Q)bench/python.sh $(OUTPUT)
 	$(Q)bench/budget.py $(OUTPUT)
+	$(Q)bench/cache_churn.py $(OUTPUT)
 	$(Q)bench/clickhouse.sh $(OUTPUT)
 
 FUZZ_SECONDS ?= 60

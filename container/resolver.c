@@ -406,6 +406,14 @@ size_t resolver__forget_gone(struct resolver *r)
 	return gone;
 }
 
+size_t resolver__bytes(const struct resolver *r)
+{
+	if (!r)
+		return 0;
+	return sizeof(*r) + r->cap * sizeof(*r->slots) +
+	       r->list_cap * sizeof(*r->list) + r->nlist * sizeof(struct workload);
+}
+
 void resolver__free(struct resolver *r)
 {
 	if (!r)

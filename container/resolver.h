@@ -73,4 +73,7 @@ const struct stat_field *resolver_stats__fields(size_t *n);
 int resolver__dir(const struct resolver *r, const struct workload *w,
 		  char *buf, size_t len);
 
+/* The heap r holds (its workloads and tables). */
+size_t resolver__bytes(const struct resolver *r);
+
 #endif

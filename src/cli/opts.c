@@ -39,6 +39,7 @@ enum {
 	OPT_UNWIND_TABLES,
 	OPT_NO_PYTHON,
 	OPT_DWARF_BUDGET,
+	OPT_CACHE_BUDGET,
 	OPT_VALIDATE_UNWIND,
 	OPT_DEBUGINFOD,
 	OPT_DEBUGINFOD_CACHE,
@@ -92,6 +93,7 @@ static const struct option long_options[] = {
 	{ "unwind-tables", required_argument, NULL, OPT_UNWIND_TABLES },
 	{ "no-python", no_argument, NULL, OPT_NO_PYTHON },
 	{ "dwarf-budget", required_argument, NULL, OPT_DWARF_BUDGET },
+	{ "cache-budget", required_argument, NULL, OPT_CACHE_BUDGET },
 	{ "validate-unwind", required_argument, NULL, OPT_VALIDATE_UNWIND },
 	{ "cpu-budget", required_argument, NULL, OPT_CPU_BUDGET },
 	{ "debuginfod", required_argument, NULL, OPT_DEBUGINFOD },
@@ -167,8 +169,14 @@ static const char usage[] =
 "                             about 200 MiB of code); files past it: fp\n"
 "      --no-python            no Python frames (CPython 3.8-3.13 are walked\n"
 "                             in BPF and named function (file.py:LINE))\n"
-"      --dwarf-budget SIZE    DWARF held for source lines and inlined frames\n"
-"                             (default 256M; agent: --memory-limit / 8; 0: none)\n"
+"      --cache-budget SIZE    memory for what is derived from processes' files:\n"
+"                             symbols, DWARF, perf maps, unwind tables, cgroups\n"
+"                             (default 512M; agent: 3/8 of --memory-limit);\n"
+"                             unused files stay cached, the least recently\n"
+"                             used evicted first\n"
+"      --dwarf-budget SIZE    of it, DWARF for source lines and inlined frames\n"
+"                             at most (default 256M; agent: --memory-limit / 8;\n"
+"                             0: none)\n"
 "      --cpu-budget PERCENT   keep profiling (BPF and this process) under\n"
 "                             PERCENT of one core by recording one off-CPU\n"
 "                             switch in N, N adapted every 2 s (agent: 1;\n"
@@ -677,6 +685,12 @@ static enum opts_result parse_one(int c, const char *arg, struct opts *o,
 		if (!parse_percent(arg, &o->cpu_budget_pct))
 			return fail(err, errlen, "invalid --cpu-budget '%s': expected a percentage of one core, 0.01 .. 100, or 0 for every switch", arg);
 		o->cpu_budget_set = true;
+		break;
+	case OPT_CACHE_BUDGET:
+		if (!parse_bytes(arg, 1ULL << 20, &o->cache_budget) ||
+		    o->cache_budget > (64ULL << 30))
+			return fail(err, errlen, "invalid cache budget '%s': expected 1M .. 64G", arg);
+		o->cache_budget_set = true;
 		break;
 	case OPT_DWARF_BUDGET:
 		if (!parse_bytes(arg, 0, &o->dwarf_budget) ||

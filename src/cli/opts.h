@@ -65,6 +65,8 @@ struct opts {
 	uint64_t unwind_table_bytes;	/* --unwind-tables: rows of 4 bytes */
 	uint64_t dwarf_budget;		/* --dwarf-budget, if dwarf_budget_set */
 	bool dwarf_budget_set;
+	uint64_t cache_budget;		/* --cache-budget, if cache_budget_set */
+	bool cache_budget_set;
 	uint32_t validate_unwind;	/* check 1 in N walks with libdw; 0: off */
 	double cpu_budget_pct;		/* % of one core; 0: record every switch */
 	bool cpu_budget_set;

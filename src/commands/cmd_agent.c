@@ -16,6 +16,7 @@
 #include "ch_push.h"
 #include "commands.h"
 #include "log.h"
+#include "mem_budget.h"
 #include "proc_notices.h"
 #include "prom.h"
 #include "resolver.h"
@@ -50,6 +51,7 @@ struct agent {
 	struct unwinder_stats unwind;	/* the same */
 	uint64_t unwind_walks[UNWIND_STAT_MAX];
 	struct resolver_stats res;	/* the same */
+	struct mem_budget_stats cache;	/* the same */
 	double last_collect_s;
 	uint64_t collect_growth;	/* RSS a collection adds, decaying max */
 	struct cpu_budget budget;	/* the same */
@@ -183,6 +185,7 @@ static int agent_metrics(void *ctx, struct prom_page *p)
 	copy.sym = a->sym;
 	copy.unwind = a->unwind;
 	copy.res = a->res;
+	copy.cache = a->cache;
 	copy.budget = a->budget;
 	copy.record_rate = a->record_rate;
 	copy.oncpu_hz = a->oncpu_hz;
@@ -213,6 +216,8 @@ static int agent_metrics(void *ctx, struct prom_page *p)
 	err = err ?: prom_page__add_fields(p, f, n, &copy.unwind);
 	f = resolver_stats__fields(&n);
 	err = err ?: prom_page__add_fields(p, f, n, &copy.res);
+	f = mem_budget_stats__fields(&n);
+	err = err ?: prom_page__add_fields(p, f, n, &copy.cache);
 	err = err ?: prom_page__add(p, &resident_bytes, NULL,
 				    (double)self_rss_bytes());
 	err = err ?: prom_page__add(p, &memory_limit_bytes, NULL,
@@ -287,6 +292,7 @@ static int agent_close_window(struct agent *a, uint64_t start,
 	/* And removed cgroups: their windows keep the names already given. */
 	if (s->res)
 		resolver__forget_gone(s->res);
+	session__charge_caches(s);
 	err = oncpu__empty(s->oncpu) ?: err;
 	/* Stacks only now and then: see offcpu__empty. */
 	stacks = ++a->windows_since_stacks * window_s >= STACKS_EVERY_S;
@@ -337,6 +343,7 @@ static int agent_close_window(struct agent *a, uint64_t start,
 	a->sym = *symbolizer__stats(s->sym);
 	a->unwind = *unwinder__stats(s->unwinder);
 	a->res = *resolver__stats(s->res);
+	a->cache = symbolizer__budget(s->sym)->stats;
 	a->budget = s->budget;
 	a->record_rate = offcpu__record_rate(s->offcpu);
 	a->oncpu_hz = sampling.oncpu_hz;
@@ -416,7 +423,16 @@ int cmd_agent(const struct opts *o)
 	s->sym = symbolizer__new(o->proc_root);
 	if (s->sym) {
 		symbolizer__set_read_remote(s->sym, o->read_remote_fs);
-		/* JIT perf maps: an eighth of the cap, as DWARF. */
+		/*
+		 * Of --memory-limit: half for windows (window_store), 3/8 for
+		 * what is derived from files (caches), the rest for collecting
+		 * a window and serving HTTP. Of the caches' 3/8, JIT perf maps
+		 * and DWARF an eighth of the limit each at most.
+		 */
+		session__set_cache_budget(s, o->cache_budget_set ?
+					  o->cache_budget :
+					  o->memory_limit / 8 * 3);
+		a.cache = symbolizer__budget(s->sym)->stats;
 		symbolizer__set_jit_budget(s->sym, o->memory_limit / 8);
 		symbolizer__set_dwarf_budget(s->sym, o->dwarf_budget_set ?
 					     o->dwarf_budget : o->memory_limit / 8);

@@ -231,10 +231,10 @@ static size_t unwind_counters(const struct session *s, struct meta_counter *c)
 
 /*
  * Counters and symbolizer figures for summary.txt and pprof comments: the
- * collectors' and the walker's, the fields of two stats structs (a few
- * dozen), the unwind check's and the process notices'.
+ * collectors' and the walker's, the fields of the stats structs (a few
+ * dozen each), the unwind check's and the process notices'.
  */
-#define MAX_COUNTERS (ONCPU_STAT_MAX + OFFCPU_STAT_MAX + UNWIND_STAT_MAX + 90)
+#define MAX_COUNTERS (ONCPU_STAT_MAX + OFFCPU_STAT_MAX + UNWIND_STAT_MAX + 140)
 
 static void fill_meta(const struct run *r, struct profile_meta *m,
 		      struct meta_counter *c)
@@ -254,6 +254,8 @@ static void fill_meta(const struct run *r, struct profile_meta *m,
 	n += fields_counters(symbolizer_stats__fields, ss, &c[n]);
 	n += fields_counters(resolver_stats__fields, resolver__stats(s->res),
 			     &c[n]);
+	n += fields_counters(mem_budget_stats__fields,
+			     &symbolizer__budget(s->sym)->stats, &c[n]);
 	*m = (struct profile_meta){
 		.mode = mode__name(s->opts->mode),
 		.start_ns = r->start_real_ns,
@@ -268,11 +270,12 @@ static void fill_meta(const struct run *r, struct profile_meta *m,
 
 static int write_outputs(struct run *r)
 {
-	const struct session *s = &r->s;
+	struct session *s = &r->s;
 	const struct opts *o = s->opts;
 	struct meta_counter c[MAX_COUNTERS];
 	struct profile_meta m;
 
+	session__charge_caches(&r->s);
 	fill_meta(r, &m, c);
 	return outdir__write(&(struct outdir){
 		.writer = r->writer, .dir = r->dir,
@@ -339,6 +342,9 @@ int cmd_run(const struct opts *o)
 	s->sym = symbolizer__new(o->proc_root);
 	if (s->sym) {
 		symbolizer__set_read_remote(s->sym, o->read_remote_fs);
+		session__set_cache_budget(s, o->cache_budget_set ?
+					  o->cache_budget :
+					  SYMBOLIZER_DEFAULT_BUDGET);
 		symbolizer__set_dwarf_budget(s->sym, o->dwarf_budget_set ?
 					     o->dwarf_budget : 256ULL << 20);
 	}

@@ -6,12 +6,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "cgroup.h"
 #include "fetcher.h"
 #include "kernel_check.h"
 #include "log.h"
+#include "mem_budget.h"
 #include "privs.h"
 #include "proc_notices.h"
 #include "python_frames.h"
@@ -134,6 +137,27 @@ static int cgroup_root(const struct opts *o, char *buf, size_t len, bool *v1)
 	return err;
 }
 
+void session__set_cache_budget(struct session *s, uint64_t bytes)
+{
+	symbolizer__set_budget(s->sym, bytes);
+	s->cgroups_cached.kind = CACHE_CGROUPS;
+}
+
+/* Never called: the resolver's entry is pinned. */
+static void cgroups_evict(struct cache_entry *e)
+{
+	(void)e;
+}
+
+void session__charge_caches(struct session *s)
+{
+	if (!s->sym || !s->res)
+		return;
+	s->cgroups_cached.evict = cgroups_evict;
+	mem_budget__resize(symbolizer__budget(s->sym), &s->cgroups_cached,
+			   resolver__bytes(s->res));
+}
+
 struct resolver *session__open_resolver(const struct opts *o, bool *v1)
 {
 	char root[PATH_MAX];
@@ -188,11 +212,16 @@ static void *hook_file_loaded(void *ctx, int fd, const uint8_t *build_id,
 {
 	struct session *s = ctx;
 	struct hooked_file *h = calloc(1, sizeof(*h));
+	struct stat st;
 
 	if (!h)
 		return NULL;
 	h->table = unwinder__load_file(s->unwinder, fd, build_id, build_id_len);
 	h->py = s->python ? python__file(s->python, fd) : NULL;
+	if (log_verbosity >= 2 && !fstat(fd, &st))
+		log_debug("files: read %u:%u inode %llu (unwind table: %s)",
+			  major(st.st_dev), minor(st.st_dev),
+			  (unsigned long long)st.st_ino, h->table ? "yes" : "no");
 	if (!h->table && !h->py) {
 		free(h);
 		return NULL;
@@ -244,6 +273,14 @@ static void hook_process_dropped(void *ctx, uint32_t pid)
 		python__drop_process(s->python, pid);
 }
 
+/* The BPF arrays are full: a cached table of a file no process maps goes. */
+static bool unwinder_make_room(void *ctx)
+{
+	struct session *s = ctx;
+
+	return symbolizer__evict_idle_hooked(s->sym);
+}
+
 static int start_unwinder(struct session *s, const struct unwind_map_fds *fds)
 {
 	struct unwind_limits lim = unwind_limits_of(s->opts);
@@ -267,6 +304,8 @@ static int start_unwinder(struct session *s, const struct unwind_map_fds *fds)
 		.process_mapped = hook_process_mapped,
 		.process_dropped = hook_process_dropped,
 	});
+	unwinder__set_budget(s->unwinder, symbolizer__budget(s->sym),
+			     unwinder_make_room, s);
 	return 0;
 }
 

@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <time.h>
 #include "cpu_budget.h"
+#include "mem_budget.h"
 #include "offcpu_collector.h"
 #include "oncpu_collector.h"
 #include "opts.h"
@@ -55,6 +56,7 @@ struct session {
 	int bpf_stats_fd;		/* held: the kernel times our programs */
 	bool bpf_timed;			/* ... by this fd, or by the sysctl */
 	struct cpu_budget budget;	/* --cpu-budget */
+	struct cache_entry cgroups_cached;	/* the resolver, in the cache budget */
 	uint64_t budget_due_ns;		/* its next tick */
 };
 
@@ -68,6 +70,14 @@ int session__check_privileges(void);
 
 void session__init(struct session *s, const struct opts *o,
 		   const struct mode_layout *layout);
+/*
+ * The cache budget (--cache-budget, or default) on the symbolizer, and
+ * the resolver's bytes charged to it (call again as it grows; its
+ * workloads are pinned: they name live cgroups). A refusal is counted.
+ */
+void session__set_cache_budget(struct session *s, uint64_t bytes);
+void session__charge_caches(struct session *s);
+
 /* The cgroup hierarchy's resolver, or NULL (warned) when there is none. */
 struct resolver *session__open_resolver(const struct opts *o, bool *v1);
 /*

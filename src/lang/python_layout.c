@@ -288,6 +288,9 @@ int py_file__read(int fd, struct py_file *f)
 	memset(f, 0, sizeof(*f));
 	if (elf__init())
 		return -ENOTSUP;
+	err = elf_file__check_sections(fd);
+	if (err)
+		return err;
 	e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
 	if (!e)
 		return -ENOEXEC;

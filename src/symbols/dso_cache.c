@@ -18,6 +18,9 @@
 #include "remote_fs.h"
 #include "dso_cache.h"
 
+#define dso_of(entry, member) \
+	((struct dso *)((char *)(entry) - offsetof(struct dso, member)))
+
 /* ---- dsos ---- */
 
 struct dso_key {
@@ -79,6 +82,13 @@ static bool build_id_equal(const void *e, const void *key)
 	return len == k->len && !memcmp(id, k->id, len);
 }
 
+/* The heap d holds, but its DWARF (charged on its own). */
+static size_t dso__bytes(const struct dso *d)
+{
+	return sizeof(*d) + (d->owns_syms ? elf_symtab__bytes(d->syms) : 0) +
+	       func_ranges__bytes(d->funcs);
+}
+
 /*
  * d's place in a table by build-id (*slot NULL: d has no build-id), with
  * room reserved for a new entry.
@@ -121,6 +131,9 @@ static int dso__share_by_build_id(struct dso_cache *c, struct dso *d)
 		d->syms = (*slot)->syms;
 		d->owns_syms = false;
 		d->syms_owner = *slot;
+		d->syms_owner->sharers++;
+		mem_budget__set_evictable(c->budget, &d->syms_owner->cached, false);
+		mem_budget__resize(c->budget, &d->cached, dso__bytes(d));
 		c->stats->files_shared++;
 	} else if (elf_symtab__count(d->syms) > elf_symtab__count((*slot)->syms)) {
 		*slot = d;
@@ -141,7 +154,7 @@ static struct dso **dso_slot(struct table *t, const struct dso_key *k)
 /* Frees d's DWARF (it is read again if needed). */
 static void dso__drop_dwarf(struct dso_cache *c, struct dso *d)
 {
-	c->dwarf_bytes -= dwarf_frames__bytes(d->dwarf);
+	mem_budget__uncharge(c->budget, &d->dwarf_cached);
 	dwarf_frames__free(d->dwarf);
 	d->dwarf = NULL;
 	d->dwarf_tried = false;
@@ -240,6 +253,75 @@ static bool mapping_is_remote(struct dso_cache *c, uint32_t pid,
 	return true;
 }
 
+static void dso__evict(struct cache_entry *e);
+static void dso__free(struct dso_cache *c, struct dso *d);
+
+/* A cached file mapped again: pinned, and counted a hit. */
+static struct dso *dso__reuse(struct dso_cache *c, struct dso *d)
+{
+	mem_budget__hit(c->budget, CACHE_SYMBOLS);
+	if (d->hooked)
+		mem_budget__hit(c->budget, CACHE_UNWIND);
+	dso__mark(d);
+	mem_budget__set_evictable(c->budget, &d->cached, false);
+	mem_budget__touch(c->budget, &d->cached);
+	return d;
+}
+
+/*
+ * No room for d's symbols: it stays a stub, with none, so that the next
+ * process mapping its file does not read it again (the refusal is
+ * counted; the stub is evicted like any file). false: not even that.
+ */
+static bool dso__stub(struct dso_cache *c, struct dso *d)
+{
+	elf_symtab__free(d->syms);
+	d->syms = NULL;
+	func_ranges__free(d->funcs);
+	d->funcs = NULL;
+	d->over_budget = true;
+	return !mem_budget__charge(c->budget, &d->cached, CACHE_SYMBOLS,
+				   dso__bytes(d));
+}
+
+/*
+ * Reads the file open at fd (pid's mapping m) and charges it to the
+ * budget, pinned, before the hooks build on it: a file there is no room
+ * for costs no table. NULL: no memory, or no room even for a stub.
+ */
+static struct dso *dso__read(struct dso_cache *c, uint32_t pid,
+			     const struct procmap *m, int fd)
+{
+	struct dso *d = calloc(1, sizeof(*d));
+
+	if (!d)
+		return NULL;
+	d->dev_major = m->dev_major;
+	d->dev_minor = m->dev_minor;
+	d->inode = m->inode;
+	d->cache = c;
+	d->cached.evict = dso__evict;
+	d->in_use = true;
+	d->syms = elf_symtab__load(fd);
+	d->owns_syms = true;
+	dso__find_debug(c, pid, m->path, d);
+	if (d->naming == NAMED_DYNSYM)
+		d->funcs = func_ranges__from_fd(fd);
+	mem_budget__miss(c->budget, CACHE_SYMBOLS);
+	if (mem_budget__charge(c->budget, &d->cached, CACHE_SYMBOLS,
+			       dso__bytes(d)) && !dso__stub(c, d)) {
+		dso__free(c, d);
+		return NULL;
+	}
+	if (c->hooks->file_loaded && !d->over_budget) {
+		size_t len = 0;
+		const uint8_t *id = d->syms ? elf_symtab__build_id(d->syms, &len) : NULL;
+
+		d->hooked = c->hooks->file_loaded(c->hooks->ctx, fd, id, len);
+	}
+	return d;
+}
+
 struct dso *dso_cache__get(struct dso_cache *c, uint32_t pid,
 			   const struct procmap *m)
 {
@@ -250,7 +332,7 @@ struct dso *dso_cache__get(struct dso_cache *c, uint32_t pid,
 	if (!slot)
 		return NULL;
 	if (*slot)
-		return *slot;
+		return dso__reuse(c, *slot);
 	/* Not even opened: a stalled mount would hold us in open(). */
 	if (!c->read_remote && mapping_is_remote(c, pid, m)) {
 		c->stats->files_remote++;
@@ -259,50 +341,25 @@ struct dso *dso_cache__get(struct dso_cache *c, uint32_t pid,
 	fd = proc_file__open_mapped(c->proc_root, pid, m);
 	if (fd < 0)
 		return NULL;	/* not cached: another process may open it */
-	d = calloc(1, sizeof(*d));
-	if (!d) {
-		close(fd);
-		return NULL;
-	}
-	d->dev_major = k.dev_major;
-	d->dev_minor = k.dev_minor;
-	d->inode = k.inode;
-	d->syms = elf_symtab__load(fd);
-	d->owns_syms = true;
-	dso__find_debug(c, pid, m->path, d);
-	if (d->naming == NAMED_DYNSYM)
-		d->funcs = func_ranges__from_fd(fd);
-	if (c->hooks->file_loaded) {
-		size_t len = 0;
-		const uint8_t *id = d->syms ? elf_symtab__build_id(d->syms, &len) : NULL;
-
-		d->hooked = c->hooks->file_loaded(c->hooks->ctx, fd, id, len);
-	}
+	d = dso__read(c, pid, m, fd);
 	close(fd);
+	if (!d)
+		return NULL;
 	if (d->syms) {
 		c->stats->files++;
 		dso__share_by_build_id(c, d);
-	} else {
+	} else if (!d->over_budget) {
 		c->stats->files_failed++;
+	}
+	/* Again: making room evicted files, which moves others. */
+	slot = dso_slot(&c->dsos, &k);
+	if (!slot) {
+		dso__free(c, d);
+		return NULL;
 	}
 	*slot = d;
 	c->dsos.used++;
 	return d;
-}
-
-/* Puts d in t by build-id; of two with one build-id, the richer stays. */
-static int build_ids__put(struct table *t, struct dso *d)
-{
-	struct dso **slot;
-	int err = build_id_slot(t, d, &slot);
-
-	if (err || !slot)
-		return err;
-	if (!*slot)
-		t->used++;
-	if (!*slot || elf_symtab__count(d->syms) > elf_symtab__count((*slot)->syms))
-		*slot = d;
-	return 0;
 }
 
 void dso_cache__unmark(struct dso_cache *c)
@@ -319,55 +376,82 @@ void dso__mark(struct dso *d)
 		d->syms_owner->in_use = true;
 }
 
+/* Takes d out of the tables (it is being freed). */
+static void dso__unlink(struct dso_cache *c, struct dso *d)
+{
+	struct dso_key k = { d->dev_major, d->dev_minor, d->inode };
+	struct build_id_key b;
+	struct dso **slot;
+
+	if (c->dsos.cap) {
+		slot = (struct dso **)table__slot(&c->dsos,
+						  dso_key_hash(k.dev_major, k.dev_minor,
+							       k.inode),
+						  dso_equal, &k);
+		if (*slot == d)
+			table__remove(&c->dsos, (void **)slot, dso_hash);
+	}
+	b.id = d->syms ? elf_symtab__build_id(d->syms, &b.len) : NULL;
+	if (!c->build_ids.cap || !b.id || !b.len)
+		return;
+	slot = (struct dso **)table__slot(&c->build_ids,
+					  build_id_hash_bytes(b.id, b.len),
+					  build_id_equal, &b);
+	if (*slot == d)
+		table__remove(&c->build_ids, (void **)slot, build_id_hash);
+}
+
+static bool dso__idle(const struct dso *d)
+{
+	return !d->in_use && !d->sharers;
+}
+
+/* The budget wants d's room: d is idle (no process maps it). */
+static void dso__evict(struct cache_entry *e)
+{
+	struct dso *d = dso_of(e, cached);
+	struct dso_cache *c = d->cache;
+	struct dso *owner = d->owns_syms ? NULL : d->syms_owner;
+
+	dso__unlink(c, d);
+	c->stats->files_evicted++;
+	dso__free(c, d);
+	if (owner && !--owner->sharers)
+		mem_budget__set_evictable(c->budget, &owner->cached,
+					  dso__idle(owner));
+}
+
 /*
  * On a node where containers come and go, their binaries would otherwise
- * stay in memory for good.
+ * stay in memory for good: what no process maps may now be evicted.
  */
 size_t dso_cache__sweep(struct dso_cache *c)
 {
-	struct table dsos = { 0 }, build_ids = { 0 };
-	size_t evicted = 0;
+	size_t idle = 0;
 
 	for (size_t i = 0; i < c->dsos.cap; i++) {
 		struct dso *d = c->dsos.slots[i];
-		struct dso_key k;
-		struct dso **slot;
 
-		if (!d || !d->in_use)
+		if (!d)
 			continue;
-		k = (struct dso_key){ d->dev_major, d->dev_minor, d->inode };
-		slot = dso_slot(&dsos, &k);
-		if (!slot ||
-		    (d->owns_syms && d->syms && build_ids__put(&build_ids, d)))
-			goto nomem;
-		*slot = d;
-		dsos.used++;
+		if (!d->dwarf)
+			d->dwarf_tried = false;	/* evicted or refused: once more */
+		mem_budget__set_evictable(c->budget, &d->cached, dso__idle(d));
+		idle += dso__idle(d);
 	}
-	for (size_t i = 0; i < c->dsos.cap; i++) {
-		struct dso *d = c->dsos.slots[i];
-
-		if (!d || d->in_use)
-			continue;
-		if (d->owns_syms)
-			elf_symtab__free(d->syms);
-		if (d->hooked && c->hooks->file_dropped)
-			c->hooks->file_dropped(c->hooks->ctx, d->hooked);
-		func_ranges__free(d->funcs);
-		dso__drop_dwarf(c, d);
-		free(d);
-		evicted++;
-	}
-	free(c->dsos.slots);
-	free(c->build_ids.slots);
-	c->dsos = dsos;
-	c->build_ids = build_ids;
-	c->stats->files_evicted += evicted;
-	return evicted;
-nomem:
-	free(dsos.slots);
-	free(build_ids.slots);
-	return 0;
+	return idle;
 }
+
+static bool idle_hooked(const struct cache_entry *e)
+{
+	return e->kind == CACHE_SYMBOLS && dso_of(e, cached)->hooked;
+}
+
+bool dso_cache__evict_idle_hooked(struct dso_cache *c)
+{
+	return mem_budget__evict_first(c->budget, idle_hooked);
+}
+
 /* ---- debuginfod ---- */
 
 static bool dso__has_build_id(const struct dso *d, const uint8_t *id,
@@ -388,26 +472,45 @@ static void take_answer(struct dso_cache *c, const uint8_t *id, size_t len,
 			int result)
 {
 	bool used = false, refused = false;
+	struct dso **takers = NULL;
+	size_t n = 0;
 
 	for (size_t i = 0; i < c->dsos.cap; i++) {
-		struct dso *d = c->dsos.slots[i];
-		struct elf_symtab *dbg;
-		enum debug_source how;
+		struct dso *d = c->dsos.slots[i], **more;
 
 		if (!d || !d->fetching || !dso__has_build_id(d, id, len))
 			continue;
 		d->fetching = false;
 		if (result < 0 || !d->owns_syms)
 			continue;
-		dbg = debug_file__load_fd(result, d->syms, &how);
+		more = realloc(takers, (n + 1) * sizeof(*takers));
+		if (!more)
+			continue;
+		takers = more;
+		takers[n++] = d;
+		/* Pinned: room made for one must not free another. */
+		mem_budget__set_evictable(c->budget, &d->cached, false);
+	}
+	/* Their symbols grow, room is made: not while walking the table. */
+	for (size_t i = 0; i < n; i++) {
+		struct dso *d = takers[i];
+		enum debug_source how;
+		struct elf_symtab *dbg = debug_file__load_fd(result, d->syms, &how);
+
 		if (!dbg) {
 			refused = true;
 			continue;
 		}
 		c->stats->debug_files[DEBUG_NONE]--;	/* counted when looked for */
 		dso__use_debug(c, d, dbg, how);
+		/* No room: it keeps its old charge (the refusal is counted). */
+		mem_budget__resize(c->budget, &d->cached, dso__bytes(d));
 		used = true;
 	}
+	for (size_t i = 0; i < n; i++)
+		mem_budget__set_evictable(c->budget, &takers[i]->cached,
+					  dso__idle(takers[i]));
+	free(takers);
 	if (result >= 0)
 		close(result);
 	if (result == -ETIMEDOUT)
@@ -452,60 +555,58 @@ enum frame_naming dso__naming(const struct dso *d)
 }
 
 /*
- * Frees the least recently used DWARF but keep's until bytes more fit in
- * the budget; false if they cannot.
+ * The budget wants the room of d's DWARF. It is read again if needed, but
+ * not before the next sweep (the agent's next window): two files' DWARF
+ * that do not fit together would otherwise evict each other at every
+ * sample.
  */
-static bool dwarf_make_room(struct dso_cache *c, const struct dso *keep,
-			    size_t bytes)
+static void dso__evict_dwarf(struct cache_entry *e)
 {
-	while (c->dwarf_bytes + bytes > c->dwarf_budget) {
-		struct dso *lru = NULL;
+	struct dso *d = dso_of(e, dwarf_cached);
 
-		for (size_t i = 0; i < c->dsos.cap; i++) {
-			struct dso *d = c->dsos.slots[i];
-
-			if (d && d != keep && d->dwarf &&
-			    (!lru || d->dwarf_used < lru->dwarf_used))
-				lru = d;
-		}
-		if (!lru)
-			return false;
-		dso__drop_dwarf(c, lru);
-		c->stats->dwarf_evicted++;
-	}
-	return true;
+	d->cache->stats->dwarf_evicted++;
+	dso__drop_dwarf(d->cache, d);
+	d->dwarf_tried = true;
 }
 
-/* Least recently used files make room; one larger than the budget is not kept. */
+/* Least recently used DWARF (or idle files) make room; refused: not kept. */
 struct dwarf_frames *dso_cache__dwarf(struct dso_cache *c, struct dso *d)
 {
 	struct dso *o = d->owns_syms || !d->syms_owner ? d : d->syms_owner;
-	size_t bytes;
 	int fd;
 
-	o->dwarf_used = ++c->tick;
-	if (o->dwarf_tried)
+	mem_budget__touch(c->budget, &o->cached);
+	if (o->dwarf_tried) {
+		if (o->dwarf) {
+			mem_budget__touch(c->budget, &o->dwarf_cached);
+			mem_budget__hit(c->budget, CACHE_DWARF);
+		}
 		return o->dwarf;
+	}
 	o->dwarf_tried = true;
 	fd = elf_symtab__dwarf_fd(o->syms);
 	if (fd < 0)
 		return NULL;
 	o->dwarf = dwarf_frames__open(fd);
-	bytes = dwarf_frames__bytes(o->dwarf);
-	if (o->dwarf && !dwarf_make_room(c, o, bytes)) {
+	if (!o->dwarf) {
+		c->stats->dwarf_failed++;
+		return NULL;
+	}
+	mem_budget__miss(c->budget, CACHE_DWARF);
+	o->cache = c;
+	o->dwarf_cached.evict = dso__evict_dwarf;
+	o->dwarf_cached.evictable = true;
+	if (mem_budget__charge(c->budget, &o->dwarf_cached, CACHE_DWARF,
+			       dwarf_frames__bytes(o->dwarf))) {
 		dwarf_frames__free(o->dwarf);
 		o->dwarf = NULL;
 		c->stats->dwarf_over_budget++;
 		return NULL;
 	}
-	if (o->dwarf) {
-		c->dwarf_bytes += bytes;
-		c->stats->dwarf_files++;
-	} else {
-		c->stats->dwarf_failed++;
-	}
+	c->stats->dwarf_files++;
 	return o->dwarf;
 }
+
 /*
  * The vDSO has no file, but it is one image per kernel: ours, copied to a
  * memfd, names (and unwinds) every process's [vdso] mapping.
@@ -536,6 +637,8 @@ static void load_vdso(struct dso_cache *c)
 		fclose(f);
 	c->vdso = c->vdso_fd >= 0 ? calloc(1, sizeof(*c->vdso)) : NULL;
 	if (c->vdso) {
+		c->vdso->cache = c;
+		c->vdso->in_use = true;		/* never charged: ours */
 		c->vdso->syms = elf_symtab__load(c->vdso_fd);
 		c->vdso->owns_syms = true;
 		c->vdso->naming = NAMED_DYNSYM;
@@ -546,9 +649,11 @@ static void load_vdso(struct dso_cache *c)
 
 void dso_cache__init(struct dso_cache *c, const char *proc_root,
 		     struct symbolizer_stats *stats,
-		     const struct symbolizer_hooks *hooks)
+		     const struct symbolizer_hooks *hooks,
+		     struct mem_budget *budget)
 {
 	memset(c, 0, sizeof(*c));
+	c->budget = budget;
 	c->proc_root = proc_root;
 	c->stats = stats;
 	c->hooks = hooks;
@@ -573,7 +678,8 @@ static void dso__free(struct dso_cache *c, struct dso *d)
 	if (d->hooked && c->hooks->file_dropped)
 		c->hooks->file_dropped(c->hooks->ctx, d->hooked);
 	func_ranges__free(d->funcs);
-	dwarf_frames__free(d->dwarf);
+	dso__drop_dwarf(c, d);
+	mem_budget__uncharge(c->budget, &d->cached);
 	free(d);
 }
 
@@ -595,5 +701,5 @@ void dso_cache__free(struct dso_cache *c)
 void dso_cache__set_dwarf_budget(struct dso_cache *c, size_t bytes)
 {
 	c->dwarf_budget = bytes;
-	dwarf_make_room(c, NULL, 0);
+	mem_budget__set_kind_limit(c->budget, CACHE_DWARF, bytes);
 }

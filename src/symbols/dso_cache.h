@@ -4,9 +4,16 @@
  * (device, inode) inside the mapping process's root, its symbol table
  * shared by build-id with other copies (another container's layer), its
  * debug file found (build-id, debuglink, debuginfod), its DWARF read
- * lazily under a byte budget (least recently used freed first), and freed
- * when no process maps it any more. Files on FUSE and network mounts are
- * not opened unless asked. The kernel's vDSO is one more file.
+ * lazily. Files on FUSE and network mounts are not opened unless asked.
+ * The kernel's vDSO is one more file.
+ *
+ * All of it is charged to the symbolizer's memory budget (mem_budget.h).
+ * A file stays cached when no process maps it any more, with what the
+ * hooks built from it (unwind tables), so a process started again finds
+ * it; such idle files are evicted least recently used first when room is
+ * needed. A file a process maps is pinned: its symbols and tables stay
+ * (processes hold pointers to it; a table a live process walks with would
+ * be rebuilt at once). Its DWARF is not: that is read again on demand.
  */
 #ifndef SYSSCOPE_DSO_CACHE_H
 #define SYSSCOPE_DSO_CACHE_H
@@ -14,6 +21,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "mem_budget.h"
 #include "ptr_table.h"
 #include "symbolize.h"
 
@@ -33,8 +41,12 @@ struct dso {
 	struct func_ranges *funcs;	/* no symbols at all: CFI's functions */
 	struct dwarf_frames *dwarf;	/* lines and inlined calls, read lazily */
 	bool dwarf_tried;
-	uint64_t dwarf_used;		/* the cache's tick at its last use */
 	void *hooked;			/* hooks->file_loaded's handle */
+	uint32_t sharers;		/* dsos sharing its table: it stays */
+	bool over_budget;		/* a stub: no room for its symbols */
+	struct dso_cache *cache;	/* whose budget it is charged to */
+	struct cache_entry cached;	/* the dso and its symbols */
+	struct cache_entry dwarf_cached;	/* its DWARF */
 };
 
 struct dso_cache {
@@ -44,9 +56,8 @@ struct dso_cache {
 	struct table dsos;		/* by (dev, inode) */
 	struct table build_ids;		/* dso by build-id */
 	struct fetcher *fetcher;	/* debuginfod, or NULL */
-	size_t dwarf_budget;		/* bytes of DWARF held at most */
-	size_t dwarf_bytes;		/* ... now */
-	uint64_t tick;			/* counts DWARF lookups: LRU order */
+	struct mem_budget *budget;	/* the symbolizer's */
+	size_t dwarf_budget;		/* bytes of DWARF held at most; 0: none */
 	bool read_remote;		/* open files on remote mounts too */
 	struct remote_dev {
 		uint32_t major, minor;
@@ -56,18 +67,20 @@ struct dso_cache {
 	int vdso_fd;			/* a copy of its image, for the hooks */
 };
 
-/* c is zeroed; stats and hooks belong to the caller and outlive c. */
+/* c is zeroed; stats, hooks and budget are the caller's and outlive c. */
 void dso_cache__init(struct dso_cache *c, const char *proc_root,
 		     struct symbolizer_stats *stats,
-		     const struct symbolizer_hooks *hooks);
+		     const struct symbolizer_hooks *hooks,
+		     struct mem_budget *budget);
 void dso_cache__free(struct dso_cache *c);
 /* Tells the hooks of the vDSO (once they are set). */
 void dso_cache__hook_vdso(struct dso_cache *c);
 
 /*
- * The file of pid's mapping m, opened and read on first sight; NULL: none
- * (unreadable, remote, vanished: counted), not cached, so another process
- * may still open it.
+ * The file of pid's mapping m, opened and read on first sight, or found
+ * cached (pinned again); NULL: none (unreadable, remote, vanished, no
+ * room in the budget: counted), not cached, so another process may still
+ * open it.
  */
 struct dso *dso_cache__get(struct dso_cache *c, uint32_t pid,
 			   const struct procmap *m);
@@ -75,16 +88,22 @@ struct dso *dso_cache__get(struct dso_cache *c, uint32_t pid,
 enum frame_naming dso__naming(const struct dso *d);
 
 /*
- * Sweeping: unmark all, mark each file a process still maps, then free
- * the rest (all or nothing: short of memory, everything stays). The count.
+ * Sweeping: unmark all, mark each file a process still maps, then let the
+ * budget evict the rest when it needs room. The count of files left idle.
  */
 void dso_cache__unmark(struct dso_cache *c);
 void dso__mark(struct dso *d);
 size_t dso_cache__sweep(struct dso_cache *c);
+/*
+ * Evicts the least recently used idle file that hooks built something
+ * for (an unwind table's room in BPF). false: there is none.
+ */
+bool dso_cache__evict_idle_hooked(struct dso_cache *c);
 
 /*
  * The DWARF of d's symbols (its debug file's, or its own), opened once,
- * within the budget; NULL: none, or larger than the whole budget.
+ * within the budget (least recently used DWARF, or idle files, evicted
+ * for room); NULL: none, or no room for it.
  */
 struct dwarf_frames *dso_cache__dwarf(struct dso_cache *c, struct dso *d);
 void dso_cache__set_dwarf_budget(struct dso_cache *c, size_t bytes);

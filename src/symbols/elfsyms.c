@@ -644,6 +644,11 @@ static int check_section_count(read_fn rd, void *ctx)
 	return shnum > SECTIONS_MAX ? -EFBIG : 0;
 }
 
+int elf_file__check_sections(int fd)
+{
+	return check_section_count(read_fd, &fd);
+}
+
 /*
  * .gnu_debugdata: inflate it, load its .symtab as a file of its own, and
  * add its functions. Any failure leaves s as it was: names are a bonus.
@@ -747,6 +752,14 @@ cleanup:
 		return NULL;
 	}
 	return ld.s;
+}
+
+size_t elf_symtab__bytes(const struct elf_symtab *s)
+{
+	if (!s)
+		return 0;
+	return sizeof(*s) + s->nsyms * sizeof(*s->syms) + s->names_len +
+	       s->nsegs * sizeof(*s->segs);
 }
 
 void elf_symtab__free(struct elf_symtab *s)

@@ -83,4 +83,14 @@ int elf_symtab__dwarf_fd(const struct elf_symtab *s);
 /* Number of function symbols kept (after de-duplication by address). */
 size_t elf_symtab__count(const struct elf_symtab *s);
 
+/*
+ * For every reader that hands fd to libelf, which allocates a descriptor
+ * per section at elf_begin(): 0, or -EFBIG when the file claims more
+ * sections than a linker writes (extended numbering included), -ENOEXEC
+ * when it is not ELF.
+ */
+int elf_file__check_sections(int fd);
+/* The heap s holds (its symbols, names, segments). */
+size_t elf_symtab__bytes(const struct elf_symtab *s);
+
 #endif

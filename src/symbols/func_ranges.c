@@ -13,6 +13,11 @@ struct func_ranges {
 	size_t n;
 };
 
+size_t func_ranges__bytes(const struct func_ranges *r)
+{
+	return r ? sizeof(*r) + r->n * 2 * sizeof(uint64_t) : 0;
+}
+
 struct func_ranges *func_ranges__from_fd(int fd)
 {
 	struct cfi_fdes f;

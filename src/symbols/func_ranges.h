@@ -20,4 +20,7 @@ void func_ranges__free(struct func_ranges *r);	/* accepts NULL */
 bool func_ranges__find(const struct func_ranges *r, uint64_t vaddr,
 		       uint64_t *start);
 
+/* The heap r holds. */
+size_t func_ranges__bytes(const struct func_ranges *r);
+
 #endif

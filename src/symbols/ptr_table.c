@@ -47,6 +47,35 @@ void **table__slot(const struct table *t, uint64_t h,
 	return &t->slots[pos];
 }
 
+/* Is pos cyclically within (from, to]? */
+static bool between(size_t from, size_t pos, size_t to)
+{
+	return from <= to ? from < pos && pos <= to : from < pos || pos <= to;
+}
+
+/*
+ * Linear probing without tombstones: each element after the hole that
+ * would no longer be found (its home is not between the hole and it)
+ * moves into the hole, which moves on.
+ */
+void table__remove(struct table *t, void **slot, hash_fn hash)
+{
+	size_t mask = t->cap - 1, hole = (size_t)(slot - t->slots), i = hole;
+
+	t->slots[hole] = NULL;
+	t->used--;
+	for (;;) {
+		i = (i + 1) & mask;
+		if (!t->slots[i])
+			return;
+		if (between(hole, hash(t->slots[i]) & mask, i))
+			continue;
+		t->slots[hole] = t->slots[i];
+		t->slots[i] = NULL;
+		hole = i;
+	}
+}
+
 int table__reserve(struct table *t, hash_fn hash)
 {
 	if ((t->used + 1) * 2 > t->cap)

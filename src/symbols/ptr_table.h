@@ -26,5 +26,7 @@ int table__reserve(struct table *t, hash_fn hash);
 void **table__slot(const struct table *t, uint64_t h,
 		   bool (*equal)(const void *elem, const void *key),
 		   const void *key);
+/* Empties slot (of t), moving later elements of its run back into place. */
+void table__remove(struct table *t, void **slot, hash_fn hash);
 
 #endif

@@ -38,7 +38,7 @@ struct symbolizer_stats {
 	uint64_t files_shared;		/* same build-id as a loaded file */
 	uint64_t files_failed;		/* unreadable or not ELF */
 	uint64_t files_remote;		/* on FUSE/network mounts: not read */
-	uint64_t files_evicted;		/* freed: no process maps them now */
+	uint64_t files_evicted;		/* idle (no process maps them), evicted */
 	uint64_t jit_maps;		/* /tmp/perf-<pid>.map files read */
 	uint64_t jit_maps_over_budget;	/* not read: the budget was used up */
 	uint64_t jit_lines_over_budget;	/* lines past it, not indexed */
@@ -87,10 +87,10 @@ struct symbolizer_hooks {
 struct symbolizer *symbolizer__new(const char *proc_root);
 void symbolizer__free(struct symbolizer *s);
 /*
- * Source lines and inlined frames from DWARF: at most bytes of it held
- * (files' DWARF sections, dwarf_frames.h; libdw's own tables come on top,
- * about half as much again), the least recently used freed for room.
- * 0 (the default): none read.
+ * Source lines and inlined frames from DWARF: at most bytes of the budget
+ * for it (files' DWARF sections, dwarf_frames.h; libdw's own tables come
+ * on top, about half as much again), the least recently used freed for
+ * room. 0 (the default): none read.
  */
 void symbolizer__set_dwarf_budget(struct symbolizer *s, size_t bytes);
 /*
@@ -99,10 +99,28 @@ void symbolizer__set_dwarf_budget(struct symbolizer *s, size_t bytes);
  */
 void symbolizer__set_read_remote(struct symbolizer *s, bool on);
 /*
- * At most bytes for the index of all JIT perf maps (16 bytes a line): a
- * map read when the rest hold it all is not read, and one that does not
- * fit is indexed up to what is left (its first lines), the rest counted.
- * 0 (the default): each map alone is capped (perfmap.h).
+ * Everything derived from other processes' files (symbol tables, DWARF,
+ * perf map indexes, and what the hooks charge: unwind tables) is charged
+ * to one budget (mem_budget.h), SYMBOLIZER_DEFAULT_BUDGET unless set.
+ * Files no process maps stay cached until evicted, least recently used
+ * first, for room.
+ */
+#define SYMBOLIZER_DEFAULT_BUDGET (512ULL << 20)
+void symbolizer__set_budget(struct symbolizer *s, size_t bytes);
+/* The budget, for the hooks and others to charge (lives as long as s). */
+struct mem_budget *symbolizer__budget(struct symbolizer *s);
+/*
+ * Evicts the least recently used file no process maps that the hooks
+ * built something for (room for an unwind table in BPF). false: none.
+ * Only from within a hook's file_loaded (or outside the symbolizer).
+ */
+bool symbolizer__evict_idle_hooked(struct symbolizer *s);
+/*
+ * At most bytes of the budget for the index of all JIT perf maps (16
+ * bytes a line): a map read when the rest hold it all is not read, and
+ * one that does not fit is indexed up to what is left (its first lines),
+ * the rest counted. 0 (the default): only the budget, and each map's own
+ * cap (perfmap.h).
  */
 void symbolizer__set_jit_budget(struct symbolizer *s, size_t bytes);
 /* Before any process is added; h is copied. */

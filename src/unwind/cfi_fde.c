@@ -100,6 +100,9 @@ static int open_file(struct fde_reader *rd, int fd)
 	if (!S_ISREG(st.st_mode))
 		return -EINVAL;
 	rd->file_size = (uint64_t)st.st_size;
+	err = elf_file__check_sections(fd);
+	if (err)
+		return err;
 	rd->elf = elf_begin(fd, ELF_C_READ, NULL);
 	return rd->elf ? 0 : -EINVAL;
 }

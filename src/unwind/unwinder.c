@@ -25,6 +25,7 @@
 #include "cfi_packed.h"
 #include "cfi_table.h"
 #include "elfsyms.h"
+#include "mem_budget.h"
 #include "stacks.h"
 #include "unwind.h"
 #include "unwinder.h"
@@ -59,6 +60,7 @@ struct unwind_file {
 	uint32_t row_base, nrows;
 	uint32_t page_base, npages;	/* npages + 1 entries used */
 	struct elf_loads loads;
+	struct cache_entry cached;	/* pinned: freed with its last user */
 };
 
 struct rule_slot {
@@ -75,6 +77,9 @@ struct unwinder {
 	struct rule_slot *rules;	/* open addressing, RULE_SLOTS */
 	uint32_t nrules;
 	struct unwinder_stats stats;
+	struct mem_budget *budget;	/* NULL: nothing charged */
+	bool (*make_room)(void *ctx);	/* frees an idle file's table */
+	void *room_ctx;
 };
 
 static const struct prom_family walks = {
@@ -155,6 +160,8 @@ static const struct stat_field stat_fields[] = {
 	UFIELD(files_no_room, "unwind: files over the table budget or caps",
 	       &files, "result=\"over_budget\""),
 	UFIELD(files_freed, "unwind: files freed", &files, "result=\"freed\""),
+	UFIELD(files_evicted, "unwind: cached tables evicted for room in BPF",
+	       &files, "result=\"evicted\""),
 	UFIELD(rows_used, "unwind: table rows in use", &rows, "of=\"used\""),
 	UFIELD(rows_max, "unwind: table rows budget", &rows, "of=\"budget\""),
 	UFIELD(processes, "unwind: processes given tables", &processes,
@@ -324,6 +331,9 @@ int elf_loads__read(int fd, struct elf_loads *out)
 	out->n = 0;
 	if (elf__init())
 		return -ENOTSUP;
+	err = elf_file__check_sections(fd);
+	if (err)
+		return err;
 	e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
 	if (!e)
 		return -EINVAL;
@@ -401,24 +411,39 @@ static int write_array(int fd, uint32_t first, const uint32_t *src, uint32_t n)
 	return 0;
 }
 
+/*
+ * A table slot and room for p's rows and pages: 0, or -ENOSPC when none
+ * is left. Cached tables of files no process maps are evicted for it.
+ */
+static int take_room(struct unwinder *u, const struct cfi_packed *p,
+		     int64_t *slot, int64_t *rows, int64_t *pages)
+{
+	for (;;) {
+		*slot = free_table_slot(u);
+		*rows = *slot < 0 ? -ENOSPC :
+			extents__take(&u->free_rows, p->nrows);
+		*pages = *rows < 0 ? -ENOSPC :
+			 extents__take(&u->free_pages, p->npages + 1);
+		if (*pages >= 0)
+			return 0;
+		if (*rows >= 0)
+			extents__give(&u->free_rows, (uint32_t)*rows, p->nrows);
+		if (!u->make_room || !u->make_room(u->room_ctx))
+			return -ENOSPC;
+		u->stats.files_evicted++;
+	}
+}
+
 /* Places p in the arrays and publishes its slot; 0 or -errno. */
 static int place(struct unwinder *u, struct unwind_file *f,
 		 const struct cfi_packed *p)
 {
-	int64_t slot = free_table_slot(u), rows, pages;
+	int64_t slot, rows, pages;
 	struct unwind_table_info info;
-	int err;
+	int err = take_room(u, p, &slot, &rows, &pages);
 
-	if (slot < 0)
-		return (int)slot;
-	rows = extents__take(&u->free_rows, p->nrows);
-	if (rows < 0)
-		return (int)rows;
-	pages = extents__take(&u->free_pages, p->npages + 1);
-	if (pages < 0) {
-		extents__give(&u->free_rows, (uint32_t)rows, p->nrows);
-		return (int)pages;
-	}
+	if (err)
+		return err;
 	f->table = (uint32_t)slot;
 	f->row_base = (uint32_t)rows;
 	f->nrows = p->nrows;
@@ -446,6 +471,24 @@ static int place(struct unwinder *u, struct unwind_file *f,
 	u->by_table[slot] = f;
 	u->stats.rows_used += f->nrows;
 	return 0;
+}
+
+/* f's table leaves BPF: the slot is seen empty before its room is reused. */
+static void unplace(struct unwinder *u, struct unwind_file *f)
+{
+	struct unwind_table_info none = { 0 };
+
+	bpf_map_update_elem(u->fds.tables, &f->table, &none, BPF_ANY);
+	u->by_table[f->table] = NULL;
+	extents__give(&u->free_rows, f->row_base, f->nrows);
+	extents__give(&u->free_pages, f->page_base, f->npages + 1);
+	u->stats.rows_used -= f->nrows;
+}
+
+/* Never called: files are pinned, and go with their last user. */
+static void unwind_file__evict(struct cache_entry *e)
+{
+	(void)e;
 }
 
 static void count_failure(struct unwinder *u, int err)
@@ -522,6 +565,8 @@ struct unwind_file *unwinder__load_file(struct unwinder *u, int fd,
 	if (f) {
 		f->refs++;
 		u->stats.files_shared++;
+		if (u->budget)
+			mem_budget__hit(u->budget, CACHE_UNWIND);
 		return f;
 	}
 	f = calloc(1, sizeof(*f));
@@ -537,6 +582,14 @@ struct unwind_file *unwinder__load_file(struct unwinder *u, int fd,
 	/* A big table's building memory goes back to the system now. */
 	if (f->nrows > (256u << 10))
 		malloc_trim(0);
+	if (!err && u->budget) {
+		mem_budget__miss(u->budget, CACHE_UNWIND);
+		f->cached.evict = unwind_file__evict;
+		err = mem_budget__charge(u->budget, &f->cached, CACHE_UNWIND,
+					 sizeof(*f));
+		if (err)
+			unplace(u, f);
+	}
 	if (err) {
 		count_failure(u, err);
 		free(f);
@@ -548,18 +601,21 @@ struct unwind_file *unwinder__load_file(struct unwinder *u, int fd,
 
 void unwinder__drop_file(struct unwinder *u, struct unwind_file *f)
 {
-	struct unwind_table_info none = { 0 };
-
 	if (!f || --f->refs > 0)
 		return;
-	/* BPF sees the slot empty before its room is reused. */
-	bpf_map_update_elem(u->fds.tables, &f->table, &none, BPF_ANY);
-	u->by_table[f->table] = NULL;
-	extents__give(&u->free_rows, f->row_base, f->nrows);
-	extents__give(&u->free_pages, f->page_base, f->npages + 1);
-	u->stats.rows_used -= f->nrows;
+	unplace(u, f);
+	if (u->budget)
+		mem_budget__uncharge(u->budget, &f->cached);
 	u->stats.files_freed++;
 	free(f);
+}
+
+void unwinder__set_budget(struct unwinder *u, struct mem_budget *b,
+			  bool (*make_room)(void *ctx), void *ctx)
+{
+	u->budget = b;
+	u->make_room = make_room;
+	u->room_ctx = ctx;
 }
 
 /* ---- processes ---- */

@@ -5,8 +5,10 @@
  * under a memory budget, and tells BPF each process's executable mappings.
  *
  * Tables are kept per file, shared by every process that maps it, and
- * freed when the last one is dropped. A file whose table does not fit, or
- * has no CFI, is walked by frame pointers, and counted.
+ * freed when the last one is dropped (the symbolizer keeps files no
+ * process maps cached, so their tables stay too, until evicted). A file
+ * whose table does not fit, or has no CFI, is walked by frame pointers,
+ * and counted.
  */
 #ifndef SYSSCOPE_UNWINDER_H
 #define SYSSCOPE_UNWINDER_H
@@ -58,7 +60,8 @@ struct unwinder_stats {
 	uint64_t files_no_cfi;		/* no .eh_frame / .debug_frame */
 	uint64_t files_failed;		/* malformed, or over the limits */
 	uint64_t files_no_room;		/* over the budget: frame pointers */
-	uint64_t files_freed;		/* no process maps them any more */
+	uint64_t files_freed;		/* their last user dropped them */
+	uint64_t files_evicted;		/* a cached one freed for room in BPF */
 	uint64_t files_shared;		/* same build-id as a loaded file */
 	uint64_t rows_used, rows_max;
 	uint64_t processes;		/* mappings given to BPF */
@@ -105,6 +108,16 @@ struct unwind_file *unwinder__load_file(struct unwinder *u, int fd,
 					size_t build_id_len);
 /* One user less; the last frees the table's room. */
 void unwinder__drop_file(struct unwinder *u, struct unwind_file *f);
+
+struct mem_budget;
+/*
+ * Files' tables are charged to b (their user-space side: the BPF arrays
+ * are bounded by their own size), and when the arrays are full,
+ * make_room(ctx) is asked to free a cached file's table (true: it did)
+ * before a new one is refused.
+ */
+void unwinder__set_budget(struct unwinder *u, struct mem_budget *b,
+			  bool (*make_room)(void *ctx), void *ctx);
 
 /* One executable mapping of a process; file NULL: frame pointers. */
 struct unwind_region {

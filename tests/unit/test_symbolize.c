@@ -28,6 +28,7 @@
 
 #include "elfsyms.h"
 #include "procmaps.h"
+#include "mem_budget.h"
 #include "symbolize.h"
 
 #define PAUSE_ARG "--pause"
@@ -474,12 +475,14 @@ static void reap(struct ctx *c)
 }
 
 /*
- * A copy's table goes once its process is gone; this binary's stays, and
- * a new copy still finds it by build-id in the rebuilt tables.
+ * A copy's table stays cached, idle, once its process is gone, and goes
+ * when the budget needs room; this binary's stays (pinned), and a new
+ * copy still finds it by build-id in the tables.
  */
 static void test_exited_copy_evicted(void **state)
 {
 	CTX;
+	struct mem_budget *b = symbolizer__budget(s);
 	uint64_t ip;
 
 	spawn_copy_with_build_id(c);
@@ -491,8 +494,14 @@ static void test_exited_copy_evicted(void **state)
 	assert_int_equal(symbolizer__stats(s)->files_evicted, 0);
 	reap(c);
 	assert_int_equal(symbolizer__forget_exited(s), 1);
-	/* The copy; its libraries are this process's too. */
+	/* Idle, cached: not evicted while there is room. */
+	assert_int_equal(symbolizer__stats(s)->files_evicted, 0);
+	/* Room wanted: the copy (its libraries are this process's too) goes. */
+	symbolizer__set_budget(s, b->bytes - 1);
 	assert_int_equal(symbolizer__stats(s)->files_evicted, 1);
+	assert_int_equal(b->stats.evictions[CACHE_SYMBOLS], 1);
+	assert_true(b->bytes <= b->limit);
+	symbolizer__set_budget(s, SYMBOLIZER_DEFAULT_BUDGET);
 	assert_user_name(s, getpid(), target_ip(), "sysscope_test_target");
 	/* A new copy (new inode) shares this binary's table again. */
 	unlink(c->copy);
@@ -500,6 +509,32 @@ static void test_exited_copy_evicted(void **state)
 	spawn_paused(c, c->copy);
 	assert_int_equal(symbolizer__add_process(s, (uint32_t)c->child), 0);
 	assert_int_equal(symbolizer__stats(s)->files_shared, 2);
+	ip = target_ip() - load_base(getpid(), fx.exe) +
+	     load_base(c->child, c->copy);
+	assert_user_name(s, c->child, ip, "sysscope_test_target");
+}
+
+/*
+ * The same binary started again after its process exited: its file is
+ * found cached (a hit), not read again.
+ */
+static void test_exited_binary_reused(void **state)
+{
+	CTX;
+	struct mem_budget *b = symbolizer__budget(s);
+	uint64_t files, hits, ip;
+
+	spawn_copy_with_build_id(c);
+	assert_int_equal(symbolizer__add_process(s, (uint32_t)c->child), 0);
+	reap(c);
+	assert_int_equal(symbolizer__forget_exited(s), 1);
+	files = symbolizer__stats(s)->files;
+	hits = b->stats.hits[CACHE_SYMBOLS];
+	spawn_paused(c, c->copy);
+	assert_int_equal(symbolizer__add_process(s, (uint32_t)c->child), 0);
+	assert_int_equal(symbolizer__stats(s)->files, files);
+	assert_true(b->stats.hits[CACHE_SYMBOLS] > hits);
+	assert_int_equal(symbolizer__stats(s)->files_evicted, 0);
 	ip = target_ip() - load_base(getpid(), fx.exe) +
 	     load_base(c->child, c->copy);
 	assert_user_name(s, c->child, ip, "sysscope_test_target");
@@ -759,6 +794,7 @@ int main(int argc, char **argv)
 		TEST(test_add_twice),
 		TEST(test_same_binary_counted_once),
 		TEST(test_copy_shares_by_build_id),
+		TEST(test_exited_binary_reused),
 		TEST(test_exited_copy_evicted),
 		TEST(test_shared_table_outlives_its_first_reader),
 		TEST(test_deleted_binary),
