@@ -7,7 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
+#include <dirent.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -266,29 +266,65 @@ const struct workload *resolver__get(struct resolver *r, uint64_t id)
 	return resolver__add(r, id, "");
 }
 
-/* nftw has no context argument: one scan at a time. */
-static struct resolver *scanning;
-
-static int scan_one(const char *fpath, const struct stat *st, int type,
-		    struct FTW *ftw)
+/*
+ * Adds the cgroup at path (relative to the root; "" for the root itself)
+ * and those under it, depth levels at most, on the root's filesystem.
+ * A cgroup removed while it is walked (a container gone) is skipped, not
+ * an error: it is gone. -ENOMEM only when an entry could not be added.
+ */
+static int scan_dir(struct resolver *r, int dirfd, char *path, size_t len,
+		    int depth, dev_t dev)
 {
-	const char *rel = fpath + strlen(scanning->root);
+	struct stat st;
+	struct dirent *d;
+	DIR *dir;
+	int fd, err = 0;
 
-	if (type != FTW_D || ftw->level > SCAN_DEPTH)
+	if (fstat(dirfd, &st) || st.st_dev != dev) {
+		close(dirfd);
 		return 0;
-	if (!resolver__add(scanning, st->st_ino, rel))
-		return -1;
-	return 0;
+	}
+	if (!resolver__add(r, st.st_ino, path)) {
+		close(dirfd);
+		return -ENOMEM;
+	}
+	dir = fdopendir(dirfd);
+	if (!dir) {
+		close(dirfd);
+		return 0;
+	}
+	while (!err && depth > 0 && (d = readdir(dir))) {
+		size_t n = strlen(d->d_name);
+
+		if (d->d_type != DT_DIR || !strcmp(d->d_name, ".") ||
+		    !strcmp(d->d_name, "..") || len + 1 + n >= PATH_MAX)
+			continue;
+		fd = openat(dirfd, d->d_name,
+			    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			continue;	/* removed since readdir */
+		path[len] = '/';
+		memcpy(path + len + 1, d->d_name, n + 1);
+		err = scan_dir(r, fd, path, len + 1 + n, depth - 1, dev);
+		path[len] = '\0';
+	}
+	closedir(dir);
+	return err;
 }
 
 int resolver__scan(struct resolver *r)
 {
-	int err;
+	char path[PATH_MAX] = "";
+	struct stat st;
+	int fd = open(r->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
-	scanning = r;
-	err = nftw(r->root, scan_one, 16, FTW_PHYS | FTW_MOUNT);
-	scanning = NULL;
-	return err ? -ENOMEM : 0;
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st)) {
+		close(fd);
+		return -errno;
+	}
+	return scan_dir(r, fd, path, 0, SCAN_DEPTH, st.st_dev);
 }
 
 const struct resolver_stats *resolver__stats(const struct resolver *r)

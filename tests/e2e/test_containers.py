@@ -231,6 +231,31 @@ def test_offcpu_selection_records_only_its_target(node, tmp_path, mode):
 
 # ---- 3. ps -------------------------------------------------------------------
 
+def test_ps_skips_cgroups_removed_mid_scan():
+    """Cgroups made and removed all along while `ps` walks the tree (pods
+    coming and going): a cgroup gone mid-walk is skipped, never an error.
+    (The walk once failed on one as "Cannot allocate memory".)"""
+    base = Path("/sys/fs/cgroup/sysscope-churn")
+    churn = subprocess.Popen(["bash", "-c", f"""
+        mkdir -p {base}
+        while :; do
+            for i in $(seq 100); do mkdir {base}/c$i 2>/dev/null; done
+            for i in $(seq 100); do rmdir {base}/c$i 2>/dev/null; done
+        done"""], start_new_session=True)
+    try:
+        for _ in range(30):
+            res = run_sysscope(["ps"], check=False)
+            assert res.returncode == 0, res.stderr
+            assert "RUNTIME" in res.stdout
+    finally:
+        os.killpg(churn.pid, 9)
+        churn.wait()
+        time.sleep(0.2)		# a mkdir already forked finishes
+        for d in sorted(base.glob("c*")):
+            d.rmdir()
+        base.rmdir()
+
+
 def test_ps_lists_the_containers(node):
     res = run_sysscope(["ps"])
     rows = parse_ps(res.stdout)
