@@ -506,12 +506,6 @@ static uint64_t prog_run_ns(int fd)
 	return info.run_time_ns;
 }
 
-uint64_t session__bpf_run_ns(const struct session *s)
-{
-	return (s->oncpu ? prog_run_ns(oncpu__prog_fd(s->oncpu)) : 0) +
-	       (s->offcpu ? prog_run_ns(offcpu__prog_fd(s->offcpu)) : 0);
-}
-
 /* kernel.bpf_stats_enabled set on the node: the kernel times programs. */
 static bool bpf_stats_sysctl_on(void)
 {
@@ -555,7 +549,7 @@ int session__start_budget(struct session *s)
 static void budget_tick(struct session *s)
 {
 	struct cpu_budget_reading r;
-	uint64_t now = now_ns(CLOCK_MONOTONIC);
+	uint64_t now = now_ns(CLOCK_MONOTONIC), on_ns = 0, off_ns = 0;
 	uint32_t rate;
 
 	if (s->budget.budget <= 0 || now < s->budget_due_ns)
@@ -563,17 +557,20 @@ static void budget_tick(struct session *s)
 	s->budget_due_ns = now + CPU_BUDGET_TICK_NS;
 	if (offcpu__read_stats(s->offcpu, s->off_stats))
 		return;
+	if (s->bpf_timed) {
+		on_ns = s->oncpu ? prog_run_ns(oncpu__prog_fd(s->oncpu)) : 0;
+		off_ns = prog_run_ns(offcpu__prog_fd(s->offcpu));
+	}
 	r = (struct cpu_budget_reading){
 		.wall_ns = now,
 		/* Untimed: recording is the BPF cost it can see. */
-		.bpf_ns = s->bpf_timed ? session__bpf_run_ns(s) :
+		.bpf_ns = s->bpf_timed ? on_ns + off_ns :
 			  s->off_stats[OFFCPU_STAT_RECORD_NS],
 		.process_ns = now_ns(CLOCK_PROCESS_CPUTIME_ID),
 		.recorded = s->off_stats[OFFCPU_STAT_RECORDED],
 		.record_ns = s->off_stats[OFFCPU_STAT_RECORD_NS],
-		/* Untimed: unknown, and the frequency stays. */
-		.oncpu_bpf_ns = s->bpf_timed && s->oncpu ?
-				prog_run_ns(oncpu__prog_fd(s->oncpu)) : 0,
+		/* Untimed: unknown (0), and the frequency stays. */
+		.oncpu_bpf_ns = on_ns,
 	};
 	rate = cpu_budget__update(&s->budget, &r);
 	if (s->oncpu && s->budget.hz != oncpu__frequency(s->oncpu)) {

@@ -98,8 +98,6 @@ int session__start_collectors(struct session *s);
  * set, an error.
  */
 int session__start_budget(struct session *s);
-/* The run time of our BPF programs so far, in ns (0: not timed). */
-uint64_t session__bpf_run_ns(const struct session *s);
 /* Loading is done: keep only what reading needs (see sandbox.c). */
 int session__enter_sandbox(const struct session *s);
 /*
