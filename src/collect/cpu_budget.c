@@ -110,9 +110,15 @@ uint32_t cpu_budget__update(struct cpu_budget *b,
 		return b->rate = clamp_rate(b->rate * 2.0, 0, CPU_BUDGET_RATE_MAX);
 	}
 	room = b->budget * AIM - b->fixed;
-	if (room < b->budget * AIM / 20) {
-		b->ticks_over++;
-		room = b->budget * AIM / 20;
+	if (room < b->budget * AIM / 4) {
+		/*
+		 * Recording keeps a quarter of the budget, as on-CPU samples
+		 * do: less would save little next to a fixed part this large,
+		 * and leave each thread's off-CPU time to a few intervals.
+		 */
+		if (room < 0)
+			b->ticks_over++;
+		room = b->budget * AIM / 4;
 	}
 	/* Recorded switch-outs a second that fit, over those now. */
 	want = room * 1e9 / b->record_cost_ns / b->recorded_per_s;
