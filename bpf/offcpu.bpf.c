@@ -18,17 +18,19 @@
  * switch-outs it stands for, so seconds stay seconds. A thread that
  * switches 1000 times a second is recorded one switch in 1000/record_rate;
  * one that blocks 10 times a second, every time: the cost follows the
- * threads, not the busiest one, and quiet threads stay exact. The gap to a
- * thread's next recorded switch-out is drawn uniformly from [P - P/2,
- * P + P/2], P its period (its switch rate over record_rate, from the
- * time between its last two recorded ones): every switch-out has the
- * same chance, 1/P, of being recorded, with less spread than a coin per
- * switch, and the random gaps keep a thread that blocks in a repeating
- * pattern of places from always being recorded in the same one. A switch-
- * out let go costs a look at the thread's slot and a decrement; its
- * switch-in, one array load (pending, below). The time the recording
- * paths take is summed (OFFCPU_STAT_RECORD_NS) so that user space can set
- * record_rate from what recording costs (src/collect/cpu_budget.h).
+ * threads, not the busiest one, and quiet threads stay exact. Each
+ * switch-out draws a coin: recorded with chance 1/P, P the thread's
+ * period (its switch rate over record_rate, measured over the last
+ * SPAN_NS of its recorded switch-outs), and counted P times. The chance
+ * of each switch-out is set before it happens, whatever the thread did,
+ * so the sum stays unbiased while P follows the thread (a countdown drawn
+ * at each recorded switch-out was not: its gaps and the thread's pattern
+ * of blocking places could line up). A switch-out let go costs one array
+ * load and a random number; its switch-in, one array load (samplers,
+ * below): no task storage, whose lookup cost twice that here. The time
+ * the recording paths take is summed (OFFCPU_STAT_RECORD_NS) so that user
+ * space can set record_rate from what recording costs
+ * (src/collect/cpu_budget.h).
  *
  * Nothing run from sched_switch allocates: the scheduler holds its
  * runqueue lock there, and an allocation that wakes kswapd takes a
@@ -86,6 +88,8 @@ __u32 stack_epoch;
 /* Switch-outs recorded per thread and second (0: all); see the top. */
 __u32 record_rate;
 #define PERIOD_MAX 100000
+/* How long a thread's switch rate is measured over before P follows it. */
+#define SPAN_NS 250000000ULL
 
 /*
  * A user stack walked before, by where the thread was when it blocked.
@@ -120,31 +124,39 @@ struct start {
 	struct offcpu_interval ended;
 	struct ustack_slot slots[USTACK_SLOTS];	/* where it blocked lately */
 	__u32 next_slot;	/* the one a new walk replaces */
-	/* Sampled mode (see the top). */
-	__u32 skip;		/* switch-outs to let go before the next */
-	__u32 period;		/* the mean gap skip was drawn with */
-	__u32 gap;		/* the gap drawn: skip + 1 switch-outs */
-	__u64 recorded_ns;	/* when it last recorded one */
 };
 
 /*
- * Recorded intervals still open, by tid & (PENDING_SLOTS - 1): a switch-in
- * whose count is 0 has nothing to close and skips the thread's slot. Tids
- * that share a count only cost a lookup.
+ * What sched_switch reads for every thread, by tid & (SAMPLER_SLOTS - 1):
+ * the sampled mode's chance (see the top) and the count of recorded
+ * intervals still open, so that a switch-in whose count is 0 skips the
+ * thread's task storage. Written only when a switch-out is recorded or
+ * closed: the slots stay in every CPU's cache, not bounced between them.
+ * Tids that share a slot share a sampler: each switch-out of either still
+ * has the same chance, so the sum stays unbiased; an open count shared
+ * only costs a lookup.
  */
-#define PENDING_SLOTS 65536
+struct sampler {
+	__u32 let_go;		/* let go when a random u32 is below: 1 - 1/P */
+	__u32 open;		/* recorded intervals still open */
+	__u32 period;		/* P: what a recorded switch-out counts for */
+	__u32 span_recorded;	/* recorded since span_ns */
+	__u64 span_ns;		/* when the rate's span began */
+};
+
+#define SAMPLER_SLOTS 65536
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, PENDING_SLOTS);
+	__uint(max_entries, SAMPLER_SLOTS);
 	__type(key, __u32);
-	__type(value, __u32);
-} pending SEC(".maps");
+	__type(value, struct sampler);
+} samplers SEC(".maps");
 
-static __always_inline __u32 *pending_of(__u32 tid)
+static __always_inline struct sampler *sampler_of(__u32 tid)
 {
-	__u32 key = tid & (PENDING_SLOTS - 1);
+	__u32 key = tid & (SAMPLER_SLOTS - 1);
 
-	return bpf_map_lookup_elem(&pending, &key);
+	return bpf_map_lookup_elem(&samplers, &key);
 }
 
 /*
@@ -365,35 +377,33 @@ static __always_inline __s32 user_stack_valid(const struct offcpu_interval *i)
 }
 
 /*
- * A recorded switch-out at now: what it counts for (the mean of the gap it
- * ends), and the next gap, from the thread's rate since its last one.
+ * A recorded switch-out at now: what it counts for (the period its chance
+ * was drawn with), and, once SPAN_NS has passed, the period to come: the
+ * switch-outs of the span (recorded x period) a second, over the rate.
  */
-static __always_inline __u32 next_gap(struct start *s, __u64 now, __u32 rate)
+static __always_inline __u32 record_weight(struct sampler *sm, __u64 now,
+					   __u32 rate)
 {
-	__u32 weight = s->period ? s->period : 1, half;
-	__u64 dt = now - s->recorded_ns, period = 1;
+	__u32 weight = sm->period ? sm->period : 1;
+	__u64 dt = now - sm->span_ns, period;
 
-	if (s->recorded_ns && dt && s->gap) {
-		/*
-		 * gap switch-outs in dt: the thread's rate, over the rate
-		 * wanted, averaged with the last period (one gap is noisy).
-		 */
-		period = (__u64)s->gap * 1000000000ULL / dt / rate;
-		period = (period + weight + 1) / 2;
-		/* Moves by 4x at most a step: a burst is not a new rate. */
-		if (period > (__u64)weight * 4)
-			period = (__u64)weight * 4;
-		if (period > PERIOD_MAX)
-			period = PERIOD_MAX;
-		if (!period)
-			period = 1;
+	sm->span_recorded++;
+	if (!sm->span_ns || now < sm->span_ns) {
+		sm->span_ns = now;
+		sm->span_recorded = 0;
+		return weight;
 	}
-	s->recorded_ns = now;
-	s->period = period;
-	half = period / 2;
-	s->skip = period - half - 1 +
-		  (half ? bpf_get_prandom_u32() % (2 * half + 1) : 0);
-	s->gap = s->skip + 1;
+	if (dt < SPAN_NS)
+		return weight;
+	period = (__u64)sm->span_recorded * weight * 1000000000ULL / dt / rate;
+	if (period > PERIOD_MAX)
+		period = PERIOD_MAX;
+	if (!period)
+		period = 1;
+	sm->period = period;
+	sm->let_go = period > 1 ? ~0U - ~0U / (__u32)period : 0;
+	sm->span_ns = now;
+	sm->span_recorded = 0;
 	return weight;
 }
 
@@ -403,11 +413,17 @@ static __always_inline int switch_out(void *ctx, bool preempt,
 {
 	/* Plain loads (a BTF pointer): the path let go is kept short. */
 	__u32 tid = prev->pid, tgid = prev->tgid;
-	__u32 state, rate = record_rate, *open;
+	__u32 state, rate = record_rate;
+	struct sampler *sm;
 	struct start *s;
 	__u64 now;
 
 	if (!tid || !thread_wanted(tgid, tid, prev))
+		return 0;
+	sm = sampler_of(tid);
+	if (!sm)
+		return 0;
+	if (rate && sm->let_go && bpf_get_prandom_u32() < sm->let_go)
 		return 0;
 	/* Slots are made at the start (seed_open) and at birth, not here. */
 	s = start_get(prev, false);
@@ -416,19 +432,12 @@ static __always_inline int switch_out(void *ctx, bool preempt,
 			stat_inc(OFFCPU_STAT_LOST_NO_STORAGE);
 		return 0;
 	}
-	if (rate && s->skip) {
-		s->skip--;
-		return 0;
-	}
-	open = pending_of(tid);
-	if (!open)
-		return 0;
 	state = task_state(prev);
 	if (state & TASK_DEAD)
 		return 0;	/* its last switch: it will not come back */
 	s->cur.ts = now = bpf_ktime_get_ns();
-	__sync_fetch_and_add(open, 1);
-	s->cur.weight = rate ? next_gap(s, now, rate) : 1;
+	__sync_fetch_and_add(&sm->open, 1);
+	s->cur.weight = rate ? record_weight(sm, now, rate) : 1;
 	s->cur.reason = reason_of(prev, state, preempt);
 	s->cur.user_stack_id = user_stacks && !is_kthread(prev) ?
 		user_stack(s) : STACK_ID_NONE;
@@ -482,18 +491,18 @@ static __always_inline void switch_in(struct task_struct *next)
 	__u32 tid = next->pid;
 	struct offcpu_key key = {};
 	__u64 delta, now, since;
+	struct sampler *sm;
 	struct start *s;
-	__u32 *open;
 
 	if (!tid)
 		return;
-	open = pending_of(tid);
-	if (!open || !*open)
+	sm = sampler_of(tid);
+	if (!sm || !sm->open)
 		return;		/* nothing recorded: the common sampled case */
 	s = start_get(next, false);
 	if (!s || !s->cur.ts)
 		return;
-	__sync_fetch_and_add(open, -1);
+	__sync_fetch_and_add(&sm->open, -1);
 	/*
 	 * After the window's end the interval is left for the end-of-window
 	 * dump, which counts it up to the end; the thread may block again
@@ -635,9 +644,10 @@ SEC("iter.s/task")
 int seed_open(struct bpf_iter__task *ctx)
 {
 	struct task_struct *task = ctx->task;
+	struct sampler *sm;
 	struct start *s;
 	__u64 cgroup_id;
-	__u32 tid, tgid, *open;
+	__u32 tid, tgid;
 
 	if (!task)
 		return 0;
@@ -656,11 +666,11 @@ int seed_open(struct bpf_iter__task *ctx)
 	}
 	if (s->cur.ts || BPF_CORE_READ(task, on_cpu))
 		return 0;	/* switched out since attach, or running */
-	open = pending_of(tid);
-	if (!open)
+	sm = sampler_of(tid);
+	if (!sm)
 		return 0;
 	s->cur.ts = run_start_ns;
-	__sync_fetch_and_add(open, 1);
+	__sync_fetch_and_add(&sm->open, 1);
 	s->cur.weight = 1;
 	s->cur.reason = reason_of(task, task_state(task), false);
 	s->cur.user_stack_id = !user_stacks || is_kthread(task) ? STACK_ID_NONE :
