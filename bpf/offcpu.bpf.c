@@ -20,14 +20,15 @@
  * one that blocks 10 times a second, every time: the cost follows the
  * threads, not the busiest one, and quiet threads stay exact. Each
  * switch-out draws a coin: recorded with chance 1/P, P the thread's
- * period (its switch rate over record_rate, measured over the last
- * SPAN_NS of its recorded switch-outs), and counted P times. The chance
- * of each switch-out is set before it happens, whatever the thread did,
- * so the sum stays unbiased while P follows the thread (a countdown drawn
- * at each recorded switch-out was not: its gaps and the thread's pattern
- * of blocking places could line up). A switch-out let go costs one array
- * load and a random number; its switch-in, one array load (samplers,
- * below): no task storage, whose lookup cost twice that here. The time
+ * period (its switch rate over record_rate, measured over its last
+ * recorded switch-outs: SPAN_RECORDED below), and counted P times. The
+ * chance of each switch-out is set before it happens, whatever the thread
+ * did, so the sum stays unbiased while P follows the thread. (A countdown
+ * drawn at each recorded switch-out, as before, spread no less on a thread
+ * alternating between two places, and wrote the thread's slot at every
+ * switch.) A switch-out let go costs one array load and a random number;
+ * its switch-in, one array load (samplers, below): no task storage, whose
+ * lookup cost twice that here. The time
  * the recording paths take is summed (OFFCPU_STAT_RECORD_NS) so that user
  * space can set record_rate from what recording costs
  * (src/collect/cpu_budget.h).
@@ -88,8 +89,15 @@ __u32 stack_epoch;
 /* Switch-outs recorded per thread and second (0: all); see the top. */
 __u32 record_rate;
 #define PERIOD_MAX 100000
-/* How long a thread's switch rate is measured over before P follows it. */
-#define SPAN_NS 250000000ULL
+/*
+ * A thread's switch rate is measured over a span of SPAN_RECORDED recorded
+ * switch-outs, or SPAN_NS if that comes first, and P moves half way to
+ * what it gives: fewer would make P jump with chance (a span of 250 ms at
+ * 10 recorded a second gave P 44 to 246 for threads that all switch 950
+ * times a second, and half as many recorded again as asked).
+ */
+#define SPAN_RECORDED 16
+#define SPAN_NS 1000000000ULL
 
 /*
  * A user stack walked before, by where the thread was when it blocked.
@@ -378,8 +386,8 @@ static __always_inline __s32 user_stack_valid(const struct offcpu_interval *i)
 
 /*
  * A recorded switch-out at now: what it counts for (the period its chance
- * was drawn with), and, once SPAN_NS has passed, the period to come: the
- * switch-outs of the span (recorded x period) a second, over the rate.
+ * was drawn with), and, at a span's end, the period to come: half way to
+ * the switch-outs of the span (recorded x period) a second, over the rate.
  */
 static __always_inline __u32 record_weight(struct sampler *sm, __u64 now,
 					   __u32 rate)
@@ -393,9 +401,10 @@ static __always_inline __u32 record_weight(struct sampler *sm, __u64 now,
 		sm->span_recorded = 0;
 		return weight;
 	}
-	if (dt < SPAN_NS)
+	if (sm->span_recorded < SPAN_RECORDED && dt < SPAN_NS)
 		return weight;
 	period = (__u64)sm->span_recorded * weight * 1000000000ULL / dt / rate;
+	period = (period + weight) / 2;
 	if (period > PERIOD_MAX)
 		period = PERIOD_MAX;
 	if (!period)
