@@ -193,7 +193,7 @@ test: deps pythons
 	$(Q)$(MAKE) --no-print-directory SAN=1 CC=gcc unit e2e
 	$(Q)$(MAKE) --no-print-directory OUTPUT=build/clang CC=clang all
 	$(Q)$(MAKE) --no-print-directory bpf-arm64
-	$(Q)tests/fuzz/run.sh $(or $(CI_FUZZ_SECONDS),10)
+	$(Q)tests/fuzz/run.sh $(or $(CI_FUZZ_SECONDS),5)
 
 # The BPF objects for arm64 (its vmlinux.h, arch-neutral registers):
 # compile only, seconds; part of make test.
@@ -220,6 +220,7 @@ bench: deps pythons all workloads
 	$(Q)bench/naming.sh $(OUTPUT)
 	$(Q)bench/python.sh $(OUTPUT)
 	$(Q)bench/budget.py $(OUTPUT)
+	$(Q)bench/switch_cost.sh $(OUTPUT)
 	$(Q)bench/cache_churn.py $(OUTPUT)
 	$(Q)bench/clickhouse.sh $(OUTPUT)
 
