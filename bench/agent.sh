@@ -60,7 +60,7 @@ for f in log die require_root require_tools bench_init bench_cleanup median \
 	wait_for_log wait_perf_events proc_cpu_s cpu_ticks wait_quiet \
 	proc_hwm_kib run_with_profiler run_workload field source_id \
 	snapshot_sysscope finish_report cgroup_v2_mount remove_stale remove_cgroup \
-	hex_id require_positive; do
+	hex_id require_positive free_port; do
 	declare -F "$f" >/dev/null ||
 		{ echo "bench/agent.sh: bench/lib.sh has no function $f" >&2; exit 1; }
 done
@@ -377,10 +377,6 @@ collect_batch() {
 # ------------------------------------------------------------ the agent
 
 ctxt() { awk '/^ctxt / { print $2 }' /proc/stat; }
-
-free_port() {
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 
 agent_cmd() {	# agent_cmd PORT: the agent's command line in AGENT_CMD
 	AGENT_CMD=("$SYSSCOPE_RUN" agent --listen "127.0.0.1:$1" --window "$WINDOW"

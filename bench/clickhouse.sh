@@ -53,7 +53,6 @@ cc -O2 -g -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror \
 	-lbpf -ldw -lelf -lz -lcap -ljson-c -lseccomp -llzma -lstdc++ -lpthread -ldl \
 	-o "$BIN" || die "cannot build $BIN"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 export CLICKHOUSE_DIR=$BENCH_TMP/clickhouse
 export CLICKHOUSE_HTTP_PORT; CLICKHOUSE_HTTP_PORT=$(free_port)
 export CLICKHOUSE_TCP_PORT; CLICKHOUSE_TCP_PORT=$(free_port)

@@ -91,6 +91,11 @@ pct_change() {
 # calc EXPR: floating-point arithmetic with awk, e.g. calc '3 / 7'.
 calc() { awk "BEGIN { print $1 }"; }
 
+# free_port: a TCP port on 127.0.0.1 free right now.
+free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
 # ---------------------------------------------------------------- processes
 
 # pid_alive PID: true while PID exists and is not a zombie.

@@ -60,10 +60,6 @@ clang -O2 -g -target bpf "-D__TARGET_ARCH_$ARCH" \
 cc -O2 -Wall -Wextra -Werror "$BENCH_DIR/bpf_attach.c" -lbpf -o "$ATTACH" ||
 	die "cannot build bench/bpf_attach.c"
 
-free_port() {
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
 # metric FILE NAME: the value of the series NAME (with its labels) in FILE.
 metric() {
 	awk -v n="$2" '$1 == n { print $2; found = 1 } END { exit !found }' "$1" ||

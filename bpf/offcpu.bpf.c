@@ -28,10 +28,9 @@
  * alternating between two places, and wrote the thread's slot at every
  * switch.) A switch-out let go costs one array load and a random number;
  * its switch-in, one array load (samplers, below): no task storage, whose
- * lookup cost twice that here. The time
- * the recording paths take is summed (OFFCPU_STAT_RECORD_NS) so that user
- * space can set record_rate from what recording costs
- * (src/collect/cpu_budget.h).
+ * lookup cost twice that here. The time the recording paths take is
+ * summed (OFFCPU_STAT_RECORD_NS) so that user space can set record_rate
+ * from what recording costs (src/collect/cpu_budget.h).
  *
  * Nothing run from sched_switch allocates: the scheduler holds its
  * runqueue lock there, and an allocation that wakes kswapd takes a
