@@ -9,7 +9,9 @@
  *    registers and caller), as event loops and blocking I/O do.
  *  - switch-in (next): intervals shorter than min_block_ns end here. Longer
  *    ones take next's kernel stack, still parked in schedule(), with
- *    bpf_get_task_stack(), and are counted.
+ *    bpf_get_task_stack(), and are counted. That walk is most of what a
+ *    recorded switch costs (8-13 us of 14 here): it is done once in
+ *    KSTACK_USES wake-ups from one place (struct kstack_slot).
  * Intervals still open at the end are written by a task iterator.
  *
  * Sampled mode (record_rate > 0, the agent under --cpu-budget): each
@@ -120,6 +122,35 @@ struct offcpu_interval {
 	__u32 weight;		/* switch-outs it stands for (sampled) */
 };
 
+/*
+ * A kernel stack walked before, by where the thread went to sleep: for a
+ * user thread, the system call, its first argument (the fd of a read, the
+ * futex word) and the user registers it entered the kernel with (the call
+ * site); for a kernel thread, the kernel stack pointer schedule() saved
+ * (the depth of its path: a system call's is moved at random by
+ * randomize_kstack_offset, a kernel thread's is not). The stack is walked
+ * again at the KSTACK_USES-th wake-up from a place, so where one place
+ * sleeps down several paths (a read that waits on a lock, then on the
+ * disk), each walk is a fair draw of them and the uses between count as
+ * that draw: the mix is kept on average. Waits for a CPU (preempted
+ * anywhere) are always walked. hash 0 is an empty slot.
+ */
+#define KSTACK_SLOTS 4
+#define KSTACK_USES 16
+struct sleep_site {
+	__u64 uip, usp;		/* user registers at entry; 0: kernel thread */
+	__u64 nr, arg;		/* system call and first argument, or
+				   ~0 and the kernel stack pointer */
+};
+
+struct kstack_slot {
+	struct sleep_site site;
+	__u64 hash;		/* in kstacks */
+	__u32 epoch;		/* stack_epoch when it was walked */
+	__u16 reason;
+	__u16 uses;		/* since the walk */
+};
+
 struct start {
 	struct offcpu_interval cur;	/* being recorded; ts 0 while on the CPU or
 				   when this switch-out is not recorded */
@@ -131,6 +162,8 @@ struct start {
 	struct offcpu_interval ended;
 	struct ustack_slot slots[USTACK_SLOTS];	/* where it blocked lately */
 	__u32 next_slot;	/* the one a new walk replaces */
+	__u32 next_kslot;	/* the same for kslots */
+	struct kstack_slot kslots[KSTACK_SLOTS];	/* where it woke lately */
 };
 
 /*
@@ -481,16 +514,97 @@ static __always_inline void count_interval(struct offcpu_key *key,
 	stat_inc(OFFCPU_STAT_COUNTED);
 }
 
-static __always_inline __u64 kernel_stack_of(struct task_struct *next)
+/* Where task, off the CPU, went to sleep: see struct kstack_slot. */
+static __always_inline void sleep_site_of(struct task_struct *task,
+					  struct sleep_site *w)
 {
-	struct stack_ips *k;
+	/* BTF pointers: plain loads. */
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+
+	if (is_kthread(task)) {
+		w->uip = w->usp = 0;
+		w->nr = ~0ULL;
+#if defined(__TARGET_ARCH_arm64)
+		w->arg = task->thread.cpu_context.sp;
+#else
+		w->arg = task->thread.sp;
+#endif
+		return;
+	}
+	w->uip = PT_REGS_IP(regs);
+	w->usp = PT_REGS_SP(regs);
+#if defined(__TARGET_ARCH_arm64)
+	w->nr = regs->syscallno;
+	w->arg = regs->orig_x0;
+#else
+	w->nr = regs->orig_ax;
+	w->arg = regs->di;
+#endif
+}
+
+static __always_inline bool same_site(const struct sleep_site *a,
+				      const struct sleep_site *b)
+{
+	return a->uip == b->uip && a->usp == b->usp && a->nr == b->nr &&
+	       a->arg == b->arg;
+}
+
+static __always_inline __u64 kernel_stack_walk(struct task_struct *task)
+{
+	struct stack_ips *buf = kstack_buf();
+
+	if (!buf)
+		return 0;
+	return kstack_save(buf, bpf_get_task_stack(task, buf->ips,
+						   sizeof(buf->ips), 0));
+}
+
+/*
+ * next's kernel stack, still parked in schedule(): the one walked when it
+ * last woke from the same place (struct kstack_slot), or walked now.
+ */
+static __always_inline __u64 kernel_stack_of(struct task_struct *next,
+					     struct start *s)
+{
+	__u32 epoch = stack_epoch, reason = s->cur.reason, i, found;
+	struct sleep_site site;
+	struct kstack_slot *k;
+	__u64 h;
 
 	if (!kernel_stacks)
 		return 0;
-	k = kstack_buf();
-	if (!k)
-		return 0;
-	return kstack_save(k, bpf_get_task_stack(next, k->ips, sizeof(k->ips), 0));
+	if (reason == OFFCPU_RUNQUEUE || reason == OFFCPU_THROTTLED)
+		return kernel_stack_walk(next);
+	sleep_site_of(next, &site);
+	found = KSTACK_SLOTS;
+	for (i = 0; i < KSTACK_SLOTS; i++) {
+		k = &s->kslots[i];
+		if (k->hash && k->reason == reason && k->epoch == epoch &&
+		    same_site(&k->site, &site)) {
+			found = i;
+			break;
+		}
+	}
+	/* One path on for the verifier, found or not. */
+	barrier_var(found);
+	if (found < KSTACK_SLOTS) {
+		k = &s->kslots[found & (KSTACK_SLOTS - 1)];
+		if (++k->uses < KSTACK_USES) {
+			stat_inc(OFFCPU_STAT_KSTACK_REUSED);
+			return k->hash;
+		}
+		/* Its turn to be walked again, into the same slot. */
+	} else {
+		k = &s->kslots[s->next_kslot++ & (KSTACK_SLOTS - 1)];
+	}
+	/* epoch was read before the walk: a map emptied meanwhile makes it stale. */
+	h = kernel_stack_walk(next);
+	k->site = site;
+	k->hash = h;
+	k->epoch = epoch;
+	k->reason = reason;
+	k->uses = 0;
+	return h;
 }
 
 /* next is coming back: close its interval; count it if long enough. */
@@ -543,7 +657,7 @@ static __always_inline void switch_in(struct task_struct *next)
 	key.proc_start_ns = proc_start_ns(next);
 	key.reason = s->cur.reason;
 	key.user_stack_id = user_stack_valid(&s->cur);
-	key.kern_stack = kernel_stack_of(next);
+	key.kern_stack = kernel_stack_of(next, s);
 	if (!is_kthread(next) &&
 	    !notice_proc(key.tgid, key.cgroup_id, key.proc_start_ns))
 		stat_inc(OFFCPU_STAT_NOTICE_LOST);

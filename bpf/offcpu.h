@@ -97,6 +97,7 @@ enum offcpu_stat {
 	OFFCPU_STAT_USTACK_MAP_FULL,
 	OFFCPU_STAT_USTACK_NO_MEMORY,	/* its element not taken (bucket busy) */
 	OFFCPU_STAT_USTACK_REUSED,	/* blocked where it did last time */
+	OFFCPU_STAT_KSTACK_REUSED,	/* woke from where it did last time */
 	OFFCPU_STAT_NOTICE_LOST,
 	OFFCPU_STAT_SEED_USTACK_LOST,	/* asleep at the start: stack not kept */
 	OFFCPU_STAT_RECORDED,		/* switch-outs recorded (sampled mode) */

@@ -38,6 +38,9 @@ static const struct prom_family switches = {
 }, stacks_reused = {
 	"sysscope_offcpu_user_stacks_reused_total", PROM_COUNTER,
 	"Off-CPU user stacks found unchanged since the thread last blocked there, not walked again.",
+}, kstacks_reused = {
+	"sysscope_offcpu_kernel_stacks_reused_total", PROM_COUNTER,
+	"Off-CPU kernel stacks taken from the thread's last wake-up from the same place (same user and kernel stack pointers), not walked again.",
 }, recorded = {
 	"sysscope_offcpu_recorded_switches_total", PROM_COUNTER,
 	"Switch-outs recorded: all of them, or those --cpu-budget leaves.",
@@ -71,6 +74,8 @@ static const struct stat_desc stat_descs[OFFCPU_STAT_MAX] = {
 		&stack_failures_family, OFF "stack=\"user\",reason=\"no_memory\"" },
 	[OFFCPU_STAT_USTACK_REUSED] = { "off-CPU: user stacks reused",
 		&stacks_reused, NULL },
+	[OFFCPU_STAT_KSTACK_REUSED] = { "off-CPU: kernel stacks reused",
+		&kstacks_reused, NULL },
 	[OFFCPU_STAT_NOTICE_LOST] = { "off-CPU: process notices lost",
 		&notices_lost_family, "collector=\"offcpu\"" },
 	[OFFCPU_STAT_SEED_USTACK_LOST] = { "off-CPU: user stack at start lost",

@@ -187,8 +187,12 @@ def test_off_cpu_split_holds_under_sampling(budgeted):
           f"{metric(budgeted['m1'], 'sysscope_offcpu_record_rate')}/s a thread")
     assert 0.70 <= share <= 0.80, f"3:1 split read as {share:.3f} ({three:.2f} s, {one:.2f} s)"
     # Seconds stay seconds: the splitter sleeps all along, SPAN windows.
+    # Its sum is sampled too: ~15,000 sleeps of 6 and 2 ms in 60 s, each
+    # kept with chance 1/P (P ~25 at 10 a second) and counted P times,
+    # spread by sqrt(7,500 x (36 + 4) ms^2 x 25) = 2.7 s, 4.6% (one CI-like
+    # run on a loaded machine read 66.6 s in 60). 15% is over 3 of those.
     covered = sum(w["duration_s"] for w in budgeted["windows"])
-    assert 0.8 * covered <= three + one <= 1.1 * covered, (three + one, covered)
+    assert 0.8 * covered <= three + one <= 1.15 * covered, (three + one, covered)
 
 
 def test_cost_stays_near_the_budget(budgeted):

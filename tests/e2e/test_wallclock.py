@@ -121,6 +121,33 @@ def test_twin_sleep_sites_are_told_apart(tmp_path, spawn):
     assert 1.4 < long_ / short < 2.8, f"{long_:.2f} s / {short:.2f} s"
 
 
+def test_one_call_site_two_kernel_paths_are_told_apart(tmp_path, spawn):
+    """The reader waits in one read() call, with the same registers, on a
+    pipe (wait_pipe) and on a socket (wait_socket) in turn. A kernel stack
+    taken from an earlier wake-up at the same place (not walked again)
+    must be from the same fd: each wait keeps its own kernel path."""
+    w = spawn([WORK, "two-reads", "8"])
+    out = tmp_path / "out"
+    run_sysscope(["offcputime", "-p", w.pid, "-d", "4", "-o", out])
+    stacks = read_folded(out / "stacks.folded")
+    summary = (out / "summary.txt").read_text()
+
+    def waited(fn, kernel):
+        return folded_seconds(stacks, lambda s: fn in s and
+                              any(f.endswith("_[k]") and kernel in f
+                                  for f in s))
+    pipe_ok, sock_ok = waited("wait_pipe", "pipe_read"), \
+        waited("wait_socket", "unix_stream")
+    pipe_bad, sock_bad = waited("wait_pipe", "unix_stream"), \
+        waited("wait_socket", "pipe_read")
+    assert pipe_bad == 0 and sock_bad == 0, \
+        f"kernel path of the other fd: {pipe_bad:.2f} s, {sock_bad:.2f} s"
+    # 3 ms each in turn over 4 s: about 2 s each.
+    assert pipe_ok > 1.2 and sock_ok > 1.2, (pipe_ok, sock_ok)
+    # The walk was skipped for most of the ~1300 waits.
+    assert counter(summary, "off-CPU: kernel stacks reused") > 500, summary
+
+
 def test_asleep_at_start_keeps_its_user_stack_when_it_wakes(tmp_path, spawn):
     """The thread is already asleep in wake_later when tracing starts and
     wakes in the middle of the run. Where it waited (its user stack) is

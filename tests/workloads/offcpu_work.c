@@ -17,6 +17,10 @@
  *                                and bp, told apart only by their frames
  *   offcpu_work split SEC        one thread sleeps 6 ms in block_three, then
  *                                2 ms in block_one, over and over: 3:1
+ *   offcpu_work two-reads SEC    one thread reads a pipe in wait_pipe, then
+ *                                a socket in wait_socket, over and over,
+ *                                from one read() call with the same
+ *                                registers: two kernel paths, one site
  *   offcpu_work switchy SEC N    N threads that each spin ~30 us and sleep
  *                                1 ms: about N x 950 switches a second;
  *                                prints "rounds R" (all threads) at the end
@@ -34,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -295,6 +300,61 @@ static int run_split(void)
 	return 0;
 }
 
+static int two_fds[2][2];	/* a pipe and a socket pair: [read, write] */
+
+__attribute__((noinline)) ssize_t read_from(int fd)
+{
+	char c;
+
+	return read(fd, &c, 1);
+}
+
+__attribute__((noinline)) ssize_t wait_pipe(void)
+{
+	return read_from(two_fds[0][0]);
+}
+
+__attribute__((noinline)) ssize_t wait_socket(void)
+{
+	return read_from(two_fds[1][0]);
+}
+
+__attribute__((noinline)) void *two_reader_loop(void *arg)
+{
+	ssize_t (*wait)(void) = wait_pipe;
+
+	(void)arg;
+	pthread_setname_np(pthread_self(), "two-reader");
+	/* One call site (this line) for both: ip and sp alike. */
+	while (wait() > 0)
+		wait = wait == wait_pipe ? wait_socket : wait_pipe;
+	return NULL;
+}
+
+/* Writes to each in turn every 3 ms: the reader waits as long in either. */
+static int run_two_reads(void)
+{
+	double end = now() + duration;
+	pthread_t reader;
+	int i = 0;
+
+	if (pipe(two_fds[0]) ||
+	    socketpair(AF_UNIX, SOCK_STREAM, 0, two_fds[1]) ||
+	    pthread_create(&reader, NULL, two_reader_loop, NULL))
+		return 1;
+	pthread_setname_np(pthread_self(), "two-writer");
+	while (now() < end) {
+		sleep_us(3000);
+		if (write(two_fds[i][1], "x", 1) != 1)
+			break;
+		i ^= 1;
+	}
+	close(two_fds[0][1]);
+	close(two_fds[1][1]);
+	pthread_join(reader, NULL);
+	return 0;
+}
+
 static unsigned long switchy_rounds;
 
 __attribute__((noinline)) void *switchy_loop(void *arg)
@@ -351,6 +411,8 @@ int main(int argc, char **argv)
 		return run_alternate();
 	if (!strcmp(argv[1], "split"))
 		return run_split();
+	if (!strcmp(argv[1], "two-reads"))
+		return run_two_reads();
 	if (!strcmp(argv[1], "switchy") && argc > 3)
 		return run_switchy(atoi(argv[3]));
 	return 2;
