@@ -221,34 +221,152 @@ int percpu_counters__read(int map_fd, uint32_t n, uint64_t *out)
 	return err;
 }
 
-int map__empty(const struct bpf_map *map)
+/* Entries a batch call reads; a hash bucket larger than this is grown to. */
+#define BATCH_ENTRIES 512u
+
+static int entries__grow(struct map_entries *e, size_t want)
 {
-	int fd = bpf_map__fd(map);
-	size_t ksz = bpf_map__key_size(map), n = 0, cap = 1024;
-	char *keys = malloc(cap * ksz), *prev = NULL;
+	size_t cap = e->cap ? e->cap : BATCH_ENTRIES;
+	char *k, *v;
+
+	while (cap < want)
+		cap *= 2;
+	if (cap <= e->cap)
+		return 0;
+	k = realloc(e->keys, cap * e->ksz);
+	if (!k)
+		return -ENOMEM;
+	e->keys = k;
+	v = realloc(e->vals, cap * e->vsz);
+	if (!v)
+		return -ENOMEM;
+	e->vals = v;
+	e->cap = cap;
+	return 0;
+}
+
+/*
+ * Key by key: two system calls an entry (kernels before 5.6, maps with no
+ * batch operations: stack traces).
+ */
+static int entries__read_each(struct map_entries *e, int fd)
+{
+	char *prev = NULL;
 	int err = 0;
 
-	if (!keys)
-		return -ENOMEM;
-	/* Keys first, then deletes: deleting while walking restarts walks. */
-	while (!bpf_map_get_next_key(fd, prev, keys + n * ksz)) {
-		prev = keys + n * ksz;
-		if (++n == cap) {
-			char *k = realloc(keys, 2 * cap * ksz);
-
-			if (!k) {
-				err = -ENOMEM;
-				break;
-			}
-			keys = k;
-			cap *= 2;
-			prev = keys + (n - 1) * ksz;
-		}
+	e->n = 0;
+	while (!err && !(err = entries__grow(e, e->n + 1)) &&
+	       !bpf_map_get_next_key(fd, prev, e->keys + e->n * e->ksz)) {
+		prev = e->keys + e->n * e->ksz;
+		if (!bpf_map_lookup_elem(fd, prev, e->vals + e->n * e->vsz))
+			e->n++;
+		else if (errno != ENOENT)	/* ENOENT: deleted meanwhile */
+			err = -errno;
 	}
+	return err;
+}
+
+/*
+ * No batches for this map (stack traces), kernel (before 5.6) or filter:
+ * the call did nothing, and left its count as it was.
+ */
+static bool no_batches(int err)
+{
+	return err == -EINVAL || err == -ENOTSUP || err == -EOPNOTSUPP ||
+	       err == -EPERM || err == -524 /* ENOTSUPP, the kernel's own */;
+}
+
+/*
+ * In batches: a few system calls for the whole map, where each entry took
+ * two (and two more to delete it), each through the seccomp filter.
+ */
+static int entries__read_batched(struct map_entries *e, int fd)
+{
+	DECLARE_LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	uint64_t token = 0;
+	bool first = true;
+	int err = 0;
+
+	e->n = 0;
+	for (;;) {
+		__u32 count;
+
+		err = entries__grow(e, e->n + BATCH_ENTRIES);
+		if (err)
+			return err;
+		count = (__u32)(e->cap - e->n);
+		err = bpf_map_lookup_batch(fd, first ? NULL : &token, &token,
+					   e->keys + e->n * e->ksz,
+					   e->vals + e->n * e->vsz, &count,
+					   &opts) ? -errno : 0;
+		if (no_batches(err))
+			return err;
+		/* A bucket larger than the room left: more room, again. */
+		if (err == -ENOSPC && count == 0) {
+			err = entries__grow(e, e->cap * 2);
+			if (err)
+				return err;
+			continue;
+		}
+		e->n += count;
+		first = false;
+		if (err == -ENOENT)
+			return 0;	/* the end */
+		if (err)
+			return err;
+	}
+}
+
+int map_entries__read(struct map_entries *e, int fd)
+{
+	int err = entries__read_batched(e, fd);
+
+	if (no_batches(err) && !e->n)
+		err = entries__read_each(e, fd);
+	return err;
+}
+
+void map_entries__free(struct map_entries *e)
+{
+	free(e->keys);
+	free(e->vals);
+	e->keys = e->vals = NULL;
+	e->n = e->cap = 0;
+}
+
+static int delete_each(int fd, const char *keys, size_t ksz, size_t n)
+{
+	int err = 0;
+
 	for (size_t i = 0; i < n; i++)
 		if (bpf_map_delete_elem(fd, keys + i * ksz) && errno != ENOENT &&
 		    !err)
 			err = -errno;
-	free(keys);
+	return err;
+}
+
+static int delete_all(int fd, const struct map_entries *e)
+{
+	__u32 count = (__u32)e->n;
+	size_t done;
+
+	if (!e->n || !bpf_map_delete_batch(fd, e->keys, &count, NULL))
+		return 0;
+	/* No batches: none went. Else it stopped at a key gone meanwhile. */
+	done = no_batches(-errno) || count > e->n ? 0 : count;
+	return delete_each(fd, e->keys + done * e->ksz, e->ksz, e->n - done);
+}
+
+int map__empty(const struct bpf_map *map)
+{
+	struct map_entries e = {
+		.ksz = bpf_map__key_size(map), .vsz = bpf_map__value_size(map),
+	};
+	int fd = bpf_map__fd(map);
+	/* Keys first, then deletes: deleting while walking restarts walks. */
+	int err = map_entries__read(&e, fd);
+
+	err = delete_all(fd, &e) ?: err;
+	map_entries__free(&e);
 	return err;
 }
