@@ -197,30 +197,6 @@ int ustack_map__read(int map_fd, int32_t id, uint64_t *ips)
 	return depth_of(ips, STACK_MAX_DEPTH);
 }
 
-int percpu_counters__read(int map_fd, uint32_t n, uint64_t *out)
-{
-	int ncpus = libbpf_num_possible_cpus();
-	uint64_t *percpu;
-	int err = 0;
-
-	if (ncpus <= 0)
-		return ncpus ? ncpus : -ENODEV;
-	percpu = calloc(ncpus, sizeof(*percpu));
-	if (!percpu)
-		return -ENOMEM;
-	for (uint32_t i = 0; i < n && !err; i++) {
-		out[i] = 0;
-		if (bpf_map_lookup_elem(map_fd, &i, percpu)) {
-			err = -errno;
-			break;
-		}
-		for (int c = 0; c < ncpus; c++)
-			out[i] += percpu[c];
-	}
-	free(percpu);
-	return err;
-}
-
 /* Entries a batch call reads; a hash bucket larger than this is grown to. */
 #define BATCH_ENTRIES 512u
 
@@ -332,6 +308,52 @@ void map_entries__free(struct map_entries *e)
 	free(e->vals);
 	e->keys = e->vals = NULL;
 	e->n = e->cap = 0;
+}
+
+/*
+ * One counter at a time: a bpf() call each (no batches: kernels before 5.6,
+ * the filter). What the budget tick read every 2 s before batches.
+ */
+static int percpu_counters__read_each(int map_fd, uint32_t n, int ncpus,
+				      uint64_t *percpu, uint64_t *out)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		out[i] = 0;
+		if (bpf_map_lookup_elem(map_fd, &i, percpu))
+			return -errno;
+		for (int c = 0; c < ncpus; c++)
+			out[i] += percpu[c];
+	}
+	return 0;
+}
+
+int percpu_counters__read(int map_fd, uint32_t n, uint64_t *out)
+{
+	int ncpus = libbpf_num_possible_cpus();
+	struct map_entries e;
+	int err;
+
+	if (ncpus <= 0)
+		return ncpus ? ncpus : -ENODEV;
+	e = (struct map_entries){ .ksz = sizeof(__u32),
+				  .vsz = (size_t)ncpus * sizeof(uint64_t) };
+	err = entries__read_batched(&e, map_fd);
+	if (!err) {
+		memset(out, 0, n * sizeof(*out));
+		for (size_t i = 0; i < e.n; i++) {
+			uint32_t k = *(const __u32 *)(e.keys + i * e.ksz);
+			const uint64_t *v = (const void *)(e.vals + i * e.vsz);
+
+			for (int c = 0; k < n && c < ncpus; c++)
+				out[k] += v[c];
+		}
+	} else if (no_batches(err)) {
+		err = entries__grow(&e, 1) ?:
+		      percpu_counters__read_each(map_fd, n, ncpus,
+						 (uint64_t *)e.vals, out);
+	}
+	map_entries__free(&e);
+	return err;
 }
 
 static int delete_each(int fd, const char *keys, size_t ksz, size_t n)
