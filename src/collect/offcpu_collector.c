@@ -478,21 +478,21 @@ static int add_interval(struct offcpu *oc, struct symbolizer *sym,
 static int collect_counts(struct offcpu *oc, struct symbolizer *sym,
 			  struct recorder *rec)
 {
-	int fd = bpf_map__fd(oc->skel->maps.counts);
-	struct offcpu_key key, next;
-	struct offcpu_value val;
-	void *prev = NULL;
-	int err = 0;
+	struct map_entries e = {
+		.ksz = sizeof(struct offcpu_key),
+		.vsz = sizeof(struct offcpu_value),
+	};
+	int err = map_entries__read(&e, bpf_map__fd(oc->skel->maps.counts));
 
-	while (!err && !bpf_map_get_next_key(fd, prev, &next)) {
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, &val))
-			continue;
-		if (!symbolizer__has_process_at(sym, key.tgid, key.proc_start_ns))
-			symbolizer__add_process(sym, key.tgid);
-		err = add_interval(oc, sym, rec, &key, &val);
+	for (size_t i = 0; !err && i < e.n; i++) {
+		const struct offcpu_key *key = (const void *)(e.keys + i * e.ksz);
+
+		if (!symbolizer__has_process_at(sym, key->tgid, key->proc_start_ns))
+			symbolizer__add_process(sym, key->tgid);
+		err = add_interval(oc, sym, rec, key,
+				   (const void *)(e.vals + i * e.vsz));
 	}
+	map_entries__free(&e);
 	return err;
 }
 

@@ -458,23 +458,19 @@ static int add_sample(struct oncpu *oc, struct recorder *rec,
 int oncpu__collect(struct oncpu *oc, struct symbolizer *sym,
 		   struct recorder *rec)
 {
-	int fd = bpf_map__fd(oc->skel->maps.counts);
-	struct oncpu_key key, next;
-	struct oncpu_value val;
-	void *prev = NULL;
-	int err = 0;
+	struct map_entries e = {
+		.ksz = sizeof(struct oncpu_key), .vsz = sizeof(struct oncpu_value),
+	};
+	int err = map_entries__read(&e, bpf_map__fd(oc->skel->maps.counts));
 
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, &val))
-			continue;	/* deleted meanwhile */
-		if (!symbolizer__has_process_at(sym, key.tgid, key.proc_start_ns))
-			symbolizer__add_process(sym, key.tgid);
-		err = add_sample(oc, rec, &key, &val);
-		if (err)
-			break;
+	for (size_t i = 0; !err && i < e.n; i++) {
+		const struct oncpu_key *key = (const void *)(e.keys + i * e.ksz);
+
+		if (!symbolizer__has_process_at(sym, key->tgid, key->proc_start_ns))
+			symbolizer__add_process(sym, key->tgid);
+		err = add_sample(oc, rec, key, (const void *)(e.vals + i * e.vsz));
 	}
+	map_entries__free(&e);
 	return err;
 }
 

@@ -197,58 +197,198 @@ int ustack_map__read(int map_fd, int32_t id, uint64_t *ips)
 	return depth_of(ips, STACK_MAX_DEPTH);
 }
 
-int percpu_counters__read(int map_fd, uint32_t n, uint64_t *out)
+/* Entries a batch call reads; a hash bucket larger than this is grown to. */
+#define BATCH_ENTRIES 512u
+
+static int entries__grow(struct map_entries *e, size_t want)
 {
-	int ncpus = libbpf_num_possible_cpus();
-	uint64_t *percpu;
+	size_t cap = e->cap ? e->cap : BATCH_ENTRIES;
+	char *k, *v;
+
+	while (cap < want)
+		cap *= 2;
+	if (cap <= e->cap)
+		return 0;
+	k = realloc(e->keys, cap * e->ksz);
+	if (!k)
+		return -ENOMEM;
+	e->keys = k;
+	v = realloc(e->vals, cap * e->vsz);
+	if (!v)
+		return -ENOMEM;
+	e->vals = v;
+	e->cap = cap;
+	return 0;
+}
+
+/*
+ * Key by key: two system calls an entry (kernels before 5.6, maps with no
+ * batch operations: stack traces).
+ */
+static int entries__read_each(struct map_entries *e, int fd)
+{
+	char *prev = NULL;
 	int err = 0;
 
-	if (ncpus <= 0)
-		return ncpus ? ncpus : -ENODEV;
-	percpu = calloc(ncpus, sizeof(*percpu));
-	if (!percpu)
-		return -ENOMEM;
-	for (uint32_t i = 0; i < n && !err; i++) {
-		out[i] = 0;
-		if (bpf_map_lookup_elem(map_fd, &i, percpu)) {
+	e->n = 0;
+	while (!err && !(err = entries__grow(e, e->n + 1)) &&
+	       !bpf_map_get_next_key(fd, prev, e->keys + e->n * e->ksz)) {
+		prev = e->keys + e->n * e->ksz;
+		if (!bpf_map_lookup_elem(fd, prev, e->vals + e->n * e->vsz))
+			e->n++;
+		else if (errno != ENOENT)	/* ENOENT: deleted meanwhile */
 			err = -errno;
-			break;
-		}
-		for (int c = 0; c < ncpus; c++)
-			out[i] += percpu[c];
 	}
-	free(percpu);
 	return err;
 }
 
-int map__empty(const struct bpf_map *map)
+/*
+ * No batches for this map (stack traces), kernel (before 5.6) or filter:
+ * the call did nothing, and left its count as it was.
+ */
+static bool no_batches(int err)
 {
-	int fd = bpf_map__fd(map);
-	size_t ksz = bpf_map__key_size(map), n = 0, cap = 1024;
-	char *keys = malloc(cap * ksz), *prev = NULL;
+	return err == -EINVAL || err == -ENOTSUP || err == -EOPNOTSUPP ||
+	       err == -EPERM || err == -524 /* ENOTSUPP, the kernel's own */;
+}
+
+/*
+ * In batches: a few system calls for the whole map, where each entry took
+ * two (and two more to delete it), each through the seccomp filter.
+ */
+static int entries__read_batched(struct map_entries *e, int fd)
+{
+	DECLARE_LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	uint64_t token = 0;
+	bool first = true;
 	int err = 0;
 
-	if (!keys)
-		return -ENOMEM;
-	/* Keys first, then deletes: deleting while walking restarts walks. */
-	while (!bpf_map_get_next_key(fd, prev, keys + n * ksz)) {
-		prev = keys + n * ksz;
-		if (++n == cap) {
-			char *k = realloc(keys, 2 * cap * ksz);
+	e->n = 0;
+	for (;;) {
+		__u32 count;
 
-			if (!k) {
-				err = -ENOMEM;
-				break;
-			}
-			keys = k;
-			cap *= 2;
-			prev = keys + (n - 1) * ksz;
+		err = entries__grow(e, e->n + BATCH_ENTRIES);
+		if (err)
+			return err;
+		count = (__u32)(e->cap - e->n);
+		err = bpf_map_lookup_batch(fd, first ? NULL : &token, &token,
+					   e->keys + e->n * e->ksz,
+					   e->vals + e->n * e->vsz, &count,
+					   &opts) ? -errno : 0;
+		if (no_batches(err))
+			return err;
+		/* A bucket larger than the room left: more room, again. */
+		if (err == -ENOSPC && count == 0) {
+			err = entries__grow(e, e->cap * 2);
+			if (err)
+				return err;
+			continue;
 		}
+		e->n += count;
+		first = false;
+		if (err == -ENOENT)
+			return 0;	/* the end */
+		if (err)
+			return err;
 	}
+}
+
+int map_entries__read(struct map_entries *e, int fd)
+{
+	int err = entries__read_batched(e, fd);
+
+	if (no_batches(err) && !e->n)
+		err = entries__read_each(e, fd);
+	return err;
+}
+
+void map_entries__free(struct map_entries *e)
+{
+	free(e->keys);
+	free(e->vals);
+	e->keys = e->vals = NULL;
+	e->n = e->cap = 0;
+}
+
+/*
+ * One counter at a time: a bpf() call each (no batches: kernels before 5.6,
+ * the filter). What the budget tick read every 2 s before batches.
+ */
+static int percpu_counters__read_each(int map_fd, uint32_t n, int ncpus,
+				      uint64_t *percpu, uint64_t *out)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		out[i] = 0;
+		if (bpf_map_lookup_elem(map_fd, &i, percpu))
+			return -errno;
+		for (int c = 0; c < ncpus; c++)
+			out[i] += percpu[c];
+	}
+	return 0;
+}
+
+int percpu_counters__read(int map_fd, uint32_t n, uint64_t *out)
+{
+	int ncpus = libbpf_num_possible_cpus();
+	struct map_entries e;
+	int err;
+
+	if (ncpus <= 0)
+		return ncpus ? ncpus : -ENODEV;
+	e = (struct map_entries){ .ksz = sizeof(__u32),
+				  .vsz = (size_t)ncpus * sizeof(uint64_t) };
+	err = entries__read_batched(&e, map_fd);
+	if (!err) {
+		memset(out, 0, n * sizeof(*out));
+		for (size_t i = 0; i < e.n; i++) {
+			uint32_t k = *(const __u32 *)(e.keys + i * e.ksz);
+			const uint64_t *v = (const void *)(e.vals + i * e.vsz);
+
+			for (int c = 0; k < n && c < ncpus; c++)
+				out[k] += v[c];
+		}
+	} else if (no_batches(err)) {
+		err = entries__grow(&e, 1) ?:
+		      percpu_counters__read_each(map_fd, n, ncpus,
+						 (uint64_t *)e.vals, out);
+	}
+	map_entries__free(&e);
+	return err;
+}
+
+static int delete_each(int fd, const char *keys, size_t ksz, size_t n)
+{
+	int err = 0;
+
 	for (size_t i = 0; i < n; i++)
 		if (bpf_map_delete_elem(fd, keys + i * ksz) && errno != ENOENT &&
 		    !err)
 			err = -errno;
-	free(keys);
+	return err;
+}
+
+static int delete_all(int fd, const struct map_entries *e)
+{
+	__u32 count = (__u32)e->n;
+	size_t done;
+
+	if (!e->n || !bpf_map_delete_batch(fd, e->keys, &count, NULL))
+		return 0;
+	/* No batches: none went. Else it stopped at a key gone meanwhile. */
+	done = no_batches(-errno) || count > e->n ? 0 : count;
+	return delete_each(fd, e->keys + done * e->ksz, e->ksz, e->n - done);
+}
+
+int map__empty(const struct bpf_map *map)
+{
+	struct map_entries e = {
+		.ksz = bpf_map__key_size(map), .vsz = bpf_map__value_size(map),
+	};
+	int fd = bpf_map__fd(map);
+	/* Keys first, then deletes: deleting while walking restarts walks. */
+	int err = map_entries__read(&e, fd);
+
+	err = delete_all(fd, &e) ?: err;
+	map_entries__free(&e);
 	return err;
 }

@@ -61,6 +61,20 @@ int percpu_counters__read(int map_fd, uint32_t n, uint64_t *out);
 
 struct bpf_map;
 
+/* A hash map's entries, read at once: keys[i] has vals[i]. */
+struct map_entries {
+	size_t ksz, vsz;	/* set before reading */
+	char *keys, *vals;
+	size_t n, cap;
+};
+
+/*
+ * Reads every entry of the map fd (in batches where the kernel can) into
+ * e, emptied first; e's arrays are reused. 0 or -errno.
+ */
+int map_entries__read(struct map_entries *e, int fd);
+void map_entries__free(struct map_entries *e);
+
 /*
  * Deletes every entry of a hash or stack map (programs may add new ones
  * meanwhile: those stay). 0 or -errno.

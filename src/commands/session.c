@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -26,7 +27,12 @@
 #include "unwind_check.h"
 #include "unwinder.h"
 
-#define POLL_MS 100
+/*
+ * The ring buffer poll wakes for a notice, a signal, the window's end or
+ * the budget tick; this is its longest sleep, for a stop signal that came
+ * just before it.
+ */
+#define POLL_MAX_MS 1000
 /* debuginfod: how long a run's end, and each agent window, waits for it. */
 #define FETCH_WAIT_RUN_MS 3000
 #define FETCH_WAIT_WINDOW_MS 1000
@@ -56,11 +62,20 @@ const struct mode_layout mode_layouts[] = {
 };
 
 volatile sig_atomic_t stop_requested;
+static pid_t poll_tid;		/* the thread that polls the ring buffer */
 
 static void on_signal(int sig)
 {
-	(void)sig;
+	int saved = errno;
+
 	stop_requested = 1;
+	/*
+	 * A helper thread (HTTP, ClickHouse) took it: the poll sleeps on, up
+	 * to POLL_MAX_MS. Sent on, it ends the poll now.
+	 */
+	if (poll_tid && (pid_t)syscall(SYS_gettid) != poll_tid)
+		syscall(SYS_tgkill, getpid(), poll_tid, sig);
+	errno = saved;
 }
 
 uint64_t now_ns(clockid_t clock)
@@ -77,6 +92,7 @@ int session__install_signals(void)
 
 	/* No SA_RESTART: a signal must wake the ring buffer poll. */
 	sigemptyset(&sa.sa_mask);
+	poll_tid = (pid_t)syscall(SYS_gettid);
 	if (sigaction(SIGINT, &sa, NULL) || sigaction(SIGTERM, &sa, NULL))
 		return -errno;
 	/* A dead writer or HTTP client is an error return, not a death. */
@@ -593,16 +609,27 @@ static void budget_tick(struct session *s)
 	}
 }
 
+/*
+ * Until the first of the deadline and the next budget tick, not every
+ * 100 ms: each wake-up is a switch in and out of this process.
+ */
+static int poll_timeout_ms(const struct session *s, uint64_t deadline)
+{
+	uint64_t now = now_ns(CLOCK_MONOTONIC), until = deadline, ms;
+
+	if (s->budget.budget > 0 && s->budget_due_ns < until)
+		until = s->budget_due_ns;
+	ms = until > now ? (until - now) / 1000000 + 1 : 0;
+	return ms < POLL_MAX_MS ? (int)ms : POLL_MAX_MS;
+}
+
 int session__poll_until(struct session *s, uint64_t deadline)
 {
 	int n = 0;
 
 	while (!stop_requested && now_ns(CLOCK_MONOTONIC) < deadline) {
-		uint64_t left = (deadline - now_ns(CLOCK_MONOTONIC)) / 1000000;
-		int timeout = left < POLL_MS ? (int)left + 1 : POLL_MS;
-
 		budget_tick(s);
-		n = proc_notices__poll(s->notices, timeout);
+		n = proc_notices__poll(s->notices, poll_timeout_ms(s, deadline));
 		if (n == -EINTR)
 			n = 0;
 		if (n < 0) {

@@ -37,6 +37,11 @@ struct proc {
 	size_t nmaps;
 	struct perfmap *jit;		/* its /tmp/perf-<pid>.map, if any */
 	bool jit_reread;		/* read again at the end, once */
+	/*
+	 * Its maps are read, whether or not any is executable: a kernel
+	 * thread has none, and would be read again at each of its samples.
+	 */
+	bool read;
 };
 
 struct symbolizer {
@@ -138,6 +143,7 @@ static void proc__free_maps(struct symbolizer *s, struct proc *p)
 	free(p->maps);
 	p->maps = NULL;
 	p->nmaps = 0;
+	p->read = false;
 }
 
 /*
@@ -387,6 +393,7 @@ int symbolizer__add_process(struct symbolizer *s, uint32_t pid)
 	proc__free_maps(s, p);
 	err = proc__read_maps(s, p, f);
 	fclose(f);
+	p->read = !err;
 	if (!err && proc__has_anon_exec(p))
 		proc__load_jit(s, p);
 	if (!err)
@@ -510,7 +517,7 @@ bool symbolizer__has_process(const struct symbolizer *s, uint32_t pid)
 {
 	struct proc *p = proc_find(s, pid);
 
-	return p && p->nmaps;
+	return p && (p->nmaps || p->read);
 }
 
 /* ---- naming ---- */

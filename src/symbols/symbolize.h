@@ -147,6 +147,7 @@ int symbolizer__load_kernel(struct symbolizer *s);
 
 /* Snapshots pid's mappings (again, if known). 0, -ESRCH if it is gone. */
 int symbolizer__add_process(struct symbolizer *s, uint32_t pid);
+/* pid's mappings are read (a kernel thread's too, though it has none). */
 bool symbolizer__has_process(const struct symbolizer *s, uint32_t pid);
 /* Drops pid's maps (it exec'd): symbolizer__has_process() is false again. */
 void symbolizer__forget_process(struct symbolizer *s, uint32_t pid);

@@ -375,6 +375,33 @@ static void test_small_buffer(void **state)
 	assert_string_equal(name, "sysscop");
 }
 
+/*
+ * A kernel thread maps nothing: once read, it is known, and its samples
+ * (every window) do not read its maps again.
+ */
+static void test_kernel_thread_read_once(void **state)
+{
+	CTX;
+	char comm[32] = "";
+	FILE *f = fopen("/proc/2/comm", "re");
+
+	/* kthreadd is pid 2, where this pid namespace is the host's. */
+	if (!f || !fgets(comm, sizeof(comm), f) || strcmp(comm, "kthreadd\n")) {
+		if (f)
+			fclose(f);
+		skip();
+	}
+	fclose(f);
+	assert_false(symbolizer__has_process(s, 2));
+	assert_int_equal(symbolizer__add_process(s, 2), 0);
+	assert_true(symbolizer__has_process(s, 2));
+	assert_int_equal(symbolizer__stats(s)->processes, 1);
+	assert_user_name(s, 2, target_ip(), "[unknown]");
+	/* Told it exec'd (a pid reused): read again when it samples. */
+	symbolizer__forget_process(s, 2);
+	assert_false(symbolizer__has_process(s, 2));
+}
+
 static void test_process_gone(void **state)
 {
 	CTX;
@@ -790,6 +817,7 @@ int main(int argc, char **argv)
 		TEST(test_unknown_pid),
 		TEST(test_small_buffer),
 		TEST(test_process_gone),
+		TEST(test_kernel_thread_read_once),
 		TEST(test_exited_child_still_symbolizes),
 		TEST(test_add_twice),
 		TEST(test_same_binary_counted_once),
