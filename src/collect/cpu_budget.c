@@ -110,15 +110,18 @@ uint32_t cpu_budget__update(struct cpu_budget *b,
 		return b->rate = clamp_rate(b->rate * 2.0, 0, CPU_BUDGET_RATE_MAX);
 	}
 	room = b->budget * AIM - b->fixed;
-	if (room < b->budget * AIM / 4) {
+	if (room < b->budget * AIM / 20) {
 		/*
-		 * Recording keeps a quarter of the budget, as on-CPU samples
-		 * do: less would save little next to a fixed part this large,
-		 * and leave each thread's off-CPU time to a few intervals.
+		 * The rest alone is (nearly) over: recording goes down to a
+		 * twentieth of the budget, mostly the floor of
+		 * CPU_BUDGET_RATE_MIN a thread. It kept a quarter for a while:
+		 * with a recording at 2 us (kernel stacks reused), that was
+		 * 27-37 a thread beside 32 switching threads, and 0.2% of a
+		 * core over the budget the rest had already used up.
 		 */
 		if (room < 0)
 			b->ticks_over++;
-		room = b->budget * AIM / 4;
+		room = b->budget * AIM / 20;
 	}
 	/* Recorded switch-outs a second that fit, over those now. */
 	want = room * 1e9 / b->record_cost_ns / b->recorded_per_s;

@@ -15,9 +15,10 @@
  *
  * Inputs are smoothed over ticks (this process's CPU comes in bursts, at
  * each window's end), and the rate moves by at most x4 up and /2 down a
- * tick, never under CPU_BUDGET_RATE_MIN. Recording always has a quarter
- * of the budget at least, as on-CPU samples do (below); when the fixed
- * part alone is over the budget, the tick is counted as over.
+ * tick, never under CPU_BUDGET_RATE_MIN. When the fixed part alone
+ * leaves less than a twentieth of the budget, recording is given that
+ * twentieth (mostly the floor), and when it is over, the tick is counted
+ * as over.
  *
  * The second knob is the on-CPU sampling frequency, for nodes where the
  * samples alone cost more than the budget (many CPUs): while the fixed
