@@ -200,27 +200,25 @@ def test_cost_stays_near_the_budget(budgeted):
     1% of a core. What the record rate governs, recording, stays within
     the budget, or the rate is at its floor (each thread that switches
     still records 10 a second, so a node running many threads can pass
-    the budget by recording alone). The part no rate can lower (every
-    switch-out still runs the tracepoint) is 0.5-0.8% of a core at these
-    ~30,000 switches a second on an idle node, up to 1.5% on a loaded
-    one (2.2% once in CI). The process part follows what else the node
-    runs (each new process is read, its unwind tables built: 0.3% of a
-    core here when idle, 5% while other jobs start processes). No knob of
-    the budget lowers either: both are printed, not asserted;
-    bench/budget.py has the figures."""
+    the budget by recording alone). The whole, BPF and process, stays
+    under twice the budget: the part no rate can lower (every switch-out
+    still runs the tracepoint, 140-190 ns here) moves with the machine,
+    whose speed moved by 30% between two days, and the process part with
+    what else the node runs (each new process is read). On an idle node
+    here: 0.90% BPF + 0.22% process at ~45,000 switches a second;
+    bench/budget.py and bench/switch_cost.sh have the figures."""
     span = budgeted["t1"] - budgeted["t0"]
     record = (metric(budgeted["m1"], "sysscope_offcpu_record_seconds_total") -
               metric(budgeted["m0"], "sysscope_offcpu_record_seconds_total"))
     rate = metric(budgeted["m1"], "sysscope_offcpu_record_rate")
+    total = budgeted["bpf"] + budgeted["process"]
     print(f"cost: BPF {budgeted['bpf'] * 100:.2f}% (recording "
           f"{record / span * 100:.2f}%), process "
           f"{budgeted['process'] * 100:.2f}% of a core")
     assert record / span <= 0.01 or rate == 10, \
         f"recording {record / span * 100:.2f}% of a core at {rate}/s a thread"
-    # The rest of BPF's time (switch-outs let go, on-CPU samples) is the
-    # node's switch rate times a per-switch cost that moves with the
-    # machine's load (BPF 1.1-2.2% in all seen here): printed above, and
-    # measured in bench/budget.py, not asserted.
+    assert total <= 0.02, \
+        f"BPF and process {total * 100:.2f}% of a core, budget 1%"
 
 
 def test_one_shot_run_takes_the_budget(tmp_path, spawn):
