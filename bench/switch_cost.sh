@@ -16,9 +16,15 @@
 #   agent   the agent at its default budget, from its /metrics: (BPF run
 #           time of the off-CPU program - the time its recording paths
 #           took) / its runs: the cost of a switch let go, both halves
-#           (switch-out and switch-in), the recorded ones taken out
+#           (switch-out and switch-in), the recorded ones taken out; and
+#           the agent's whole cost, % of a core: switches let go,
+#           recording, on-CPU samples (their BPF run time) and its
+#           process (utime + stime from /proc/PID/stat)
 #
-# Environment: ROUNDS=3 THREADS=32 WARM=25 MEASURE=15 (QUICK=1: 1 round)
+# Environment: ROUNDS=3 THREADS=32 WARM=25 MEASURE=15 WINDOW=5 (QUICK=1:
+# 1 round). WINDOW is the agent's --window: each window's end costs the
+# process a reading of the maps; the agent's default is 60 (then measure
+# over a whole window: WINDOW=60 MEASURE=60).
 # shellcheck disable=SC2119 # median/min_of/max_of read stdin without args
 set -eu
 
@@ -34,6 +40,7 @@ else
 fi
 THREADS=${THREADS:-32}
 WARM=${WARM:-25}
+WINDOW=${WINDOW:-5}
 MEASURE=${MEASURE:-15}
 SYSSCOPE_BIN=$OUTPUT/sysscope
 WORK=$OUTPUT/workloads/offcpu_work
@@ -41,7 +48,7 @@ REPORT=$OUTPUT/bench/switch_cost.md
 
 require_root
 require_tools clang cc bpftool curl shuf awk
-require_positive ROUNDS THREADS WARM MEASURE
+require_positive ROUNDS THREADS WARM MEASURE WINDOW
 [ -x "$SYSSCOPE_BIN" ] || die "no $SYSSCOPE_BIN: run make first"
 [ -x "$WORK" ] || die "no $WORK: run make workloads first"
 bench_init
@@ -103,16 +110,19 @@ run_floor() {
 
 # run_agent: ns per switch let go, in RESULT; recorded/s and µs each too.
 run_agent() {
-	local port m0=$BENCH_TMP/m0 m1=$BENCH_TMP/m1 runs bpf rec n
+	local port m0=$BENCH_TMP/m0 m1=$BENCH_TMP/m1 runs bpf rec n oncpu
+	local cpu0 cpu1
 
 	port=$(free_port)
 	start_neighbour
 	bg_start "$BENCH_TMP/agent.log" "$SYSSCOPE_BIN" agent \
-		--listen "127.0.0.1:$port" --window 5
+		--listen "127.0.0.1:$port" --window "$WINDOW"
 	sleep "$WARM"
 	curl -fsS "http://127.0.0.1:$port/metrics" >"$m0" ||
 		die "the agent does not answer: $(tail -3 "$BENCH_TMP/agent.log")"
+	cpu0=$(proc_cpu_ticks "$BG_PID")
 	sleep "$MEASURE"
+	cpu1=$(proc_cpu_ticks "$BG_PID")
 	curl -fsS "http://127.0.0.1:$port/metrics" >"$m1" ||
 		die "the agent does not answer: $(tail -3 "$BENCH_TMP/agent.log")"
 	stop_pid "$BG_PID" 10
@@ -128,9 +138,23 @@ run_agent() {
 	RECORDED=$(calc "$n / $MEASURE")
 	RECORD_US=$(calc "($n > 0 ? $rec * 1e6 / $n : 0)")
 	SHARE=$(calc "$bpf * 100 / $MEASURE")
+	oncpu=$(delta 'sysscope_bpf_run_seconds_total{program="oncpu"}')
+	LETGO_PCT=$(calc "($bpf - $rec) * 100 / $MEASURE")
+	RECORD_PCT=$(calc "$rec * 100 / $MEASURE")
+	ONCPU_PCT=$(calc "$oncpu * 100 / $MEASURE")
+	PROCESS_PCT=$(calc "($cpu1 - $cpu0) / $CLK_TCK * 100 / $MEASURE")
+	TOTAL_PCT=$(calc "$SHARE + $ONCPU_PCT + $PROCESS_PCT")
 }
 
+# proc_cpu_ticks PID: the process's utime + stime, in clock ticks.
+proc_cpu_ticks() {
+	awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$1/stat" ||
+		die "no /proc/$1/stat: the agent died"
+}
+CLK_TCK=$(getconf CLK_TCK)
+
 floor_ns="" floor_runs="" agent_ns="" agent_runs="" recorded="" record_us="" share=""
+letgo_pct="" record_pct="" oncpu_pct="" process_pct="" total_pct=""
 for round in $(seq "$ROUNDS"); do
 	for what in $(printf '%s\n' floor agent | shuf); do
 		log "round $round/$ROUNDS: $what"
@@ -143,6 +167,11 @@ for round in $(seq "$ROUNDS"); do
 			agent_ns="$agent_ns $RESULT" agent_runs="$agent_runs $RUNS"
 			recorded="$recorded $RECORDED" record_us="$record_us $RECORD_US"
 			share="$share $SHARE"
+			letgo_pct="$letgo_pct $LETGO_PCT"
+			record_pct="$record_pct $RECORD_PCT"
+			oncpu_pct="$oncpu_pct $ONCPU_PCT"
+			process_pct="$process_pct $PROCESS_PCT"
+			total_pct="$total_pct $TOTAL_PCT"
 		fi
 		log "  $RESULT ns a run, $RUNS runs/s"
 	done
@@ -150,7 +179,7 @@ done
 
 # shellcheck disable=SC2086 # word lists
 {
-	echo "Off-CPU tracer: cost of a switch let go, $ROUNDS round(s), $THREADS switchy threads, ${MEASURE} s after ${WARM} s, medians (min-max)."
+	echo "Off-CPU tracer: cost of a switch let go, $ROUNDS round(s), $THREADS switchy threads, ${MEASURE} s after ${WARM} s, ${WINDOW} s windows, medians (min-max)."
 	echo
 	echo "| program | ns a run | runs/s | recorded/s | µs a recorded one | BPF % of a core |"
 	echo "|---|---:|---:|---:|---:|---:|"
@@ -161,4 +190,13 @@ done
 		"$(median $agent_ns)" "$(min_of $agent_ns)" "$(max_of $agent_ns)" \
 		"$(median $agent_runs)" "$(median $recorded)" "$(median $record_us)" \
 		"$(median $share)"
+	echo
+	echo "The agent's whole cost, % of a core, medians (min-max):"
+	echo
+	echo "| switches let go | recording | on-CPU samples | process | total |"
+	echo "|---:|---:|---:|---:|---:|"
+	printf '| %.2f | %.2f | %.2f | %.2f | %.2f (%.2f-%.2f) |\n' \
+		"$(median $letgo_pct)" "$(median $record_pct)" \
+		"$(median $oncpu_pct)" "$(median $process_pct)" \
+		"$(median $total_pct)" "$(min_of $total_pct)" "$(max_of $total_pct)"
 } | tee "$REPORT"
