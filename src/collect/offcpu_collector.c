@@ -40,7 +40,7 @@ static const struct prom_family switches = {
 	"Off-CPU user stacks found unchanged since the thread last blocked there, not walked again.",
 }, kstacks_reused = {
 	"sysscope_offcpu_kernel_stacks_reused_total", PROM_COUNTER,
-	"Off-CPU kernel stacks taken from the thread's last wake-up from the same place (same user and kernel stack pointers), not walked again.",
+	"Off-CPU kernel stacks taken from the thread's last wake-up from the same place (same system call, first argument and user registers; a kernel thread's saved stack pointer), walked again once in 16.",
 }, recorded = {
 	"sysscope_offcpu_recorded_switches_total", PROM_COUNTER,
 	"Switch-outs recorded: all of them, or those --cpu-budget leaves.",

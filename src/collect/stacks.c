@@ -213,10 +213,12 @@ static int entries__grow(struct map_entries *e, size_t want)
 	if (!k)
 		return -ENOMEM;
 	e->keys = k;
-	v = realloc(e->vals, cap * e->vsz);
-	if (!v)
-		return -ENOMEM;
-	e->vals = v;
+	if (e->vsz) {		/* 0: keys only (map__empty) */
+		v = realloc(e->vals, cap * e->vsz);
+		if (!v)
+			return -ENOMEM;
+		e->vals = v;
+	}
 	e->cap = cap;
 	return 0;
 }
@@ -379,14 +381,40 @@ static int delete_all(int fd, const struct map_entries *e)
 	return delete_each(fd, e->keys + done * e->ksz, e->ksz, e->n - done);
 }
 
+/* Keys only, a system call each: see map__empty. */
+static int keys__read_each(struct map_entries *e, int fd)
+{
+	char *prev = NULL;
+	int err = 0;
+
+	e->n = 0;
+	while (!(err = entries__grow(e, e->n + 1)) &&
+	       !bpf_map_get_next_key(fd, prev, e->keys + e->n * e->ksz))
+		prev = e->keys + e->n++ * e->ksz;
+	return err;
+}
+
+/*
+ * A batch read copies values too: fine for counts, but a full stack map
+ * (1 KiB a stack, up to 32768) would take 32 MiB to be emptied. Those are
+ * walked key by key, as before batches.
+ */
+#define BATCH_VALUE_MAX 256u
+
 int map__empty(const struct bpf_map *map)
 {
 	struct map_entries e = {
 		.ksz = bpf_map__key_size(map), .vsz = bpf_map__value_size(map),
 	};
-	int fd = bpf_map__fd(map);
+	int fd = bpf_map__fd(map), err;
+
 	/* Keys first, then deletes: deleting while walking restarts walks. */
-	int err = map_entries__read(&e, fd);
+	if (e.vsz <= BATCH_VALUE_MAX) {
+		err = map_entries__read(&e, fd);
+	} else {
+		e.vsz = 0;
+		err = keys__read_each(&e, fd);
+	}
 
 	err = delete_all(fd, &e) ?: err;
 	map_entries__free(&e);
