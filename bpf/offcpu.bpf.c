@@ -120,6 +120,12 @@ struct offcpu_interval {
 	__u32 reason;
 	__u32 epoch;		/* stack_epoch when user_stack_id was taken */
 	__u32 weight;		/* switch-outs it stands for (sampled) */
+	/*
+	 * Ended after the window's end (start.ended): its kernel stack in
+	 * kstacks, walked as it woke; by the dump, the thread may sleep
+	 * elsewhere. 0: none.
+	 */
+	__u64 kern_stack;
 };
 
 /*
@@ -136,7 +142,7 @@ struct offcpu_interval {
  * anywhere) are always walked. hash 0 is an empty slot.
  */
 #define KSTACK_SLOTS 4
-#define KSTACK_USES 16
+#define KSTACK_USES 32
 struct sleep_site {
 	__u64 uip, usp;		/* user registers at entry; 0: kernel thread */
 	__u64 nr, arg;		/* system call and first argument, or
@@ -161,6 +167,12 @@ struct start {
 	 */
 	struct offcpu_interval ended;
 	struct ustack_slot slots[USTACK_SLOTS];	/* where it blocked lately */
+	/*
+	 * The mm the thread's process was noticed with (notice_proc): its
+	 * next wake-ups skip the noticed_procs lookup. exec gives a new mm,
+	 * so the new program is noticed again (on_exec forgets the tgid).
+	 */
+	__u64 noticed_mm;
 	__u32 next_slot;	/* the one a new walk replaces */
 	__u32 next_kslot;	/* the same for kslots */
 	struct kstack_slot kslots[KSTACK_SLOTS];	/* where it woke lately */
@@ -347,17 +359,25 @@ static __always_inline __s32 user_stack(struct start *s)
 	/* A BTF pointer: its fields are plain loads, no probe_read. */
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
 	__u64 ip = PT_REGS_IP(regs), sp = PT_REGS_SP(regs);
-	__u32 epoch = stack_epoch;
+	__u32 epoch = stack_epoch, i, found;
 	struct ustack_slot *u;
 	bool tables;
 
 	s->cur.epoch = epoch;
-	for (int i = 0; i < USTACK_SLOTS; i++) {
+	found = USTACK_SLOTS;
+	for (i = 0; i < USTACK_SLOTS; i++) {
 		u = &s->slots[i];
 		if (u->ip == ip && u->sp == sp && u->epoch == epoch &&
 		    u->id >= 0) {
-			if (!unwind_stack_still(u->id, sp))
-				break;
+			found = i;
+			break;
+		}
+	}
+	/* One check for the verifier, whichever slot matched. */
+	barrier_var(found);
+	if (found < USTACK_SLOTS) {
+		u = &s->slots[found & (USTACK_SLOTS - 1)];
+		if (unwind_stack_still(u->id, sp)) {
 			stat_inc(OFFCPU_STAT_USTACK_REUSED);
 			return u->id;
 		}
@@ -638,6 +658,7 @@ static __always_inline void switch_in(struct task_struct *next)
 		if (since < run_end_ns) {
 			s->ended = s->cur;
 			s->ended.ts = since;
+			s->ended.kern_stack = kernel_stack_of(next, s);
 		}
 		return;
 	}
@@ -658,9 +679,12 @@ static __always_inline void switch_in(struct task_struct *next)
 	key.reason = s->cur.reason;
 	key.user_stack_id = user_stack_valid(&s->cur);
 	key.kern_stack = kernel_stack_of(next, s);
-	if (!is_kthread(next) &&
-	    !notice_proc(key.tgid, key.cgroup_id, key.proc_start_ns))
-		stat_inc(OFFCPU_STAT_NOTICE_LOST);
+	if (!is_kthread(next) && s->noticed_mm != (__u64)next->mm) {
+		if (notice_proc(key.tgid, key.cgroup_id, key.proc_start_ns))
+			s->noticed_mm = (__u64)next->mm;
+		else
+			stat_inc(OFFCPU_STAT_NOTICE_LOST);
+	}
 	count_interval(&key, next, delta, s->cur.weight);
 	stat_add(OFFCPU_STAT_RECORD_NS, bpf_ktime_get_ns() - now);
 }
@@ -803,9 +827,11 @@ int seed_open(struct bpf_iter__task *ctx)
 /* Writes one interval of task open at the window's end, up to it. */
 static __always_inline void dump_interval(struct bpf_iter__task *ctx,
 					  struct task_struct *task,
-					  const struct offcpu_interval *iv)
+					  const struct offcpu_interval *iv,
+					  bool ended)
 {
 	struct offcpu_open *rec;
+	struct stack_ips *k;
 	__u32 zero = 0;
 	__s32 user_stack_id = user_stack_valid(iv);
 	__u64 since = iv->ts;
@@ -830,7 +856,17 @@ static __always_inline void dump_interval(struct bpf_iter__task *ctx,
 	BPF_CORE_READ_STR_INTO(&rec->comm, task, comm);
 	BPF_CORE_READ_STR_INTO(&rec->pcomm, task, group_leader, comm);
 	rec->nkern = 0;
-	if (kernel_stacks) {
+	if (kernel_stacks && ended) {
+		/* Walked as it woke: it sleeps elsewhere now, or runs. */
+		k = iv->kern_stack ? bpf_map_lookup_elem(&kstacks, &iv->kern_stack) :
+				     NULL;
+		if (k) {
+			__builtin_memcpy(rec->kern, k->ips, sizeof(rec->kern));
+			for (__u32 i = 0; i < MAX_STACK_DEPTH && rec->kern[i]; i++)
+				rec->nkern = i + 1;
+		}
+	} else if (kernel_stacks) {
+		/* Still asleep there. */
 		n = bpf_get_task_stack(task, rec->kern, sizeof(rec->kern), 0);
 		rec->nkern = n > 0 ? n / sizeof(__u64) : 0;
 	}
@@ -873,15 +909,15 @@ int dump_open(struct bpf_iter__task *ctx)
 	s = start_get(task, false);
 	if (!s) {
 		if (open_unseen(task, &unseen))
-			dump_interval(ctx, task, &unseen);
+			dump_interval(ctx, task, &unseen, false);
 		return 0;
 	}
 	if (s->ended.ts) {
-		dump_interval(ctx, task, &s->ended);
+		dump_interval(ctx, task, &s->ended, true);
 		s->ended.ts = 0;
 	}
 	if (s->cur.ts && s->cur.ts < run_end_ns) {
-		dump_interval(ctx, task, &s->cur);
+		dump_interval(ctx, task, &s->cur, false);
 		s->cur.ts = run_end_ns;
 	}
 	return 0;

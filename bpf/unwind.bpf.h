@@ -111,6 +111,23 @@ struct {
 	__type(value, struct ustack);
 } ustacks SEC(".maps");
 
+/*
+ * unwind_stack_still's copy of the top of the stack: the return addresses
+ * in its first STILL_READ_MAX bytes are read in one copy, not one by one
+ * (each bpf_probe_read_user costs about as much as a small copy).
+ */
+#define STILL_READ_MAX 2048
+struct still_buf {
+	__u64 words[STILL_READ_MAX / 8];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct still_buf);
+} still_scratch SEC(".maps");
+
 struct unwind_scratch {
 	struct ustack stack;
 	struct unwind_regs regs;
@@ -309,11 +326,14 @@ static __always_inline __s32 unwind_user_stack(__u32 tgid, bool *tables)
 	if (c.proc && c.proc->py.runtime)
 		python_walk(c.w, &c.proc->py);
 	n = c.w->depth;
+	c.w->stack.span = 0;
 	/* Zero after the last frame: the stack's end, and a stable value. */
 	for (__u32 i = 1; i < MAX_STACK_DEPTH; i++) {
 		if (i >= n) {
 			c.w->stack.ips[i] = 0;
 			c.w->stack.at[i] = 0;
+		} else if (c.w->stack.at[i] + 8 > c.w->stack.span) {
+			c.w->stack.span = c.w->stack.at[i] + 8;
 		}
 	}
 	c.w->stack.hash = unwind_hash(&c.w->stack, n);
@@ -334,26 +354,66 @@ static __always_inline __s32 unwind_user_stack(__u32 tgid, bool *tables)
 /*
  * Is stack id still current's user stack? Its pc and sp are the ones the
  * caller matched; each return address of the stack is read again where the
- * walk found it. Cheaper than a walk, and exact: a different caller at the
- * same depth leaves a different return address.
+ * walk found it (those in the first STILL_READ_MAX bytes, in one copy).
+ * Cheaper than a walk, and exact: a different caller at the same depth
+ * leaves a different return address.
  */
+struct still_ctx {
+	const struct ustack *u;
+	const struct still_buf *top;	/* [sp, sp + span) */
+	__u64 sp;
+	__u32 span;
+	bool same;
+};
+
+/* bpf_loop step: return address n + 1 of the stack, where it was. */
+static long still_step(__u64 n, void *data)
+{
+	struct still_ctx *c = data;
+	__u32 i = n + 1, at, word;
+	__u64 ra, want;
+
+	if (i >= MAX_STACK_DEPTH)
+		return 1;
+	want = c->u->ips[i];
+	if (!want)
+		return 1;	/* all there */
+	/* The same native stack may run other Python code now. */
+	if (PY_FRAME_IS(want))
+		goto differs;
+	at = c->u->at[i];
+	word = at / 8;
+	if (!(at & 7) && word < STILL_READ_MAX / 8 && at + sizeof(ra) <= c->span) {
+		barrier_var(word);	/* the mask stays, for the verifier */
+		ra = c->top->words[word & (STILL_READ_MAX / 8 - 1)];
+	} else if (bpf_probe_read_user(&ra, sizeof(ra), (void *)(c->sp + at)))
+		goto differs;
+	if (ra == want)
+		return 0;
+differs:
+	c->same = false;
+	return 1;
+}
+
 static __always_inline bool unwind_stack_still(__s32 id, __u64 sp)
 {
-	struct ustack *u = bpf_map_lookup_elem(&ustacks, &id);
-	__u64 ra;
+	struct still_ctx c = { .sp = sp, .same = true };
+	__u32 zero = 0;
 
-	if (!u)
+	c.u = bpf_map_lookup_elem(&ustacks, &id);
+	c.top = bpf_map_lookup_elem(&still_scratch, &zero);
+	if (!c.u || !c.top)
 		return false;
-	for (__u32 i = 1; i < MAX_STACK_DEPTH; i++) {
-		if (!u->ips[i])
-			break;
-		/* The same native stack may run other Python code now. */
-		if (PY_FRAME_IS(u->ips[i]))
-			return false;
-		if (bpf_probe_read_user(&ra, sizeof(ra), (void *)(sp + u->at[i])) ||
-		    ra != u->ips[i])
-			return false;
-	}
+	/*
+	 * [sp, sp + span) held the stack's return addresses when it was
+	 * walked: mapped then, and again now if the same frames are there.
+	 */
+	c.span = c.u->span < STILL_READ_MAX ? c.u->span : STILL_READ_MAX;
+	if (c.span && bpf_probe_read_user((void *)c.top->words, c.span, (void *)sp))
+		return false;
+	bpf_loop(MAX_STACK_DEPTH - 1, still_step, &c, 0);
+	if (!c.same)
+		return false;
 	unwind_stat(UNWIND_STAT_REUSED);
 	return true;
 }

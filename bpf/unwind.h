@@ -110,7 +110,7 @@ struct ustack {
 	__u64 hash;		/* of the ips: tells a collision from a repeat */
 	__u64 ips[127];		/* MAX_STACK_DEPTH */
 	__u32 at[127];
-	__u32 pad;
+	__u32 span;		/* bytes above sp that hold its return addresses */
 };
 
 /*

@@ -23,6 +23,7 @@ struct offcpu {
 	struct bpf_link *exec_link, *exit_link;
 	struct bpf_link *newtask_link;
 	int value_ns, value_count;
+	bool stopped;		/* detach link once the open intervals are read */
 };
 
 static const struct prom_family switches = {
@@ -40,7 +41,7 @@ static const struct prom_family switches = {
 	"Off-CPU user stacks found unchanged since the thread last blocked there, not walked again.",
 }, kstacks_reused = {
 	"sysscope_offcpu_kernel_stacks_reused_total", PROM_COUNTER,
-	"Off-CPU kernel stacks taken from the thread's last wake-up from the same place (same system call, first argument and user registers; a kernel thread's saved stack pointer), walked again once in 16.",
+	"Off-CPU kernel stacks taken from the thread's last wake-up from the same place (same system call, first argument and user registers; a kernel thread's saved stack pointer), walked again once in 32.",
 }, recorded = {
 	"sysscope_offcpu_recorded_switches_total", PROM_COUNTER,
 	"Switch-outs recorded: all of them, or those --cpu-budget leaves.",
@@ -289,8 +290,13 @@ void offcpu__stop(struct offcpu *oc, uint64_t now_ns)
 		return;
 	/* Threads off the CPU now have intervals open until this moment. */
 	oc->skel->bss->run_end_ns = now_ns;
-	bpf_link__destroy(oc->link);
-	oc->link = NULL;
+	/*
+	 * Still attached until the open intervals are read (offcpu__collect):
+	 * a thread that wakes meanwhile takes its kernel stack as it wakes
+	 * (start.ended). Detached now, it would be walked where it sleeps at
+	 * the dump, which may be another wait.
+	 */
+	oc->stopped = true;
 }
 
 void offcpu__free(struct offcpu *oc)
@@ -568,6 +574,10 @@ int offcpu__collect(struct offcpu *oc, struct symbolizer *sym,
 	if (err)
 		log_error("off-CPU tracer: intervals open at the end: %s",
 			  strerror(-err));
+	if (oc->stopped) {
+		bpf_link__destroy(oc->link);
+		oc->link = NULL;
+	}
 	return err;
 }
 

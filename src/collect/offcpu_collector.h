@@ -38,7 +38,10 @@ struct offcpu *offcpu__start(const struct offcpu_config *cfg);
  * and threads off the CPU now are counted from now. 0 or -errno.
  */
 int offcpu__begin(struct offcpu *oc, uint64_t now_ns);
-/* Stops tracing: intervals open now are closed at now_ns. */
+/*
+ * Stops the run: intervals open now are closed at now_ns. The tracer
+ * detaches after offcpu__collect has read them.
+ */
 void offcpu__stop(struct offcpu *oc, uint64_t now_ns);
 /*
  * The agent's windows: end_window (intervals stop counting; those still
