@@ -343,10 +343,15 @@ static void proc__load_jit(struct symbolizer *s, struct proc *p)
 	s->stats.jit_lines_over_budget += perfmap__dropped(m);
 }
 
+/*
+ * Code outside any file, which a JIT's perf map may name. Not [vsyscall]:
+ * the kernel's fixed page, executable (--xp) in every x86-64 process, which
+ * made each maps read look for a perf map (five more system calls).
+ */
 static bool proc__has_anon_exec(const struct proc *p)
 {
 	for (size_t i = 0; i < p->nmaps; i++)
-		if (!p->maps[i].dso)
+		if (!p->maps[i].dso && strcmp(p->maps[i].name, "[vsyscall]"))
 			return true;
 	return false;
 }

@@ -414,6 +414,53 @@ static void test_process_gone(void **state)
 	assert_user_name(s, pid, target_ip(), "[unknown]");
 }
 
+/* pid's executable mappings with no file, but for [vdso] and [vsyscall]. */
+static int anon_exec_mappings(pid_t pid)
+{
+	char path[64], line[PATH_MAX + 256];
+	int n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	f = fopen(path, "re");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f)) {
+		struct procmap m;
+
+		if (!procmap__parse(line, &m) && m.exec && m.path[0] != '/' &&
+		    strcmp(m.path, "[vdso]") && strcmp(m.path, "[vsyscall]"))
+			n++;
+	}
+	fclose(f);
+	return n;
+}
+
+/*
+ * [vsyscall] (executable in every x86-64 process) is no JIT code: reading
+ * the maps does not look for a perf map. An address outside every mapping
+ * still looks, once.
+ */
+static void test_vsyscall_is_not_jit(void **state)
+{
+	CTX;
+	char path[64];
+	FILE *f;
+
+	c->child = fork_paused();
+	if (anon_exec_mappings(c->child))
+		skip();
+	snprintf(path, sizeof(path), "/tmp/perf-%d.map", (int)c->child);
+	f = fopen(path, "we");
+	assert_non_null(f);
+	fprintf(f, "1000 100 jitted_function\n");
+	fclose(f);
+	assert_int_equal(symbolizer__add_process(s, (uint32_t)c->child), 0);
+	assert_int_equal(symbolizer__stats(s)->jit_maps, 0);
+	assert_user_name(s, c->child, 0x1010, "jitted_function");
+	assert_int_equal(symbolizer__stats(s)->jit_maps, 1);
+	unlink(path);
+}
+
 /* The snapshot outlives the process: short-lived tasks still get names. */
 static void test_exited_child_still_symbolizes(void **state)
 {
@@ -828,6 +875,7 @@ int main(int argc, char **argv)
 		TEST(test_deleted_binary),
 		TEST(test_non_elf_mapping),
 		TEST(test_vdso),
+		TEST(test_vsyscall_is_not_jit),
 		TEST(test_stripped_copy_first),
 		TEST(test_kernel_schedule),
 		TEST(test_kernel_below_first_symbol),
