@@ -392,13 +392,32 @@ static __always_inline __s32 user_stack(struct start *s)
 	return u->id;
 }
 
+struct hash_ctx {
+	const __u64 *ips;
+	__u64 h;
+};
+
+/* bpf_loop step of hash_ips: a loop the verifier checks once. */
+static long hash_step(__u64 i, void *data)
+{
+	struct hash_ctx *c = data;
+	__u64 ip;
+
+	if (i >= MAX_STACK_DEPTH)
+		return 1;
+	ip = c->ips[i];
+	if (!ip)
+		return 1;
+	c->h = (c->h ^ ip) * 0x100000001b3ULL;
+	return 0;
+}
+
 static __always_inline __u64 hash_ips(const __u64 *ips)
 {
-	__u64 h = 0xcbf29ce484222325ULL;
+	struct hash_ctx c = { .ips = ips, .h = 0xcbf29ce484222325ULL };
 
-	for (int i = 0; i < MAX_STACK_DEPTH && ips[i]; i++)
-		h = (h ^ ips[i]) * 0x100000001b3ULL;
-	return h ? h : 1;
+	bpf_loop(MAX_STACK_DEPTH, hash_step, &c, 0);
+	return c.h ? c.h : 1;
 }
 
 /* Keeps the stack in kstacks under its hash; 0 when it could not. */
@@ -658,7 +677,9 @@ static __always_inline void switch_in(struct task_struct *next)
 		if (since < run_end_ns) {
 			s->ended = s->cur;
 			s->ended.ts = since;
-			s->ended.kern_stack = kernel_stack_of(next, s);
+			/* Rare (window ends): walked, not looked up. */
+			s->ended.kern_stack = kernel_stacks ?
+					      kernel_stack_walk(next) : 0;
 		}
 		return;
 	}

@@ -229,7 +229,7 @@ static long unwind_step(__u32 i, void *data)
 	const struct unwind_mapping *m = NULL;
 	const struct unwind_rule *r;
 	__u64 lookup;
-	__u32 d;
+	__u32 d, at;
 	long done;
 	int rule;
 
@@ -268,8 +268,11 @@ static long unwind_step(__u32 i, void *data)
 		w->stop = UNWIND_STAT_DEPTH;
 		return 1;
 	}
+	at = (__u32)(w->pc_at - c->w->sp0);
 	c->w->stack.ips[d] = w->pc;
-	c->w->stack.at[d] = (__u32)(w->pc_at - c->w->sp0);
+	c->w->stack.at[d] = at;
+	if (at + 8 > c->w->stack.span)
+		c->w->stack.span = at + 8;
 	c->w->depth = d + 1;
 	return 0;
 }
@@ -316,6 +319,7 @@ static __always_inline __s32 unwind_user_stack(__u32 tgid, bool *tables)
 		return -EFAULT;
 	c.w->stack.ips[0] = c.w->regs.pc;
 	c.w->stack.at[0] = 0;
+	c.w->stack.span = 0;
 	c.w->sp0 = c.w->regs.sp;
 	c.w->depth = 1;
 	c.proc = bpf_map_lookup_elem(&unwind_procs, &tgid);
@@ -326,14 +330,11 @@ static __always_inline __s32 unwind_user_stack(__u32 tgid, bool *tables)
 	if (c.proc && c.proc->py.runtime)
 		python_walk(c.w, &c.proc->py);
 	n = c.w->depth;
-	c.w->stack.span = 0;
 	/* Zero after the last frame: the stack's end, and a stable value. */
 	for (__u32 i = 1; i < MAX_STACK_DEPTH; i++) {
 		if (i >= n) {
 			c.w->stack.ips[i] = 0;
 			c.w->stack.at[i] = 0;
-		} else if (c.w->stack.at[i] + 8 > c.w->stack.span) {
-			c.w->stack.span = c.w->stack.at[i] + 8;
 		}
 	}
 	c.w->stack.hash = unwind_hash(&c.w->stack, n);
