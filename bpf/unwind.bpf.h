@@ -352,13 +352,6 @@ static __always_inline __s32 unwind_user_stack(__u32 tgid, bool *tables)
 	return id;
 }
 
-/*
- * Is stack id still current's user stack? Its pc and sp are the ones the
- * caller matched; each return address of the stack is read again where the
- * walk found it (those in the first STILL_READ_MAX bytes, in one copy).
- * Cheaper than a walk, and exact: a different caller at the same depth
- * leaves a different return address.
- */
 struct still_ctx {
 	const struct ustack *u;
 	const struct still_buf *top;	/* [sp, sp + span) */
@@ -396,6 +389,13 @@ differs:
 	return 1;
 }
 
+/*
+ * Is stack id still current's user stack? Its pc and sp are the ones the
+ * caller matched; each return address of the stack is read again where the
+ * walk found it (those in the first STILL_READ_MAX bytes, in one copy).
+ * Cheaper than a walk, and exact: a different caller at the same depth
+ * leaves a different return address.
+ */
 static __always_inline bool unwind_stack_still(__s32 id, __u64 sp)
 {
 	struct still_ctx c = { .sp = sp, .same = true };
